@@ -1,0 +1,1 @@
+"""wsnb benchmarks: ``make bench`` (``python -m bench``)."""

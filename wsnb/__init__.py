@@ -1,0 +1,75 @@
+"""wsnb — clean up Huawei Cloud Workspace scheduled tasks from Jupyter.
+
+The public API is re-exported here and loaded lazily, so ``import wsnb`` stays cheap (the grid
+pulls in ipywidgets, the report matplotlib) until a name is used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS: dict[str, str] = {
+    "Credentials": "wsnb.auth",
+    "WorkspaceAuth": "wsnb.auth",
+    "Client": "wsnb.client",
+    "AsyncClient": "wsnb.client",
+    "RateLimit": "wsnb._retry",
+    "RetryPolicy": "wsnb._retry",
+    "WorkspaceError": "wsnb.errors",
+    "BadRequestError": "wsnb.errors",
+    "AuthenticationError": "wsnb.errors",
+    "ForbiddenError": "wsnb.errors",
+    "NotFoundError": "wsnb.errors",
+    "ThrottledError": "wsnb.errors",
+    "ServerError": "wsnb.errors",
+    "TransportError": "wsnb.errors",
+    "OutcomeUnknownError": "wsnb.errors",
+    "tasks_frame": "wsnb.frames",
+    "records_frame": "wsnb.frames",
+    "delete_tasks": "wsnb.deletion",
+    "adelete_tasks": "wsnb.deletion",
+    "resume": "wsnb.deletion",
+    "restore_tasks": "wsnb.deletion",
+    "Ledger": "wsnb.ledger",
+    "DeletionReport": "wsnb.report",
+    "TaskGrid": "wsnb.grid",
+}
+
+__all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:
+    from wsnb._retry import RateLimit, RetryPolicy
+    from wsnb.auth import Credentials, WorkspaceAuth
+    from wsnb.client import AsyncClient, Client
+    from wsnb.deletion import adelete_tasks, delete_tasks, restore_tasks, resume
+    from wsnb.errors import (
+        AuthenticationError,
+        BadRequestError,
+        ForbiddenError,
+        NotFoundError,
+        OutcomeUnknownError,
+        ServerError,
+        ThrottledError,
+        TransportError,
+        WorkspaceError,
+    )
+    from wsnb.frames import records_frame, tasks_frame
+    from wsnb.grid import TaskGrid
+    from wsnb.ledger import Ledger
+    from wsnb.report import DeletionReport
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'wsnb' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

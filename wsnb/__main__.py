@@ -1,0 +1,5 @@
+"""``python -m wsnb`` runs the CLI."""
+
+from wsnb.cli import main
+
+main()
