@@ -38,7 +38,32 @@ _EXPORTS: dict[str, str] = {
     "TaskGrid": "wsnb.grid",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "AsyncClient",
+    "AuthenticationError",
+    "BadRequestError",
+    "Client",
+    "Credentials",
+    "DeletionReport",
+    "ForbiddenError",
+    "Ledger",
+    "NotFoundError",
+    "OutcomeUnknownError",
+    "RateLimit",
+    "RetryPolicy",
+    "ServerError",
+    "TaskGrid",
+    "ThrottledError",
+    "TransportError",
+    "WorkspaceAuth",
+    "WorkspaceError",
+    "adelete_tasks",
+    "delete_tasks",
+    "records_frame",
+    "restore_tasks",
+    "resume",
+    "tasks_frame",
+]
 
 if TYPE_CHECKING:
     from wsnb._retry import RateLimit, RetryPolicy
