@@ -1,0 +1,99 @@
+"""Shared fixtures: a running emulator over a real socket, an in-process app, SDK clients.
+
+See docs/internals.md, section "Emulator", for what each fixture gives.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+with warnings.catch_warnings():  # starlette asks for httpx2; httpx is what the project uses
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
+
+from wsnb.emulator import Emulator, EmulatorConfig, create_app
+from wsnb.emulator.app import EmulatorState
+
+
+@pytest.fixture(scope="session")
+def _shared_emulator() -> Iterator[Emulator]:
+    with Emulator() as emu:
+        yield emu
+
+
+@pytest.fixture
+def emulator(_shared_emulator: Emulator) -> Iterator[Emulator]:
+    """A running emulator (strict auth, in-memory db) on 127.0.0.1, reset before each test.
+
+    One server serves the whole session; ``control.reset()`` wipes tasks, the request log,
+    faults and throttle, and restores the batch-delete policy.
+    """
+    _shared_emulator.control.reset()
+    yield _shared_emulator
+    _shared_emulator.control.reset()
+
+
+@pytest.fixture
+def make_emulator() -> Iterator[Callable[..., Emulator]]:
+    """Factory for a dedicated, started ``Emulator(**kw)`` (stopped after the test)."""
+    started: list[Emulator] = []
+
+    def make(**kw: Any) -> Emulator:
+        emu = Emulator(**kw).start()
+        started.append(emu)
+        return emu
+
+    yield make
+    for emu in started:
+        emu.stop()
+
+
+@pytest.fixture
+def app_state() -> EmulatorState:
+    """The state of a fresh in-process emulator with ``auth="loose"`` (for ``api``)."""
+    return EmulatorState(EmulatorConfig(auth="loose"))
+
+
+@pytest.fixture
+def api(app_state: EmulatorState) -> Iterator[TestClient]:
+    """A Starlette ``TestClient`` on a fresh loose-auth app; ``api.pid`` is its project id."""
+    with TestClient(create_app(state=app_state)) as client:
+        client.pid = app_state.config.project_id  # type: ignore[attr-defined]
+        yield client
+
+
+@pytest.fixture
+def sdk_client() -> Callable[..., Any]:
+    """Factory: the official SDK ``WorkspaceClient`` for an emulator (its keys unless given)."""
+    from huaweicloudsdkcore.auth.credentials import BasicCredentials
+    from huaweicloudsdkworkspace.v2 import WorkspaceClient
+
+    def make(emu: Emulator, *, ak: str | None = None, sk: str | None = None) -> Any:
+        credentials = BasicCredentials(ak or emu.ak, sk or emu.sk, emu.project_id)
+        return (
+            WorkspaceClient.new_builder()
+            .with_credentials(credentials)
+            .with_endpoints([emu.endpoint])
+            .build()
+        )
+
+    return make
+
+
+def task_body(**overrides: Any) -> dict[str, Any]:
+    """A valid create body (a daily 22:00 STOP), with ``overrides`` applied."""
+    body: dict[str, Any] = {
+        "task_name": "nightly-stop",
+        "task_type": "STOP",
+        "scheduled_type": "DAY",
+        "day_interval": 1,
+        "scheduled_time": "22:00:00",
+        "time_zone": "Asia/Shanghai",
+        "apply_objects": [{"object_type": "DESKTOP", "object_id": "d-1"}],
+    }
+    body.update(overrides)
+    return {k: v for k, v in body.items() if v is not None}

@@ -1,0 +1,154 @@
+"""The SQLite store: transactions, project isolation, persistence across restarts, concurrency."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import task_body
+from wsnb.emulator import Emulator
+from wsnb.emulator._errors import ApiError
+from wsnb.emulator.store import Store, TaskRow
+
+NOW = "2026-01-01T00:00:00+00:00"
+
+
+def _data(name: str = "t", **kw: Any) -> dict[str, Any]:
+    return {**task_body(task_name=name), "enable": True, **kw}
+
+
+def test_crud_round_trip() -> None:
+    store = Store()
+    task_id = store.create_task("p", _data("a"), NOW)
+    row = store.get_task("p", task_id)
+    assert row is not None and row.data["task_name"] == "a" and row.created_at == NOW
+    store.update_task("p", task_id, lambda r: {**r.data, "task_name": "b"})
+    rows, total = store.list_tasks("p", 0, 10, {"task_name": "b"})
+    assert total == 1 and rows[0].id == task_id
+    store.delete_task("p", task_id)
+    assert store.get_task("p", task_id) is None
+    with pytest.raises(ApiError, match="does not exist"):
+        store.delete_task("p", task_id)
+
+
+def test_failed_update_rolls_back() -> None:
+    store = Store()
+    task_id = store.create_task("p", _data("keep"), NOW)
+
+    def change(row: TaskRow) -> dict[str, Any]:
+        raise ValueError("invalid")
+
+    with pytest.raises(ValueError):
+        store.update_task("p", task_id, change)
+    row = store.get_task("p", task_id)
+    assert row is not None and row.data["task_name"] == "keep"
+    # the connection is usable again (no transaction left open)
+    assert store.create_task("p", _data(), NOW)
+
+
+def test_projects_never_mix() -> None:
+    store = Store()
+    a = store.create_task("pa", _data(), NOW)
+    b = store.create_task("pb", _data(), NOW)
+    assert store.get_task("pb", a) is None
+    assert store.batch_delete("pb", [a], reject_unknown=False) == 0
+    assert store.task_ids("pa") == [a] and store.task_ids("pb") == [b]
+    store.reset("pa")
+    assert store.task_ids("pa") == [] and store.task_ids("pb") == [b]
+
+
+def test_batch_delete_policies_and_cascade() -> None:
+    store = Store()
+    ids = [store.create_task("p", _data(), NOW) for _ in range(3)]
+    store.record_runs("p", [(ids[0], {"id": "r1", "status": "FAIL"}, [{"id": "d1"}])])
+    with pytest.raises(ApiError):
+        store.batch_delete("p", [ids[0], "ghost"], reject_unknown=True)
+    assert len(store.task_ids("p")) == 3
+    assert store.batch_delete("p", [ids[0], ids[0], ids[1], "ghost"], reject_unknown=False) == 2
+    assert store.counts() == {"tasks": 1, "records": 0, "details": 0}
+
+
+def test_batch_delete_beyond_one_sql_chunk() -> None:
+    store = Store()
+    store.insert_many("p", [(f"id-{i}", NOW, _data()) for i in range(1500)])
+    assert store.batch_delete("p", [f"id-{i}" for i in range(1200)], reject_unknown=True) == 1200
+    assert len(store.task_ids("p")) == 300
+
+
+def test_file_db_survives_restart(tmp_path: Path) -> None:
+    db = tmp_path / "emu.sqlite"
+    with Emulator(db=db, tasks=25, seed=4, project_id="proj") as emu:
+        before = emu.control.task_ids()
+        http = httpx.Client(base_url=emu.endpoint, headers={"X-Auth-Token": emu.token})
+        r = http.post("/v2/proj/scheduled-tasks/batch-delete", json={"task_ids": before[:5]})
+        assert r.status_code == 200
+        http.close()
+    assert sqlite3.connect(db).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    with Emulator(db=db, tasks=25, seed=4, project_id="proj") as again:
+        assert again.control.task_ids() == before[5:]  # not seeded a second time
+        assert again.control.health()["counts"]["tasks"] == 20
+
+
+def test_file_db_remembers_its_default_project(tmp_path: Path) -> None:
+    db = tmp_path / "emu.sqlite"
+    with Emulator(db=db, tasks=3) as first:
+        project, ids = first.project_id, first.control.task_ids()
+    with Emulator(db=db) as second:
+        assert second.project_id == project
+        assert second.control.task_ids() == ids
+    with Emulator() as memory:
+        assert memory.project_id != project
+
+
+def test_concurrent_creates_lists_and_deletes_lose_nothing(emulator: Emulator) -> None:
+    """Threads create, list and delete at once over the socket: no loss, no duplicates."""
+    base = f"/v2/{emulator.project_id}/scheduled-tasks"
+    created: list[str] = []
+    deleted: list[str] = []
+    lock = threading.Lock()
+
+    def worker(n: int) -> None:
+        with httpx.Client(
+            base_url=emulator.endpoint, headers={"X-Auth-Token": emulator.token}
+        ) as http:
+            mine: list[str] = []
+            for i in range(10):
+                r = http.post(base, json=task_body(task_name=f"w{n}-{i}"))
+                assert r.status_code == 200, r.text
+                mine.append(r.json()["task_id"])
+                page = http.get(base, params={"offset": 0, "limit": 50})
+                assert page.status_code == 200
+                ids = [t["id"] for t in page.json()["scheduled_tasks"]]
+                assert len(ids) == len(set(ids))
+            gone = mine[::3]
+            assert http.post(f"{base}/batch-delete", json={"task_ids": gone}).status_code == 200
+            assert http.delete(f"{base}/{mine[1]}").status_code == 200
+            with lock:
+                created.extend(mine)
+                deleted.extend([*gone, mine[1]])
+
+    with ThreadPoolExecutor(6) as pool:
+        list(pool.map(worker, range(6)))
+    remaining = emulator.control.task_ids()
+    assert len(created) == len(set(created)) == 60
+    assert sorted(remaining) == sorted(set(created) - set(deleted))
+    names = [t["task_name"] for t in emulator.control.dump(emulator.project_id)["tasks"]]
+    assert len(names) == len(set(names))
+
+
+def test_store_is_safe_from_threads_directly() -> None:
+    store = Store()
+
+    def work(n: int) -> list[str]:
+        return [store.create_task("p", _data(f"{n}-{i}"), NOW) for i in range(50)]
+
+    with ThreadPoolExecutor(6) as pool:
+        ids = [i for batch in pool.map(work, range(6)) for i in batch]
+    assert sorted(store.task_ids("p")) == sorted(ids)
+    assert len(set(ids)) == 300

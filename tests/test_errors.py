@@ -1,0 +1,256 @@
+"""wsnb.errors: the error tree and parsing Huawei's error envelope (the SDK is the oracle)."""
+
+from __future__ import annotations
+
+import json
+from email.utils import formatdate
+from typing import Any
+
+import httpx
+import pytest
+import requests
+from huaweicloudsdkcore.exceptions import exceptions as sdk_exceptions
+from huaweicloudsdkcore.exceptions.exception_handler import DefaultExceptionHandler
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from wsnb.errors import (
+    MAX_TEXT,
+    AuthenticationError,
+    BadRequestError,
+    ForbiddenError,
+    NotFoundError,
+    OutcomeUnknownError,
+    ServerError,
+    ThrottledError,
+    TransportError,
+    WorkspaceError,
+    error_from_response,
+    parse_retry_after,
+)
+
+PATH = "/v2/0123456789abcdef0123456789abcdef/scheduled-tasks/batch-delete"
+URL = f"https://workspace.cn-north-4.myhuaweicloud.com{PATH}"
+RID = "5c2f3c5b0a0f4b6c9a3e6f2d1b0c9e8d"
+
+
+def respond(
+    status: int,
+    body: Any = None,
+    *,
+    text: str | None = None,
+    headers: dict[str, str] | None = None,
+    method: str = "POST",
+) -> httpx.Response:
+    content = text if text is not None else ("" if body is None else json.dumps(body))
+    return httpx.Response(
+        status,
+        content=content.encode(),
+        headers={"X-Request-Id": RID, **(headers or {})},
+        request=httpx.Request(method, URL),
+    )
+
+
+def sdk_parse(status: int, content: str) -> sdk_exceptions.ServiceResponseException:
+    """What the official SDK makes of the same response."""
+    response = requests.Response()
+    response.status_code = status
+    response._content = content.encode()
+    response.encoding = "utf-8"
+    response.headers["X-Request-Id"] = RID
+    with pytest.raises(sdk_exceptions.ServiceResponseException) as info:
+        DefaultExceptionHandler().handle_exception(None, response)
+    return info.value
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "cls", "code"),
+    [
+        (400, {"error_code": "WKS.0001", "error_msg": "bad request"}, BadRequestError, "WKS.0001"),
+        (401, {"error_code": "APIG.0301", "error_msg": "verify aksk"}, AuthenticationError, None),
+        (403, {"error_code": "APIG.0302", "error_msg": "denied"}, ForbiddenError, None),
+        (403, {"error_code": "WKS.00010099", "error_msg": "not enabled"}, ForbiddenError, None),
+        (404, {"error_code": "APIG.0101", "error_msg": "no such API"}, NotFoundError, None),
+        (413, {"error_code": "APIG.0201", "error_msg": "too large"}, WorkspaceError, None),
+        (409, {"error_code": "WKS.00010032", "error_msg": "conflict"}, WorkspaceError, None),
+        (429, {"error_code": "APIG.0308", "error_msg": "over ratelimit"}, ThrottledError, None),
+        (500, {"error_code": "WKS.0202", "error_msg": "internal"}, ServerError, None),
+        (502, {"error_code": "APIG.0202", "error_msg": "bad gateway"}, ServerError, None),
+        (503, {"error_code": "APIG.0203", "error_msg": "unavailable"}, ServerError, None),
+        (504, {"error_code": "APIG.0204", "error_msg": "timeout"}, ServerError, None),
+        # throttling recognised by its code even on an unusual status
+        (403, {"error_code": "APIG.0308", "error_msg": "over ratelimit"}, ThrottledError, None),
+    ],
+)
+def test_status_maps_to_class_and_matches_the_sdk(
+    status: int, body: dict[str, str], cls: type[WorkspaceError], code: str | None
+) -> None:
+    error = error_from_response(respond(status, body), "batch_delete")
+    assert type(error) is cls
+    assert error.status == status
+    assert error.request_id == RID
+    sdk = sdk_parse(status, json.dumps(body))
+    assert (error.error_code, error.error_msg) == (sdk.error_code, sdk.error_msg)
+    assert isinstance(sdk, sdk_exceptions.ServerResponseException) == (status >= 500)
+    assert isinstance(error, ServerError) == (status >= 500)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"errorCode": "WKS.0001", "errorMsg": "camel"},
+        {"code": "WKS.0001", "message": "plain"},
+        {"error": {"error_code": "WKS.0001", "error_msg": "nested"}},
+        {"outer": {"inner": {"code": "WKS.0001", "message": "deep"}}, "x": 1},
+        {"error_code": "WKS.0001"},  # no message: the SDK falls back to status + raw text
+        {"unrelated": True},
+        ["not", "an", "object"],
+        "just a string",
+    ],
+)
+def test_envelope_variants_parse_like_the_sdk(body: Any) -> None:
+    content = json.dumps(body)
+    error = error_from_response(respond(400, text=content), "get_task")
+    sdk = sdk_parse(400, content)
+    assert error.error_code == sdk.error_code
+    assert error.error_msg == sdk.error_msg
+
+
+def test_task_missing_flag_and_readable_str() -> None:
+    body = {"error_code": "WKS.0001", "error_msg": "The scheduled task does not exist."}
+    error = error_from_response(respond(400, body), "batch_delete")
+    assert isinstance(error, BadRequestError)
+    assert error.task_missing
+    assert (error.operation, error.method, error.path) == ("batch_delete", "POST", PATH)
+    assert str(error) == (
+        "400 WKS.0001: The scheduled task does not exist. "
+        f"(batch_delete POST {PATH}, request_id={RID})"
+    )
+    other = error_from_response(respond(400, {"error_code": "WKS.0001", "error_msg": "x"}), None)
+    assert not other.task_missing
+    pool = {"error_code": "WKS.0001", "error_msg": "The desktop pool does not exist."}
+    assert not error_from_response(respond(400, pool), None).task_missing
+
+
+def test_forbidden_keeps_encoded_authorization_message_and_detail() -> None:
+    body = {
+        "error_code": "APIG.0302",
+        "error_msg": "denied by policy",
+        "error_detail": "workspace:scheduledTasks:batchDelete",
+        "encoded_authorization_message": "ENCODED-xyz",
+    }
+    error = error_from_response(respond(403, body), "batch_delete")
+    assert isinstance(error, ForbiddenError)
+    assert error.encoded_authorization_message == "ENCODED-xyz"
+    assert error.error_detail == "workspace:scheduledTasks:batchDelete"
+    assert sdk_parse(403, json.dumps(body)).encoded_auth_msg == "ENCODED-xyz"
+
+
+def test_gateway_request_id_from_the_body_when_no_header() -> None:
+    response = httpx.Response(
+        401,
+        json={"error_code": "APIG.0301", "error_msg": "x", "request_id": "body-rid"},
+        request=httpx.Request("GET", URL),
+    )
+    assert error_from_response(response, "list_tasks").request_id == "body-rid"
+
+
+def test_html_body_becomes_status_code_and_truncated_flat_text() -> None:
+    html = "<html>\n<head><title>502 Bad Gateway</title></head>\n<body>" + "x" * 2000 + "</body>"
+    error = error_from_response(respond(502, text=html), "list_tasks")
+    assert isinstance(error, ServerError)
+    assert error.error_code == "502"
+    assert error.error_msg is not None
+    assert error.error_msg.startswith("<html> <head><title>502 Bad Gateway</title>")
+    assert "\n" not in error.error_msg
+    assert len(error.error_msg) == MAX_TEXT
+    assert error.error_msg.endswith("…")
+
+
+@pytest.mark.parametrize(("status", "reason"), [(500, "Internal Server Error"), (404, "Not Found")])
+def test_empty_error_body_uses_status_and_reason(status: int, reason: str) -> None:
+    error = error_from_response(respond(status), "get_task", clock=lambda: 0.0)
+    assert error.error_code == str(status)
+    assert error.error_msg == reason
+    assert str(error).startswith(f"{status} {status}: {reason} (get_task POST ")
+
+
+def test_retry_after_seconds_and_http_date() -> None:
+    body = {"error_code": "APIG.0308", "error_msg": "over ratelimit"}
+    seconds = error_from_response(respond(429, body, headers={"Retry-After": "7"}), "list_tasks")
+    assert isinstance(seconds, ThrottledError)
+    assert seconds.retry_after == 7.0
+    now = 1_750_000_000.0
+    dated = respond(429, body, headers={"Retry-After": formatdate(now + 42, usegmt=True)})
+    assert error_from_response(dated, "list_tasks", clock=lambda: now).retry_after == 42.0
+    assert error_from_response(respond(429, body), "list_tasks").retry_after is None
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("120", 120.0),
+        (" 1.5 ", 1.5),
+        ("-3", 0.0),
+        ("", None),
+        (None, None),
+        ("soon", None),
+        ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0),  # in the past: go now
+        ("Wed, 21 Oct 2015 07:29:40 GMT", 40.0),
+    ],
+)
+def test_parse_retry_after(value: str | None, expected: float | None) -> None:
+    now = 1_445_412_540.0  # 2015-10-21 07:29:00 UTC
+    assert parse_retry_after(value, now=now) == expected
+
+
+def test_transport_and_outcome_errors_carry_context() -> None:
+    cause = TransportError("ReadTimeout", sent=True, operation="delete_task")
+    outcome = OutcomeUnknownError(
+        "outcome unknown", cause=cause, operation="delete_task", method="DELETE", path="/v2/p/x"
+    )
+    assert outcome.cause is cause and outcome.__cause__ is cause
+    assert outcome.status is None
+    assert str(outcome) == "outcome unknown (delete_task DELETE /v2/p/x)"
+    assert isinstance(outcome, WorkspaceError) and not isinstance(outcome, TransportError)
+    assert "delete_task" in repr(outcome)
+
+
+def test_response_without_request_still_parses() -> None:
+    error = error_from_response(httpx.Response(400, json={"code": "C", "message": "m"}))
+    assert (error.method, error.path, error.error_code) == (None, None, "C")
+    assert str(error) == "400 C: m"
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(["error_code", "error_msg", "code", "message", "errorCode", "x"]),
+            children,
+            max_size=4,
+        )
+    ),
+    max_leaves=12,
+)
+
+
+@settings(deadline=None)  # a shared 2-core box: no per-example timing
+@given(status=st.sampled_from([400, 401, 403, 404, 409, 413, 429, 500, 502, 503]), body=_json)
+def test_any_json_body_gives_a_readable_error(status: int, body: Any) -> None:
+    error = error_from_response(respond(status, text=json.dumps(body)), "list_tasks")
+    assert isinstance(error, WorkspaceError)
+    assert isinstance(error.error_code, str) and error.error_code
+    assert isinstance(error.error_msg, str) and error.error_msg
+    assert str(error).startswith(f"{status} ")
+    assert f"list_tasks POST {PATH}, request_id={RID}" in str(error)
+
+
+@settings(deadline=None)  # a shared 2-core box: no per-example timing
+@given(st.binary(max_size=400))
+def test_any_bytes_body_gives_an_error(content: bytes) -> None:
+    response = httpx.Response(500, content=content, request=httpx.Request("GET", URL))
+    error = error_from_response(response, "get_task")
+    assert isinstance(error, ServerError)
+    assert error.error_msg and len(error.error_msg) <= MAX_TEXT

@@ -1,0 +1,316 @@
+"""Client-side rate limiting and the retry policy (tenacity underneath, sync and async alike).
+
+Rate limiting: :class:`RateLimit` keeps one token bucket for reads and one for writes (the API's
+documented per-user limits are about 200 reads and 100 writes a minute). A bucket does not sleep;
+it hands out "wait this long", so the same object serves ``time.sleep`` and ``asyncio.sleep``
+callers, threads and tasks at once.
+
+Retrying: :class:`RetryPolicy` says how often and how long (exponential backoff with full jitter,
+honouring ``Retry-After`` given as seconds or an HTTP date, never past the deadline). Which
+failures are retried depends on whether the server may have acted on the request:
+
+* Throttling (HTTP 429 or ``APIG.0308``) and connect errors: the request was not processed, so
+  every operation is retried.
+* Read timeouts, dropped connections (remote-protocol and read/write errors) and 502/503/504: the
+  request may have been processed. Reads and ``update_task`` (a PUT of the same body is
+  idempotent) are retried. ``create_task`` (a retry could create a twin), ``delete_task`` and
+  ``batch_delete`` (a retry after a silent success can fail with "does not exist" or hide which
+  call did the work) and ``export_records`` (starts a job) raise :class:`OutcomeUnknownError`
+  with the failure attached instead: the caller (the deleter) asks the server what happened
+  rather than guessing.
+* Any other error (other 4xx, 500) is final.
+
+Every retry is a new request, so authentication signs it anew with a fresh ``X-Sdk-Date``.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Final
+
+import httpx
+import tenacity
+
+from wsnb.errors import (
+    OutcomeUnknownError,
+    ServerError,
+    ThrottledError,
+    TransportError,
+    WorkspaceError,
+)
+from wsnb.models import (
+    DEFAULT_READS_PER_MINUTE,
+    DEFAULT_WRITES_PER_MINUTE,
+    READ_OPERATIONS,
+)
+
+__all__ = [
+    "RETRY_SAFE_OPERATIONS",
+    "RateLimit",
+    "RetryPolicy",
+    "async_retrying",
+    "is_retryable",
+    "retrying",
+    "settle_response_error",
+    "transport_error",
+]
+
+_log = logging.getLogger("wsnb.client")
+
+#: Operations that may be repeated after an ambiguous failure: the reads and ``update_task``.
+RETRY_SAFE_OPERATIONS: Final = READ_OPERATIONS | frozenset({"update_task"})
+#: Gateway statuses after which the request may or may not have been processed.
+AMBIGUOUS_STATUSES: Final = frozenset({502, 503, 504})
+
+
+class _Bucket:
+    """A token bucket that returns how long the caller must wait for its token."""
+
+    def __init__(self, per_minute: float, burst: float) -> None:
+        self.rate = per_minute / 60.0
+        self.capacity = burst
+        self.tokens = burst
+        self.stamp: float | None = None
+
+    def reserve(self, now: float) -> float:
+        if self.stamp is not None:
+            self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        self.tokens -= 1.0
+        return 0.0 if self.tokens >= 0 else -self.tokens / self.rate
+
+
+class RateLimit:
+    """Thread-safe token buckets for reads and writes; ``None`` for a class disables it.
+
+    ``burst`` is how many calls may go out back to back (default: three seconds' worth of the
+    rate, at least one). Share one instance between clients that use the same credentials.
+    """
+
+    def __init__(
+        self,
+        reads_per_minute: float | None = DEFAULT_READS_PER_MINUTE,
+        writes_per_minute: float | None = DEFAULT_WRITES_PER_MINUTE,
+        burst: int | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        for name, value in (
+            ("reads_per_minute", reads_per_minute),
+            ("writes_per_minute", writes_per_minute),
+        ):
+            if value is not None and not value > 0:
+                raise ValueError(f"{name} must be > 0 or None, got {value!r}")
+        if burst is not None and burst < 1:
+            raise ValueError(f"burst must be >= 1 or None, got {burst!r}")
+        self.reads_per_minute = reads_per_minute
+        self.writes_per_minute = writes_per_minute
+        self.burst = burst
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._buckets: dict[str, _Bucket | None] = {
+            "read": self._bucket(reads_per_minute),
+            "write": self._bucket(writes_per_minute),
+        }
+
+    def _bucket(self, per_minute: float | None) -> _Bucket | None:
+        if per_minute is None:
+            return None
+        burst = self.burst if self.burst is not None else max(1.0, per_minute / 20.0)
+        return _Bucket(per_minute, float(burst))
+
+    @staticmethod
+    def kind(operation: str) -> str:
+        """``"read"`` or ``"write"``: the throttle class an operation counts against."""
+        return "read" if operation in READ_OPERATIONS else "write"
+
+    def reserve(self, operation: str) -> float:
+        """Take a token for one call of ``operation``; return the seconds to wait before sending."""
+        bucket = self._buckets[self.kind(operation)]
+        if bucket is None:
+            return 0.0
+        with self._lock:
+            return bucket.reserve(self._clock())
+
+    def __repr__(self) -> str:
+        return (
+            f"RateLimit(reads_per_minute={self.reads_per_minute!r}, "
+            f"writes_per_minute={self.writes_per_minute!r}, burst={self.burst!r})"
+        )
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How many attempts, how long between them, and the overall deadline (seconds)."""
+
+    max_attempts: int = 6
+    initial: float = 0.5
+    max_backoff: float = 30.0
+    deadline: float = 120.0
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ValueError(f"max_attempts must be >= 1, got {self.max_attempts!r}")
+        for name in ("initial", "max_backoff", "deadline"):
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
+
+    def backoff(self, retry: int, rand: Callable[[], float] = random.random) -> float:
+        """Full-jitter delay before retry number ``retry`` (1 for the first retry)."""
+        cap = min(self.max_backoff, self.initial * 2.0 ** (retry - 1))
+        return cap * rand()
+
+    def delay(
+        self, retry: int, error: BaseException | None, rand: Callable[[], float] = random.random
+    ) -> float:
+        """The wait before retry ``retry``: the server's ``Retry-After`` if given, else backoff."""
+        retry_after = getattr(error, "retry_after", None)
+        if isinstance(retry_after, int | float):
+            return float(retry_after)
+        return self.backoff(retry, rand)
+
+
+# --- which failures are retried -----------------------------------------------------------------
+
+
+def transport_error(
+    operation: str, exc: httpx.TransportError, request: httpx.Request
+) -> WorkspaceError:
+    """Wrap an httpx transport failure: ``TransportError``, or ``OutcomeUnknownError`` for a
+    write that may have reached the server."""
+    sent = not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
+    where: dict[str, Any] = {
+        "operation": operation,
+        "method": request.method,
+        "path": request.url.path,
+    }
+    message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    error = TransportError(message, sent=sent, **where)
+    error.__cause__ = exc
+    if sent and operation not in RETRY_SAFE_OPERATIONS:
+        return OutcomeUnknownError(
+            f"outcome unknown after {message}; check the server before retrying",
+            cause=error,
+            **where,
+        )
+    return error
+
+
+def settle_response_error(operation: str, error: WorkspaceError) -> WorkspaceError:
+    """Turn a 502/503/504 answer to a non-idempotent write into ``OutcomeUnknownError``."""
+    if (
+        isinstance(error, ServerError)
+        and error.status in AMBIGUOUS_STATUSES
+        and operation not in RETRY_SAFE_OPERATIONS
+    ):
+        return OutcomeUnknownError(
+            f"outcome unknown after HTTP {error.status} {error.error_code}: {error.error_msg}; "
+            "check the server before retrying",
+            cause=error,
+            status=error.status,
+            error_code=error.error_code,
+            request_id=error.request_id,
+            operation=operation,
+            method=error.method,
+            path=error.path,
+        )
+    return error
+
+
+def is_retryable(operation: str, error: BaseException) -> bool:
+    """Whether another attempt of ``operation`` is safe after ``error``."""
+    if isinstance(error, OutcomeUnknownError):
+        return False
+    if isinstance(error, ThrottledError):
+        return True
+    if isinstance(error, TransportError):
+        return not error.sent or operation in RETRY_SAFE_OPERATIONS
+    if isinstance(error, ServerError):
+        return error.status in AMBIGUOUS_STATUSES and operation in RETRY_SAFE_OPERATIONS
+    return False
+
+
+# --- tenacity wiring ----------------------------------------------------------------------------
+
+
+class _Deadline(tenacity.stop.stop_base):
+    """Stop when the next attempt would start after the deadline (on an injectable clock)."""
+
+    def __init__(self, deadline: float, clock: Callable[[], float]) -> None:
+        self.deadline = deadline
+        self.clock = clock
+        self.start = clock()
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> bool:
+        elapsed = self.clock() - self.start
+        return elapsed + retry_state.upcoming_sleep > self.deadline
+
+
+def _options(
+    policy: RetryPolicy,
+    operation: str,
+    clock: Callable[[], float],
+    rand: Callable[[], float],
+    on_retry: Callable[[BaseException | None, float, int], None] | None,
+) -> dict[str, Any]:
+    def wait(state: tenacity.RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome is not None else None
+        return policy.delay(state.attempt_number, error, rand)
+
+    def before_sleep(state: tenacity.RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome is not None else None
+        _log.debug(
+            "retry %s attempt=%d after %s in %.3fs",
+            operation,
+            state.attempt_number + 1,
+            type(error).__name__,
+            state.upcoming_sleep,
+        )
+        if on_retry is not None:
+            on_retry(error, state.upcoming_sleep, state.attempt_number + 1)
+
+    return {
+        "stop": tenacity.stop_after_attempt(policy.max_attempts)
+        | _Deadline(policy.deadline, clock),
+        "wait": wait,
+        "retry": tenacity.retry_if_exception(lambda exc: is_retryable(operation, exc)),
+        "before_sleep": before_sleep,
+        "reraise": True,
+    }
+
+
+def retrying(
+    policy: RetryPolicy,
+    operation: str,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+    rand: Callable[[], float] = random.random,
+    on_retry: Callable[[BaseException | None, float, int], None] | None = None,
+) -> tenacity.Retrying:
+    """A tenacity ``Retrying`` for one call of ``operation`` (``for attempt in ...: with attempt``).
+
+    ``on_retry(error, wait, next_attempt)`` runs before each sleep.
+    """
+    return tenacity.Retrying(sleep=sleep, **_options(policy, operation, clock, rand, on_retry))
+
+
+def async_retrying(
+    policy: RetryPolicy,
+    operation: str,
+    *,
+    sleep: Callable[[float], Awaitable[None]] | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    rand: Callable[[], float] = random.random,
+    on_retry: Callable[[BaseException | None, float, int], None] | None = None,
+) -> tenacity.AsyncRetrying:
+    """The ``AsyncRetrying`` twin of :func:`retrying` (default sleep: ``asyncio.sleep``)."""
+    options = _options(policy, operation, clock, rand, on_retry)
+    if sleep is not None:
+        options["sleep"] = sleep
+    return tenacity.AsyncRetrying(**options)

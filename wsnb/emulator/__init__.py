@@ -1,0 +1,23 @@
+"""A local emulator of the Workspace scheduled-tasks API (Starlette + uvicorn + SQLite).
+
+It speaks the real paths, fields, limits and error envelope, checks AK/SK signatures, and can
+throttle and inject faults, so the client and the deleter are tested against the same HTTP the
+cloud serves. Nothing else in ``wsnb`` imports it.
+"""
+
+from __future__ import annotations
+
+from .app import EmulatorConfig, create_app
+from .control import Control, ControlError
+from .faults import FaultRule, Throttle
+from .server import Emulator
+
+__all__ = [
+    "Control",
+    "ControlError",
+    "Emulator",
+    "EmulatorConfig",
+    "FaultRule",
+    "Throttle",
+    "create_app",
+]

@@ -1,0 +1,46 @@
+"""The Huawei error envelope the emulator answers with, and the codes it uses."""
+
+from __future__ import annotations
+
+from typing import Final
+
+BAD_REQUEST: Final = "WKS.0001"
+INTERNAL: Final = "WKS.0202"
+AUTH_FAILED: Final = "APIG.0301"
+NO_SUCH_API: Final = "APIG.0101"
+TOO_LARGE: Final = "APIG.0201"
+THROTTLED: Final = "APIG.0308"
+
+TASK_MISSING: Final = "The scheduled task does not exist."
+RECORD_MISSING: Final = "The scheduled task record does not exist."
+NO_SUCH_API_MSG: Final = "The API does not exist or has not been published in the environment."
+
+
+class ApiError(Exception):
+    """An error answer: HTTP status plus Huawei's ``error_code`` / ``error_msg``."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers or {}
+
+    def body(self, request_id: str) -> dict[str, str]:
+        """The JSON body; gateway (``APIG.*``) errors also carry the request id, as APIG does."""
+        out = {"error_code": self.code, "error_msg": self.message}
+        if self.code.startswith("APIG."):
+            out["request_id"] = request_id
+        return out
+
+
+def bad_request(message: str) -> ApiError:
+    """400 ``WKS.0001`` with a message naming the field and the limit."""
+    return ApiError(400, BAD_REQUEST, message)

@@ -1,0 +1,421 @@
+"""The emulator's state in SQLite: tasks, execution records and their per-desktop details.
+
+One connection, guarded by a lock, so the store is safe from any thread; each public method is
+one explicit ``BEGIN IMMEDIATE`` … ``COMMIT`` transaction (``isolation_level=None``). File
+databases use WAL, so a restarted emulator on the same file sees the same tasks. Every row
+belongs to a project; no query crosses projects.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ._errors import TASK_MISSING, bad_request
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS tasks (
+    seq INTEGER PRIMARY KEY,
+    project_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    task_name TEXT NOT NULL,
+    task_type TEXT NOT NULL,
+    scheduled_type TEXT,
+    life_cycle_type TEXT,
+    last_status TEXT,
+    data TEXT NOT NULL,
+    UNIQUE (project_id, id)
+);
+CREATE INDEX IF NOT EXISTS tasks_order ON tasks (project_id, seq);
+CREATE TABLE IF NOT EXISTS records (
+    seq INTEGER PRIMARY KEY,
+    project_id TEXT NOT NULL,
+    task_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS records_task ON records (project_id, task_id, seq);
+CREATE TABLE IF NOT EXISTS details (
+    seq INTEGER PRIMARY KEY,
+    project_id TEXT NOT NULL,
+    task_id TEXT NOT NULL,
+    record_id TEXT NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS details_record ON details (project_id, record_id, seq);
+"""
+_CHUNK = 500  # ids per IN (...) clause
+
+
+@dataclass(frozen=True)
+class TaskRow:
+    """A stored task: its definition (``data``) plus bookkeeping."""
+
+    project_id: str
+    id: str
+    created_at: str  # UTC, ISO 8601
+    data: dict[str, Any]
+
+
+def new_id() -> str:
+    """A fresh task / record id: a lowercase UUIDv4, like the service's."""
+    return str(uuid.uuid4())
+
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+def _dumps(value: Mapping[str, Any]) -> str:
+    return _ENCODER.encode(value)
+
+
+def _columns(data: Mapping[str, Any]) -> tuple[Any, ...]:
+    return (
+        data["task_name"],
+        data["task_type"],
+        data.get("scheduled_type"),
+        data.get("life_cycle_type"),
+        data.get("last_status"),
+    )
+
+
+def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
+
+
+class Store:
+    """SQLite-backed state; ``path=None`` keeps it in memory (shared by all threads)."""
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.path = None if path is None else str(path)
+        self._lock = threading.RLock()
+        self._con = sqlite3.connect(
+            self.path or ":memory:", isolation_level=None, check_same_thread=False, timeout=30
+        )
+        self._con.execute("PRAGMA busy_timeout = 30000")
+        if self.path:
+            self._con.execute("PRAGMA journal_mode = WAL")
+            self._con.execute("PRAGMA synchronous = NORMAL")
+        with self._lock:
+            self._con.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        """Close the connection (the file keeps the data)."""
+        with self._lock:
+            self._con.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, serialized across threads and processes."""
+        with self._lock:
+            self._con.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._con
+            except BaseException:
+                self._con.execute("ROLLBACK")
+                raise
+            self._con.execute("COMMIT")
+
+    def default_project(self, proposed: str | None) -> str:
+        """The default project id: remembered in the db, so a restart on a file finds its tasks.
+
+        An explicit ``proposed`` id wins (and is remembered if none was); else the remembered
+        one, else a fresh random one.
+        """
+        with self._tx() as con:
+            row = con.execute("SELECT value FROM meta WHERE key = 'project_id'").fetchone()
+            chosen = proposed or (row[0] if row else uuid.uuid4().hex)
+            if row is None:
+                con.execute("INSERT INTO meta (key, value) VALUES ('project_id', ?)", (chosen,))
+        return str(chosen)
+
+    # --- tasks -----------------------------------------------------------------------------
+
+    def create_task(self, project_id: str, data: dict[str, Any], created_at: str) -> str:
+        """Insert a task and return its new id."""
+        task_id = new_id()
+        with self._tx() as con:
+            con.execute(
+                "INSERT INTO tasks (project_id, id, created_at, task_name, task_type,"
+                " scheduled_type, life_cycle_type, last_status, data)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (project_id, task_id, created_at, *_columns(data), _dumps(data)),
+            )
+        return task_id
+
+    def _get(self, con: sqlite3.Connection, project_id: str, task_id: str) -> TaskRow | None:
+        row = con.execute(
+            "SELECT created_at, data FROM tasks WHERE project_id = ? AND id = ?",
+            (project_id, task_id),
+        ).fetchone()
+        if row is None:
+            return None
+        return TaskRow(project_id, task_id, row[0], json.loads(row[1]))
+
+    def get_task(self, project_id: str, task_id: str) -> TaskRow | None:
+        """The task, or ``None`` when it does not exist in this project."""
+        with self._tx() as con:
+            return self._get(con, project_id, task_id)
+
+    def update_task(
+        self,
+        project_id: str,
+        task_id: str,
+        change: Callable[[TaskRow], dict[str, Any]],
+    ) -> None:
+        """Read, change (``change`` returns the new data or raises) and write back, atomically."""
+        with self._tx() as con:
+            row = self._get(con, project_id, task_id)
+            if row is None:
+                raise bad_request(TASK_MISSING)
+            data = change(row)
+            con.execute(
+                "UPDATE tasks SET task_name = ?, task_type = ?, scheduled_type = ?,"
+                " life_cycle_type = ?, last_status = ?, data = ? WHERE project_id = ? AND id = ?",
+                (*_columns(data), _dumps(data), project_id, task_id),
+            )
+
+    def _delete(self, con: sqlite3.Connection, project_id: str, ids: Sequence[str]) -> int:
+        deleted = 0
+        for part in _chunks(ids):
+            marks = ",".join("?" * len(part))
+            cur = con.execute(
+                f"DELETE FROM tasks WHERE project_id = ? AND id IN ({marks})", (project_id, *part)
+            )
+            deleted += cur.rowcount
+            con.execute(
+                "DELETE FROM details WHERE project_id = ? AND record_id IN (SELECT id FROM records"
+                f" WHERE project_id = ? AND task_id IN ({marks}))",
+                (project_id, project_id, *part),
+            )
+            con.execute(
+                f"DELETE FROM records WHERE project_id = ? AND task_id IN ({marks})",
+                (project_id, *part),
+            )
+        return deleted
+
+    def delete_task(self, project_id: str, task_id: str) -> None:
+        """Delete one task and its records; 400 "does not exist" when unknown."""
+        with self._tx() as con:
+            if self._delete(con, project_id, [task_id]) == 0:
+                raise bad_request(TASK_MISSING)
+
+    def batch_delete(
+        self, project_id: str, task_ids: Sequence[str], *, reject_unknown: bool
+    ) -> int:
+        """Delete all named tasks in one transaction; returns how many existed.
+
+        With ``reject_unknown`` an unknown id fails the whole call (400) and nothing is deleted.
+        Duplicate ids are accepted.
+        """
+        ids = list(dict.fromkeys(task_ids))
+        with self._tx() as con:
+            if reject_unknown:
+                found = 0
+                for part in _chunks(ids):
+                    marks = ",".join("?" * len(part))
+                    found += con.execute(
+                        f"SELECT count(*) FROM tasks WHERE project_id = ? AND id IN ({marks})",
+                        (project_id, *part),
+                    ).fetchone()[0]
+                if found != len(ids):
+                    raise bad_request(TASK_MISSING)
+            return self._delete(con, project_id, ids)
+
+    def list_tasks(
+        self,
+        project_id: str,
+        offset: int,
+        limit: int,
+        filters: Mapping[str, str],
+    ) -> tuple[list[TaskRow], int]:
+        """A page, newest first, and the total matching ``filters``.
+
+        ``task_name`` is a case-sensitive substring; the other filters match exactly. LIFE_CYCLE
+        tasks are left out unless ``scheduled_type=LIFE_CYCLE`` is asked for.
+        """
+        where = ["project_id = ?"]
+        args: list[Any] = [project_id]
+        for name, value in filters.items():
+            if name == "task_name":
+                where.append("instr(task_name, ?) > 0")
+            else:
+                where.append(f"{name} = ?")
+            args.append(value)
+        if filters.get("scheduled_type") != "LIFE_CYCLE":
+            where.append("scheduled_type IS NOT 'LIFE_CYCLE'")
+        clause = " AND ".join(where)
+        with self._tx() as con:
+            total = con.execute(f"SELECT count(*) FROM tasks WHERE {clause}", args).fetchone()[0]
+            rows = con.execute(
+                f"SELECT id, created_at, data FROM tasks WHERE {clause}"
+                " ORDER BY seq DESC LIMIT ? OFFSET ?",
+                (*args, limit, offset),
+            ).fetchall()
+        return [TaskRow(project_id, r[0], r[1], json.loads(r[2])) for r in rows], int(total)
+
+    def task_ids(self, project_id: str) -> list[str]:
+        """Every task id of the project (LIFE_CYCLE included), newest first."""
+        with self._tx() as con:
+            rows = con.execute(
+                "SELECT id FROM tasks WHERE project_id = ? ORDER BY seq DESC", (project_id,)
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    # --- records ---------------------------------------------------------------------------
+
+    def list_records(
+        self, project_id: str, task_id: str, offset: int, limit: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        """A page of a task's records, newest first; 400 when the task does not exist."""
+        with self._tx() as con:
+            if self._get(con, project_id, task_id) is None:
+                raise bad_request(TASK_MISSING)
+            where = "project_id = ? AND task_id = ?"
+            total = con.execute(
+                f"SELECT count(*) FROM records WHERE {where}", (project_id, task_id)
+            ).fetchone()[0]
+            rows = con.execute(
+                f"SELECT data FROM records WHERE {where} ORDER BY seq DESC LIMIT ? OFFSET ?",
+                (project_id, task_id, limit, offset),
+            ).fetchall()
+        return [json.loads(r[0]) for r in rows], int(total)
+
+    def list_details(
+        self, project_id: str, task_id: str, record_id: str, offset: int, limit: int
+    ) -> tuple[list[dict[str, Any]], int] | None:
+        """A page of a record's details; ``None`` when the record is not the task's."""
+        with self._tx() as con:
+            if self._get(con, project_id, task_id) is None:
+                raise bad_request(TASK_MISSING)
+            known = con.execute(
+                "SELECT 1 FROM records WHERE project_id = ? AND task_id = ? AND id = ?",
+                (project_id, task_id, record_id),
+            ).fetchone()
+            if known is None:
+                return None
+            where = "project_id = ? AND record_id = ?"
+            total = con.execute(
+                f"SELECT count(*) FROM details WHERE {where}", (project_id, record_id)
+            ).fetchone()[0]
+            rows = con.execute(
+                f"SELECT data FROM details WHERE {where} ORDER BY seq LIMIT ? OFFSET ?",
+                (project_id, record_id, limit, offset),
+            ).fetchall()
+        return [json.loads(r[0]) for r in rows], int(total)
+
+    def all_records(self, project_id: str, task_id: str) -> list[dict[str, Any]]:
+        """Every record of a task (for export), newest first."""
+        return self.list_records(project_id, task_id, 0, -1)[0]
+
+    # --- bulk and control ------------------------------------------------------------------
+
+    def insert_many(
+        self,
+        project_id: str,
+        tasks: Iterable[tuple[str, str, dict[str, Any]]],
+        records: Iterable[tuple[str, dict[str, Any]]] = (),
+        details: Iterable[tuple[str, str, dict[str, Any]]] = (),
+    ) -> None:
+        """Bulk insert: ``tasks`` as (id, created_at, data), oldest first; ``records`` as
+        (task_id, data); ``details`` as (task_id, record_id, data)."""
+        with self._tx() as con:
+            con.executemany(
+                "INSERT INTO tasks (project_id, id, created_at, task_name, task_type,"
+                " scheduled_type, life_cycle_type, last_status, data)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                ((project_id, i, c, *_columns(d), _dumps(d)) for i, c, d in tasks),
+            )
+            con.executemany(
+                "INSERT INTO records (project_id, task_id, id, data) VALUES (?, ?, ?, ?)",
+                ((project_id, t, d["id"], _dumps(d)) for t, d in records),
+            )
+            con.executemany(
+                "INSERT INTO details (project_id, task_id, record_id, data) VALUES (?, ?, ?, ?)",
+                ((project_id, t, r, _dumps(d)) for t, r, d in details),
+            )
+
+    def tasks(self, project_id: str) -> list[TaskRow]:
+        """Every task of the project, oldest first."""
+        with self._tx() as con:
+            rows = con.execute(
+                "SELECT id, created_at, data FROM tasks WHERE project_id = ? ORDER BY seq",
+                (project_id,),
+            ).fetchall()
+        return [TaskRow(project_id, r[0], r[1], json.loads(r[2])) for r in rows]
+
+    def record_runs(
+        self,
+        project_id: str,
+        runs: Sequence[tuple[str, dict[str, Any], Sequence[dict[str, Any]]]],
+    ) -> int:
+        """Store runs (task_id, record, details) and set each task's ``last_status``; returns
+        how many were stored (tasks deleted meanwhile are skipped)."""
+        stored = 0
+        with self._tx() as con:
+            for task_id, record, details in runs:
+                row = self._get(con, project_id, task_id)
+                if row is None:
+                    continue
+                data = {**row.data, "last_status": record["status"]}
+                con.execute(
+                    "UPDATE tasks SET last_status = ?, data = ? WHERE project_id = ? AND id = ?",
+                    (record["status"], _dumps(data), project_id, task_id),
+                )
+                con.execute(
+                    "INSERT INTO records (project_id, task_id, id, data) VALUES (?, ?, ?, ?)",
+                    (project_id, task_id, record["id"], _dumps(record)),
+                )
+                con.executemany(
+                    "INSERT INTO details (project_id, task_id, record_id, data)"
+                    " VALUES (?, ?, ?, ?)",
+                    ((project_id, task_id, record["id"], _dumps(d)) for d in details),
+                )
+                stored += 1
+        return stored
+
+    def reset(self, project_id: str | None = None) -> None:
+        """Forget every task (of one project, or of all)."""
+        with self._tx() as con:
+            for table in ("details", "records", "tasks"):
+                if project_id is None:
+                    con.execute(f"DELETE FROM {table}")
+                else:
+                    con.execute(f"DELETE FROM {table} WHERE project_id = ?", (project_id,))
+
+    def dump(self, project_id: str | None = None) -> dict[str, Any]:
+        """Everything stored (optionally one project), oldest first, as plain JSON."""
+        cond, args = ("WHERE project_id = ?", (project_id,)) if project_id else ("", ())
+        with self._tx() as con:
+            tasks = [
+                {"project_id": p, "id": i, "created_at": c, **json.loads(d)}
+                for p, i, c, d in con.execute(
+                    f"SELECT project_id, id, created_at, data FROM tasks {cond} ORDER BY seq", args
+                )
+            ]
+            records = [
+                {"project_id": p, "task_id": t, **json.loads(d)}
+                for p, t, d in con.execute(
+                    f"SELECT project_id, task_id, data FROM records {cond} ORDER BY seq", args
+                )
+            ]
+            details = con.execute(f"SELECT count(*) FROM details {cond}", args).fetchone()[0]
+        return {"tasks": tasks, "records": records, "details_count": int(details)}
+
+    def counts(self) -> dict[str, int]:
+        """Rows per table (for health checks and tests)."""
+        with self._tx() as con:
+            return {
+                table: int(con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+                for table in ("tasks", "records", "details")
+            }
