@@ -1,0 +1,122 @@
+"""The grid's delete panel, kernel side: dry-run preview and real run through ``delete_tasks``.
+
+The panel never deletes anything itself: it hands the selected ids to
+:func:`wsnb.deletion.delete_tasks` (cap, ledger, verification and all) and turns the returned
+:class:`~wsnb.report.DeletionReport` into a one-line summary, its HTML, and the ids that are no
+longer on the server (``deleted`` or ``already_absent``), which then leave the grid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final
+
+if TYPE_CHECKING:
+    from wsnb.report import DeletionReport
+
+#: Outcomes after which a task is gone from the server.
+GONE_OUTCOMES: Final = frozenset({"deleted", "already_absent"})
+
+
+@dataclass(frozen=True)
+class PanelResult:
+    """What the panel shows after a dry run or a real run."""
+
+    report: DeletionReport
+    summary: str
+    html: str
+    gone: tuple[str, ...]
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def summary_line(report: DeletionReport) -> str:
+    """One sentence for the panel, naming the run and the counts that matter."""
+    s = report.summary
+    extras = [
+        f"{s[key]:,} {label}"
+        for key, label in (
+            ("already_absent", "already gone"),
+            ("invalid", "invalid"),
+            ("skipped", "skipped"),
+            ("failed", "failed"),
+            ("pending", "pending"),
+        )
+        if s.get(key)
+    ]
+    tail = f" ({', '.join(extras)})" if extras else ""
+    if s["dry_run"]:
+        return (
+            f"Dry run {s['run_id']}: {_plural(s['planned'], 'task')} would be deleted{tail}. "
+            "Nothing was deleted yet."
+        )
+    state = "done" if report.ok else f"{s['status']}, needs attention"
+    return f"Run {s['run_id']} {state}: {_plural(s['deleted'], 'task')} deleted{tail}."
+
+
+def _result(report: DeletionReport) -> PanelResult:
+    frame = report.frame
+    gone = frame.loc[frame["outcome"].astype(str).isin(GONE_OUTCOMES), "task_id"]
+    return PanelResult(
+        report=report,
+        summary=summary_line(report),
+        html=report._repr_html_(),
+        gone=tuple(str(t) for t in gone),
+    )
+
+
+def _call(
+    client: Any,
+    ids: Sequence[str],
+    *,
+    dry_run: bool,
+    ledger: Any,
+    max_deletions: int | None,
+    options: Mapping[str, Any],
+) -> DeletionReport:
+    from wsnb.deletion import delete_tasks
+
+    kwargs: dict[str, Any] = dict(options)
+    if max_deletions is not None:  # None here means "the deleter's default cap", not "no cap"
+        kwargs["max_deletions"] = max_deletions
+    return delete_tasks(client, list(ids), dry_run=dry_run, ledger=ledger, progress=False, **kwargs)
+
+
+def dry_run(
+    client: Any,
+    ids: Sequence[str],
+    *,
+    ledger: Any,
+    max_deletions: int | None,
+    options: Mapping[str, Any],
+) -> PanelResult:
+    """Plan the deletion of ``ids`` without deleting (``delete_tasks(dry_run=True)``)."""
+    report = _call(
+        client, ids, dry_run=True, ledger=ledger, max_deletions=max_deletions, options=options
+    )
+    return _result(report)
+
+
+def run_delete(
+    client: Any,
+    ids: Sequence[str],
+    *,
+    ledger: Any,
+    max_deletions: int | None,
+    options: Mapping[str, Any],
+    progress: Callable[[int, int], None],
+) -> PanelResult:
+    """Delete ``ids``; ``progress(done, total)`` is called at the start and at the end.
+
+    ``delete_tasks`` reports progress only through its own tqdm bar, which has no cell to
+    draw in from a widget callback, so the panel shows an indeterminate bar meanwhile.
+    """
+    progress(0, len(ids))
+    report = _call(
+        client, ids, dry_run=False, ledger=ledger, max_deletions=max_deletions, options=options
+    )
+    progress(len(ids), len(ids))
+    return _result(report)

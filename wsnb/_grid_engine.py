@@ -1,0 +1,376 @@
+"""The grid's kernel-side engine: filter, sort, page and format a tasks frame with numpy.
+
+Everything that depends only on the frame (search text, sort keys, wall-clock times in each
+task's zone) is computed once, lazily, and cached, so each interaction on 100k rows is a few
+vectorised passes. Positions here index the frame; the widget speaks task ids to the outside.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta, tzinfo
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from wsnb.models import LastStatus, ScheduledType, TaskType
+
+IntArray = npt.NDArray[np.intp]
+BoolArray = npt.NDArray[np.bool_]
+
+#: Enum columns offered as value filters, with the values the API defines for each.
+ENUM_COLUMNS: Final[dict[str, tuple[str | bool, ...]]] = {
+    "task_type": tuple(t.value for t in TaskType),
+    "scheduled_type": tuple(s.value for s in ScheduledType),
+    "last_status": tuple(s.value for s in LastStatus),
+    "enable": (True, False),
+}
+#: Datetime columns offered as date-range filters (compared as wall-clock time in the task's zone).
+DATE_COLUMNS: Final = ("next_execution_time", "expire_time")
+#: Columns the quick search looks into, besides the task id.
+SEARCH_COLUMNS: Final = ("task_name", "description")
+#: Columns shown in the grid, in order (the task id is always first).
+DISPLAY_COLUMNS: Final = (
+    "task_name",
+    "task_type",
+    "scheduled_type",
+    "last_status",
+    "enable",
+    "next_execution_time",
+    "expire_time",
+    "time_zone",
+)
+ID_COLUMN: Final = "task_id"
+_NAT: Final = np.iinfo(np.int64).min
+_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _zone_or_utc(name: str) -> tzinfo:
+    """The task's zone (blank: the API's default); UTC when the name is not understood.
+
+    Display must not fail over one odd zone string: such rows show UTC, and the UTC tooltip
+    makes that visible.
+    """
+    from wsnb._time import zone
+
+    try:
+        return zone(name or None)
+    except ValueError:
+        return UTC
+
+
+def _dense_rank(values: pd.Series) -> IntArray:
+    """Dense rank of each value (ties equal), ``-1`` for missing; text in code-point order.
+
+    Text is ranked with Python's sort over the row values: about twice as fast as a sorted
+    factorize on 100k distinct strings, and unlike a fixed-width numpy copy it cannot blow up on
+    long descriptions. Categories rank alphabetically, not in declaration order.
+    """
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes = values.cat.codes.to_numpy()
+        names = values.cat.categories.astype(str).tolist()
+        by_name = np.empty(len(names), dtype=np.intp)
+        by_name[sorted(range(len(names)), key=names.__getitem__)] = np.arange(len(names))
+        return np.where(codes < 0, -1, by_name[codes]).astype(np.intp)
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        instants = values.to_numpy(dtype="datetime64[ns]").view(np.int64)
+        _, rank = np.unique(instants, return_inverse=True)  # 3x a sorted factorize on tz-aware
+        return np.where(values.isna().to_numpy(), -1, rank).astype(np.intp)
+    if not (pd.api.types.is_string_dtype(values.dtype) or values.dtype == object):
+        codes, _ = pd.factorize(values, sort=True, use_na_sentinel=True)
+        return np.asarray(codes, dtype=np.intp)
+    missing = values.isna().to_numpy()
+    text = values.to_numpy(dtype=object, na_value="")
+    order = np.array(sorted(range(len(text)), key=text.__getitem__), dtype=np.intp)
+    ordered = text[order]
+    starts = np.ones(len(text), dtype=bool)
+    starts[1:] = ordered[1:] != ordered[:-1]
+    rank = np.empty(len(text), dtype=np.intp)
+    rank[order] = np.cumsum(starts) - 1
+    rank[missing] = -1
+    return rank
+
+
+@dataclass(frozen=True)
+class DateRange:
+    """An inclusive wall-clock range; ``None`` bounds are open."""
+
+    start: int | None  # ns since epoch, naive wall clock
+    end: int | None
+
+
+def _parse_bound(column: str, key: str, value: object) -> int | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"filters[{column!r}][{key!r}] must be an ISO date string, got {value!r}")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(
+            f"filters[{column!r}][{key!r}]: {value!r} is not an ISO date (YYYY-MM-DD[THH:MM])"
+        ) from None
+    if parsed.tzinfo is not None:
+        raise ValueError(
+            f"filters[{column!r}][{key!r}]: give a wall-clock time without offset, got {value!r}"
+        )
+    if key == "to" and _DATE_ONLY.match(value):
+        # A date-only upper bound includes that whole day.
+        parsed = datetime.combine(parsed.date(), time()) + timedelta(days=1, microseconds=-1)
+    return int(pd.Timestamp(parsed).value)
+
+
+def normalize_filters(
+    filters: Mapping[str, Any], columns: Sequence[str]
+) -> tuple[dict[str, list[str | bool | None]], dict[str, DateRange]]:
+    """Check a ``filters`` value and split it into enum-value sets and date ranges.
+
+    Enum filters are lists of allowed values (``None`` means missing); an empty list means no
+    filter. Date filters are ``{"from": iso, "to": iso}`` with either bound optional.
+    """
+    if not isinstance(filters, Mapping):
+        raise ValueError(
+            f"filters must be a dict of column -> filter, got {type(filters).__name__}"
+        )
+    enums: dict[str, list[str | bool | None]] = {}
+    dates: dict[str, DateRange] = {}
+    for column, spec in filters.items():
+        if column not in columns:
+            raise ValueError(f"filters: column {column!r} is not in the frame")
+        if column in ENUM_COLUMNS:
+            if not isinstance(spec, list | tuple):
+                raise ValueError(f"filters[{column!r}] must be a list of values, got {spec!r}")
+            allowed = ENUM_COLUMNS[column]
+            values: list[str | bool | None] = []
+            for value in spec:
+                if column == "enable" and isinstance(value, str) and value in ("true", "false"):
+                    value = value == "true"
+                if value is not None and value not in allowed:
+                    raise ValueError(
+                        f"filters[{column!r}]: unknown value {value!r}; allowed: "
+                        f"{', '.join(map(str, allowed))} or None (missing)"
+                    )
+                values.append(value)
+            if values:
+                enums[column] = values
+        elif column in DATE_COLUMNS:
+            if not isinstance(spec, Mapping) or set(spec) - {"from", "to"}:
+                raise ValueError(f"filters[{column!r}] must be {{'from': iso, 'to': iso}}")
+            start = _parse_bound(column, "from", spec.get("from"))
+            end = _parse_bound(column, "to", spec.get("to"))
+            if start is not None and end is not None and start > end:
+                raise ValueError(f"filters[{column!r}]: 'from' is after 'to'")
+            if start is not None or end is not None:
+                dates[column] = DateRange(start, end)
+        else:
+            filterable = [c for c in (*ENUM_COLUMNS, *DATE_COLUMNS) if c in columns]
+            raise ValueError(
+                f"filters: column {column!r} cannot be filtered; "
+                f"filterable: {', '.join(filterable)}"
+            )
+    return enums, dates
+
+
+def normalize_sort(sort: Sequence[Any], columns: Sequence[str]) -> list[tuple[str, bool]]:
+    """Check a ``sort`` value: a list of ``{"column": name, "descending": bool}``, primary first."""
+    if not isinstance(sort, list | tuple):
+        raise ValueError(f"sort must be a list of {{'column', 'descending'}}, got {sort!r}")
+    out: list[tuple[str, bool]] = []
+    sortable = (ID_COLUMN, *columns)
+    for item in sort:
+        if not isinstance(item, Mapping) or "column" not in item:
+            raise ValueError(f"sort items must be {{'column': name, 'descending': bool}}: {item!r}")
+        column = item["column"]
+        if column not in sortable:
+            raise ValueError(f"sort: column {column!r} is not sortable; sortable: {sortable}")
+        out.append((str(column), bool(item.get("descending", False))))
+    return out
+
+
+class FrameEngine:
+    """Precomputed, vectorised views of one tasks frame (which it never modifies)."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        if not isinstance(frame, pd.DataFrame):
+            raise TypeError(f"TaskGrid needs a pandas DataFrame, got {type(frame).__name__}")
+        if not frame.index.is_unique:
+            dupes = frame.index[frame.index.duplicated()].unique()[:5].tolist()
+            raise ValueError(f"the frame's index ({ID_COLUMN}) must be unique; repeated: {dupes}")
+        self.frame = frame
+        self.ids: npt.NDArray[np.object_] = np.array([str(i) for i in frame.index], dtype=object)
+        self.n = len(frame)
+        self.columns: tuple[str, ...] = tuple(c for c in DISPLAY_COLUMNS if c in frame.columns)
+        self._codes: dict[str, tuple[IntArray, dict[Any, int]]] = {}
+        self._sort_keys: dict[str, IntArray] = {}
+        self._local: dict[str, npt.NDArray[np.int64]] = {}
+        self._search: list[str] | None = None
+        self._position: dict[str, int] | None = None
+
+    # -- lookups ---------------------------------------------------------------------------
+
+    def positions_of(self, ids: Sequence[str]) -> IntArray:
+        """Frame positions of ``ids``; raises ``KeyError`` naming unknown ids."""
+        if self._position is None:
+            self._position = {tid: i for i, tid in enumerate(self.ids)}
+        lookup = self._position
+        missing = [tid for tid in ids if tid not in lookup]
+        if missing:
+            more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+            raise KeyError(f"unknown task ids: {missing[:5]}{more}")
+        return np.fromiter((lookup[tid] for tid in ids), dtype=np.intp, count=len(ids))
+
+    def position_of(self, task_id: str) -> int | None:
+        if self._position is None:
+            self.positions_of([])
+        assert self._position is not None
+        return self._position.get(task_id)
+
+    def enum_values(self, column: str) -> list[str | bool | None]:
+        """The values a value filter offers for ``column``: the API's, then missing if any."""
+        values: list[str | bool | None] = list(ENUM_COLUMNS[column])
+        if self.frame[column].isna().any():
+            values.append(None)
+        return values
+
+    # -- filtering -------------------------------------------------------------------------
+
+    def _enum_codes(self, column: str) -> tuple[IntArray, dict[Any, int]]:
+        if column not in self._codes:
+            codes, uniques = pd.factorize(self.frame[column], use_na_sentinel=True)
+            mapping: dict[Any, int] = {}
+            for i, value in enumerate(uniques):
+                mapping[bool(value) if column == "enable" else str(value)] = i
+            self._codes[column] = (np.asarray(codes, dtype=np.intp), mapping)
+        return self._codes[column]
+
+    def local_ns(self, column: str) -> npt.NDArray[np.int64]:
+        """Wall-clock time in each task's own zone, as naive ns (``_NAT`` where missing)."""
+        if column not in self._local:
+            utc = self.frame[column]
+            if "time_zone" in self.frame.columns:
+                local = np.full(self.n, _NAT, dtype=np.int64)
+                zones = self.frame["time_zone"].fillna("").astype(str)
+                for name, idx in zones.groupby(zones).indices.items():
+                    tz = _zone_or_utc(str(name))
+                    shifted = utc.iloc[idx].dt.tz_convert(tz).dt.tz_localize(None)
+                    local[idx] = shifted.to_numpy(dtype="datetime64[ns]").view(np.int64)
+            else:
+                local = utc.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]").view(np.int64)
+            local = local.copy()
+            local[utc.isna().to_numpy()] = _NAT
+            self._local[column] = local
+        return self._local[column]
+
+    def _search_rows(self) -> list[str]:
+        """Each row's id, name and description, lower-cased, joined by ``\x1f``.
+
+        The separator keeps a match from spanning two fields. Built on the first search.
+        """
+        if self._search is None:
+            parts = [self.ids.tolist()]
+            for column in SEARCH_COLUMNS:
+                if column in self.frame.columns:
+                    series = self.frame[column]
+                    values = series.to_numpy(dtype=object, na_value="").tolist()
+                    if not isinstance(series.dtype, pd.StringDtype):
+                        values = [v if isinstance(v, str) else str(v) for v in values]
+                    parts.append(values)
+            rows = list(map("\x1f".join, zip(*parts, strict=True)))
+            lowered = "\x00".join(rows).lower().split("\x00")  # one C call instead of 100k
+            self._search = lowered if len(lowered) == len(rows) else [r.lower() for r in rows]
+        return self._search
+
+    def search(self, query: str, among: IntArray | None = None) -> BoolArray:
+        """Which rows (of ``among``, default all) contain ``query``, case-insensitively.
+
+        A plain substring test per row: about 10-20 ms on 100k rows whatever the hit rate.
+        """
+        needle = query.strip().lower().replace("\x1f", "")  # the field separator never matches
+        rows = self._search_rows()
+        candidates = np.arange(self.n) if among is None else among
+        return np.fromiter(
+            (needle in rows[i] for i in candidates), dtype=bool, count=len(candidates)
+        )
+
+    def match(
+        self,
+        enums: Mapping[str, Sequence[str | bool | None]],
+        dates: Mapping[str, DateRange],
+        query: str,
+    ) -> BoolArray:
+        """The rows that pass every filter and contain ``query`` (case-insensitive)."""
+        mask = np.ones(self.n, dtype=bool)
+        for column, values in enums.items():
+            codes, mapping = self._enum_codes(column)
+            wanted = [mapping[v] for v in values if v is not None and v in mapping]
+            if None in values:
+                wanted.append(-1)
+            mask &= np.isin(codes, np.asarray(wanted, dtype=np.intp))
+        for column, bounds in dates.items():
+            local = self.local_ns(column)
+            ok = local != _NAT
+            if bounds.start is not None:
+                ok &= local >= bounds.start
+            if bounds.end is not None:
+                ok &= local <= bounds.end
+            mask &= ok
+        if query.strip():
+            candidates = np.flatnonzero(mask)
+            mask[candidates[~self.search(query, candidates)]] = False
+        return mask
+
+    # -- sorting ---------------------------------------------------------------------------
+
+    def _sort_key(self, column: str) -> IntArray:
+        """Dense rank of each row for ``column`` (ties equal), ``-1`` where missing."""
+        if column not in self._sort_keys:
+            values = pd.Series(self.ids) if column == ID_COLUMN else self.frame[column]
+            key = _dense_rank(values)
+            self._sort_keys[column] = key
+        return self._sort_keys[column]
+
+    def order(self, mask: BoolArray, sort: Sequence[tuple[str, bool]]) -> IntArray:
+        """Positions of the matching rows in display order; ties keep frame order, missing last."""
+        positions = np.flatnonzero(mask)
+        if not sort or len(positions) < 2:
+            return positions
+        keys: list[npt.NDArray[Any]] = []
+        for column, descending in reversed(sort):
+            key = self._sort_key(column)[positions]
+            missing = key < 0
+            keys.append(-key if descending else key)
+            keys.append(missing)  # more significant than the value: missing sorts last
+        return positions[np.lexsort(keys)]
+
+    # -- display ---------------------------------------------------------------------------
+
+    def records(self, positions: IntArray, selected: BoolArray) -> list[dict[str, Any]]:
+        """JSON-able rows for the browser, with display strings already formatted."""
+        sub = self.frame.iloc[positions]
+        rows: list[dict[str, Any]] = []
+        cols: dict[str, list[Any]] = {}
+        for column in self.columns:
+            if column in DATE_COLUMNS:
+                local = self.local_ns(column)[positions]
+                utc = sub[column]
+                cols[column] = [
+                    "" if ns == _NAT else pd.Timestamp(int(ns)).strftime("%Y-%m-%d %H:%M")
+                    for ns in local
+                ]
+                cols[column + "_utc"] = [
+                    "" if pd.isna(ts) else ts.strftime("%Y-%m-%d %H:%M UTC") for ts in utc
+                ]
+            elif column == "enable":
+                cols[column] = ["" if pd.isna(v) else ("yes" if v else "no") for v in sub[column]]
+            else:
+                cols[column] = ["" if pd.isna(v) else str(v) for v in sub[column]]
+        for i, pos in enumerate(positions):
+            row: dict[str, Any] = {"id": self.ids[pos], "selected": bool(selected[pos])}
+            for column, values in cols.items():
+                row[column] = values[i]
+            rows.append(row)
+        return rows
