@@ -19,8 +19,8 @@ demo: $(STAMP)
 	$(BIN)/wsnb demo
 
 test: $(STAMP)
-	$(BIN)/python -m ruff check wsnb tests bench
-	$(BIN)/python -m ruff format --check wsnb tests bench
+	$(BIN)/python -m ruff check wsnb tests bench examples
+	$(BIN)/python -m ruff format --check wsnb tests bench examples
 	$(BIN)/python -m mypy
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -28,13 +28,13 @@ bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/python -m ruff check wsnb tests bench
-	$(BIN)/python -m ruff format --check wsnb tests bench
+	$(BIN)/python -m ruff check wsnb tests bench examples
+	$(BIN)/python -m ruff format --check wsnb tests bench examples
 	$(BIN)/python -m mypy
 
 format: $(STAMP)
-	$(BIN)/python -m ruff format wsnb tests bench
-	$(BIN)/python -m ruff check --fix wsnb tests bench
+	$(BIN)/python -m ruff format wsnb tests bench examples
+	$(BIN)/python -m ruff check --fix wsnb tests bench examples
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache
