@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -97,3 +98,24 @@ def task_body(**overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return {k: v for k, v in body.items() if v is not None}
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, dict[str, str]]:
+    """``wsnb demo`` once per session, with known emulator keys (for the secrets scan)."""
+    from click.testing import CliRunner
+
+    import wsnb.emulator.server as server
+    from wsnb.cli import cli
+
+    keys = {"ak": "DEMOAKVISIBLEINTEST0001", "sk": "demo-sk-never-in-output-0123456789abcdef"}
+    out = tmp_path_factory.getbasetemp() / "notebook-runs" / "demo"
+    log = out / "demo.log"
+    if not log.exists():
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(server, "random_ak", lambda: keys["ak"])
+            mp.setattr(server, "random_sk", lambda: keys["sk"])
+            result = CliRunner().invoke(cli, ["demo", "-o", str(out), "--tasks", "300"])
+        assert result.exit_code == 0, result.output
+        log.write_text(result.output, encoding="utf-8")
+    return out, log.read_text(encoding="utf-8"), keys

@@ -268,28 +268,6 @@ def test_run_refuses_bad_parameters(tmp_path: Path, args: list[str], message: st
 # --- wsnb demo, and its report in Chromium ----------------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, dict[str, str]]:
-    """``wsnb demo`` once per session, with known emulator keys (for the secrets scan).
-
-    ``tests/test_secrets.py`` imports this fixture too; the finished run is found by its log, so
-    the demo runs once however the two modules are collected.
-    """
-    import wsnb.emulator.server as server
-
-    keys = {"ak": "DEMOAKVISIBLEINTEST0001", "sk": "demo-sk-never-in-output-0123456789abcdef"}
-    out = tmp_path_factory.getbasetemp() / "notebook-runs" / "demo"
-    log = out / "demo.log"
-    if not log.exists():
-        with pytest.MonkeyPatch.context() as mp:
-            mp.setattr(server, "random_ak", lambda: keys["ak"])
-            mp.setattr(server, "random_sk", lambda: keys["sk"])
-            result = CliRunner().invoke(cli, ["demo", "-o", str(out), "--tasks", "300"])
-        assert result.exit_code == 0, result.output
-        log.write_text(result.output, encoding="utf-8")
-    return out, log.read_text(encoding="utf-8"), keys
-
-
 def test_demo_dry_run_then_capped_real_run(demo_run: tuple[Path, str, dict[str, str]]) -> None:
     out, output, _ = demo_run
     last = output.strip().splitlines()[-1]

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_runner import demo_run  # noqa: F401 - the session's demo run (a fixture)
 from wsnb.emulator import Emulator
 
 SCANNED = (".ipynb", ".html", ".csv", ".json", ".log", ".sqlite")
@@ -36,7 +35,7 @@ def test_the_scanner_finds_a_planted_secret(tmp_path: Path) -> None:
 
 
 def test_no_secret_in_any_output(
-    demo_run: tuple[Path, str, dict[str, str]],  # noqa: F811
+    demo_run: tuple[Path, str, dict[str, str]],
     _shared_emulator: Emulator,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
