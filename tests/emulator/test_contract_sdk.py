@@ -2,7 +2,7 @@
 
 The SDK signs with SDK-HMAC-SHA256, parses every response into its models, and raises
 ``ClientRequestException`` carrying ``error_code`` / ``request_id`` for errors. Marked ``live``
-variants run the same checks against the real cloud (see docs/fidelity.md).
+variants run the same checks against the real cloud (see the README's fidelity table).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Request validation with the API's limits; every failure is a 400 ``WKS.0001`` naming the field.
 
 Limits come from the API definitions (reference §4–§8, §11). Rules the documents leave open are
-marked "assumed" in ``docs/fidelity.md``.
+marked "assumed" in the README's fidelity table.
 """
 
 from __future__ import annotations
