@@ -1,0 +1,122 @@
+"""wsnb.ledger: schema, durability settings, write-ahead rows and queries."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from wsnb.ledger import SCHEMA_VERSION, Ledger, default_ledger_path, migrate
+
+
+def _run(book: Ledger, ids: list[str]) -> int:
+    return book.create_run(
+        endpoint="http://127.0.0.1:1",
+        project_id="p",
+        params={"chunk_size": 2},
+        dry_run=False,
+        plan=[(i, f"name-{i}", "STOP", "pending", None) for i in ids]
+        + [("", None, None, "invalid", "empty id")],
+    )
+
+
+def test_file_ledger_is_durable_and_versioned(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "ledger.sqlite"
+    with Ledger(path) as book:
+        con = book._con
+        assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert con.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+        assert con.isolation_level is None
+        run_id = _run(book, ["a", "b"])
+    # committed rows are visible to a fresh connection, and re-opening does not migrate again
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert (
+            raw.execute("SELECT count(*) FROM plan WHERE run_id = ?", (run_id,)).fetchone()[0] == 3
+        )
+    with Ledger(path) as book:
+        assert list(book.runs().index) == [run_id]
+
+
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "l.sqlite"
+    with sqlite3.connect(path) as raw:
+        raw.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(RuntimeError, match="newer than this wsnb"):
+        Ledger(path)
+
+
+def test_migrate_is_idempotent() -> None:
+    con = sqlite3.connect(":memory:", isolation_level=None)
+    assert migrate(con) == SCHEMA_VERSION
+    assert migrate(con) == SCHEMA_VERSION
+    tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"runs", "plan", "snapshots", "calls", "events", "restores"} <= tables
+
+
+def test_write_ahead_and_outcomes() -> None:
+    with Ledger(":memory:") as book:
+        run_id = _run(book, ["a", "b", "c"])
+        assert book.pending(run_id) == ["a", "b", "c"]
+        book.record_snapshots(
+            run_id, {"a": {"id": "a", "task_name": "real-a", "task_type": "REBOOT"}, "c": None}
+        )
+        book.set_chunks(run_id, [["a", "b"]], first=4)
+        call = book.call_started(run_id, "batch_delete", 4, 1, ["a", "b"])
+        assert book.calls(run_id).loc[0, "state"] == "in_flight"
+        assert book.sent_ids(run_id) == {"a", "b"}
+        book.call_finished(call, "unknown", http_status=504, error_code="APIG.0504")
+        book.set_outcomes(run_id, ["a"], "deleted")
+        book.set_outcomes(run_id, ["c"], "already_absent")
+        book.add_event(run_id, "split", size=2)
+        frame = book.outcomes(run_id).set_index("task_id")
+        assert frame.loc["a", "outcome"] == "deleted"
+        assert frame.loc["a", "task_name"] == "real-a"  # from the snapshot
+        assert frame.loc["a", "task_type"] == "REBOOT"
+        assert frame.loc["a", "chunk"] == 4
+        assert frame.loc["a", "attempts"] == 1
+        assert frame.loc["c", "attempts"] == 0
+        assert frame.loc["", "outcome"] == "invalid"
+        assert str(frame["started"].dtype).startswith("datetime64")
+        assert book.pending(run_id) == ["b"]
+        assert book.snapshots(run_id) == {
+            "a": {"id": "a", "task_name": "real-a", "task_type": "REBOOT"},
+            "c": None,
+        }
+        calls = book.calls(run_id)
+        assert calls.loc[0, "task_ids"] == ["a", "b"]
+        assert calls.loc[0, "http_status"] == 504
+        assert book.events(run_id)[0]["kind"] == "split"
+        second = book.call_started(run_id, "batch_delete", 5, 2, ["b"])
+        book.call_succeeded(second, run_id, ["b"], "deleted")
+        assert book.calls(run_id).loc[1, "state"] == "ok"
+        b = book.outcomes(run_id).set_index("task_id").loc["b"]
+        assert (b["outcome"], b["chunk"], b["attempts"]) == ("deleted", 5, 2)
+        assert book.pending(run_id) == []
+        book.finish_run(run_id, "done", {"calls": 3})
+        runs = book.runs()
+        assert runs.loc[run_id, "status"] == "done"
+        assert runs.loc[run_id, "deleted"] == 2
+        assert runs.loc[run_id, "pending"] == 0
+        assert book.run(run_id)["stats"] == {"calls": 3}
+        with pytest.raises(KeyError, match="no run 99"):
+            book.run(99)
+
+
+def test_restores_are_recorded() -> None:
+    with Ledger(":memory:") as book:
+        run_id = _run(book, ["a"])
+        book.record_restore(run_id, "a", "in_flight")
+        book.record_restore(run_id, "a", "ok", new_id="a2")
+        frame = book.restores(run_id)
+        assert frame.loc["a", "new_id"] == "a2"
+        assert frame.loc["a", "state"] == "ok"
+
+
+def test_default_path(tmp_path: Path) -> None:
+    assert default_ledger_path({"WSNB_LEDGER": str(tmp_path / "x.db")}) == tmp_path / "x.db"
+    assert (
+        default_ledger_path({"XDG_DATA_HOME": str(tmp_path)}) == tmp_path / "wsnb" / "ledger.sqlite"
+    )
+    assert default_ledger_path({}).parts[-3:] == ("share", "wsnb", "ledger.sqlite")

@@ -1,0 +1,91 @@
+"""One async face over :class:`~wsnb.client.Client` and :class:`~wsnb.client.AsyncClient`.
+
+The listing, deletion and restore algorithms are written once, as coroutines, against
+:class:`Api`. A sync client's blocking calls run in worker threads (``asyncio.to_thread``; httpx's
+sync client and wsnb's rate limiter are thread-safe), an async client's are awaited directly.
+:func:`run_sync` drives such a coroutine from plain code, including inside Jupyter, whose thread
+already runs an event loop (the coroutine then runs on a fresh loop in a helper thread).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Coroutine, Mapping, Sequence
+from typing import Any, TypeVar
+
+from wsnb.client import AsyncClient, Client
+from wsnb.models import LIST_PAGE_MAX, Task, TaskDetail
+
+__all__ = ["Api", "run_sync"]
+
+T = TypeVar("T")
+
+
+class Api:
+    """Awaitable versions of the client calls the algorithms need."""
+
+    def __init__(self, client: Client | AsyncClient) -> None:
+        if not isinstance(client, Client | AsyncClient):
+            raise TypeError(f"expected a wsnb Client or AsyncClient, got {type(client).__name__}")
+        self.client = client
+
+    @property
+    def endpoint(self) -> str:
+        return self.client.endpoint
+
+    @property
+    def project_id(self) -> str:
+        return self.client.project_id
+
+    def stats(self) -> dict[str, Any]:
+        return self.client.stats.snapshot()
+
+    async def list_page(
+        self, offset: int, filters: Mapping[str, Any], limit: int = LIST_PAGE_MAX
+    ) -> tuple[list[Task], int]:
+        """One page of tasks and the total the server reported with it."""
+        if isinstance(self.client, AsyncClient):
+            page = await self.client.list_tasks_page(offset, limit, **filters)
+        else:
+            page = await asyncio.to_thread(self.client.list_tasks_page, offset, limit, **filters)
+        return page["scheduled_tasks"], page["total_count"]
+
+    async def get_task(self, task_id: str) -> TaskDetail:
+        if isinstance(self.client, AsyncClient):
+            return await self.client.get_task(task_id)
+        return await asyncio.to_thread(self.client.get_task, task_id)
+
+    async def batch_delete(self, task_ids: Sequence[str]) -> None:
+        if isinstance(self.client, AsyncClient):
+            await self.client.batch_delete(task_ids)
+        else:
+            await asyncio.to_thread(self.client.batch_delete, task_ids)
+
+    async def create_task(self, body: Mapping[str, Any]) -> str:
+        if isinstance(self.client, AsyncClient):
+            return await self.client.create_task(body)
+        return await asyncio.to_thread(self.client.create_task, body)
+
+
+def run_sync(coro: Coroutine[Any, Any, T]) -> T:
+    """Run ``coro`` to completion from sync code, even when this thread already runs a loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = asyncio.run(coro)
+        except BaseException as exc:
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, name="wsnb-run-sync", daemon=True)
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    value: T = box["value"]
+    return value
