@@ -13,8 +13,10 @@ __version__ = "0.1.0"
 
 _EXPORTS: dict[str, str] = {
     "Credentials": "wsnb.auth",
+    "CredentialsError": "wsnb.auth",
     "WorkspaceAuth": "wsnb.auth",
     "Client": "wsnb.client",
+    "ClientStats": "wsnb.client",
     "AsyncClient": "wsnb.client",
     "RateLimit": "wsnb._retry",
     "RetryPolicy": "wsnb._retry",
@@ -28,10 +30,13 @@ _EXPORTS: dict[str, str] = {
     "TransportError": "wsnb.errors",
     "OutcomeUnknownError": "wsnb.errors",
     "tasks_frame": "wsnb.frames",
+    "atasks_frame": "wsnb.frames",
     "records_frame": "wsnb.frames",
     "delete_tasks": "wsnb.deletion",
     "adelete_tasks": "wsnb.deletion",
     "resume": "wsnb.deletion",
+    "aresume": "wsnb.deletion",
+    "DeletionCapError": "wsnb.deletion",
     "restore_tasks": "wsnb.deletion",
     "Ledger": "wsnb.ledger",
     "DeletionReport": "wsnb.report",
@@ -43,7 +48,10 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "Client",
+    "ClientStats",
     "Credentials",
+    "CredentialsError",
+    "DeletionCapError",
     "DeletionReport",
     "ForbiddenError",
     "Ledger",
@@ -58,6 +66,8 @@ __all__ = [
     "WorkspaceAuth",
     "WorkspaceError",
     "adelete_tasks",
+    "aresume",
+    "atasks_frame",
     "delete_tasks",
     "records_frame",
     "restore_tasks",
@@ -67,9 +77,16 @@ __all__ = [
 
 if TYPE_CHECKING:
     from wsnb._retry import RateLimit, RetryPolicy
-    from wsnb.auth import Credentials, WorkspaceAuth
-    from wsnb.client import AsyncClient, Client
-    from wsnb.deletion import adelete_tasks, delete_tasks, restore_tasks, resume
+    from wsnb.auth import Credentials, CredentialsError, WorkspaceAuth
+    from wsnb.client import AsyncClient, Client, ClientStats
+    from wsnb.deletion import (
+        DeletionCapError,
+        adelete_tasks,
+        aresume,
+        delete_tasks,
+        restore_tasks,
+        resume,
+    )
     from wsnb.errors import (
         AuthenticationError,
         BadRequestError,
@@ -81,7 +98,7 @@ if TYPE_CHECKING:
         TransportError,
         WorkspaceError,
     )
-    from wsnb.frames import records_frame, tasks_frame
+    from wsnb.frames import atasks_frame, records_frame, tasks_frame
     from wsnb.grid import TaskGrid
     from wsnb.ledger import Ledger
     from wsnb.report import DeletionReport

@@ -177,9 +177,13 @@ def jupyter_launcher() -> Any:
     return launch_jupyter
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(chromium_path: Path) -> Iterator[Any]:
-    """A headless Chromium driven by Playwright."""
+    """A headless Chromium driven by Playwright.
+
+    Module-scoped on purpose: while Playwright's sync API is alive it marks an asyncio loop as
+    running in the main thread, which would break ``asyncio.run`` in every later test module.
+    """
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
