@@ -84,6 +84,9 @@ def test_delete_by_filter_dry_run_and_cap(
     result = _run(env, "tasks", "delete", "--all", "--max", "3", "--yes", "--no-progress")
     assert result.exit_code == 1
     assert "max_deletions is 3" in result.output
+    for no_cap in ("none", "-1"):  # every deletion is capped: there is no "no cap" value
+        result = _run(env, "tasks", "delete", "--all", "--max", no_cap, "--yes", "--no-progress")
+        assert result.exit_code == 2 and "--max" in result.output, result.output
     assert len(emulator.control.task_ids()) == 40
     result = _run(env, "tasks", "delete", "--no-progress")
     assert result.exit_code == 2 and "nothing selected" in result.output

@@ -220,7 +220,7 @@ OPERATIONS: list[
         {"enable": False, "priority": 3},
         None,
     ),
-    ("delete_task", ("t-1",), {}, None, "DELETE", "/scheduled-tasks/t-1", [], None, None),
+    ("delete_task", ("t-1",), {}, None, "DELETE", "/scheduled-tasks/t-1", [], None, RID),
     (
         "batch_delete",
         (["a", "b"],),
@@ -230,7 +230,7 @@ OPERATIONS: list[
         "/scheduled-tasks/batch-delete",
         [],
         {"task_ids": ["a", "b"]},
-        None,
+        RID,  # the deletes return the answer's X-Request-Id (the ledger keeps it per id)
     ),
     (
         "list_records",
@@ -377,7 +377,14 @@ def test_empty_and_empty_object_success_bodies(
         "update_task": ("t-1", {"enable": True}),
         "batch_delete": (["t-1"],),
     }
-    assert api.call(name, *args[name]) is None
+    assert api.call(name, *args[name]) == (None if name == "update_task" else RID)
+
+
+@pytest.mark.parametrize("name", ["delete_task", "batch_delete"])
+def test_deletes_without_a_request_id_return_none(make_api: Callable[..., Api], name: str) -> None:
+    answer = httpx.Response(200, content=b"{}")  # no X-Request-Id header at all
+    args = ("t-1",) if name == "delete_task" else (["t-1"],)
+    assert make_api(Server(answer)).call(name, *args) is None
 
 
 @pytest.mark.parametrize(

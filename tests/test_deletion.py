@@ -105,6 +105,132 @@ def test_cap_refuses_before_any_call(emulator: Emulator, ledger: Ledger) -> None
     assert len(emulator.control.task_ids()) == 12
 
 
+def test_no_cap_is_refused_before_any_call(emulator: Emulator, ledger: Ledger) -> None:
+    """Every path to deletion is capped: ``max_deletions=None`` is an error, not "no cap"."""
+    ids = emulator.control.seed(3, seed=5)
+    with _client(emulator) as client:
+        with pytest.raises(ValueError, match=r"max_deletions=None .*len\(selection\)") as info:
+            delete_tasks(client, ids, ledger=ledger, max_deletions=None, progress=False)  # type: ignore[arg-type]
+        assert not isinstance(info.value, DeletionCapError)
+        assert "max_deletions=3" in str(info.value)  # the explicit number to pass
+        with pytest.raises(ValueError, match="max_deletions must be at least 0, got -1"):
+            delete_tasks(client, ids, ledger=ledger, max_deletions=-1, progress=False)
+        with pytest.raises(TypeError, match="max_deletions must be an int"):
+            delete_tasks(client, ids, ledger=ledger, max_deletions=2.5, progress=False)  # type: ignore[arg-type]
+
+    async def main() -> None:
+        async with emulator.async_client(rate_limit=None, retry=FAST_RETRY) as client:
+            await adelete_tasks(client, ids, ledger=ledger, max_deletions=None, progress=False)  # type: ignore[arg-type]
+
+    with pytest.raises(ValueError, match="max_deletions=None is not allowed"):
+        asyncio.run(main())
+    assert emulator.control.requests() == []
+    assert ledger.runs().empty
+    assert len(emulator.control.task_ids()) == 3
+
+
+def test_zero_cap_allows_an_empty_selection_only(emulator: Emulator, ledger: Ledger) -> None:
+    ids = emulator.control.seed(2, seed=5)
+    with _client(emulator) as client:
+        report = delete_tasks(client, [], ledger=ledger, max_deletions=0, progress=False)
+        assert report.summary["ids"] == 0
+        with pytest.raises(DeletionCapError, match="max_deletions is 0"):
+            delete_tasks(client, ids[:1], ledger=ledger, max_deletions=0, progress=False)
+    assert len(emulator.control.task_ids()) == 2
+
+
+def test_success_records_status_and_request_id_per_id(emulator: Emulator, ledger: Ledger) -> None:
+    ids = emulator.control.seed(25, seed=3)
+    with _client(emulator) as client:
+        report = delete_tasks(client, ids, ledger=ledger, chunk_size=10, progress=False)
+    answered = {
+        tid: entry["request_id"]
+        for entry in emulator.control.requests()
+        if entry["operation"] == "batch_delete"
+        for tid in entry["task_ids"]
+    }
+    frame = report.frame.set_index("task_id")
+    assert (frame["http_status"] == 200).all()
+    assert frame["request_id"].to_dict() == answered  # each id: the id of the call that deleted it
+    assert frame["request_id"].nunique() == 3  # chunks of 10, 10, 5
+    calls = ledger.calls(report.run_id)
+    assert list(calls["http_status"]) == [200, 200, 200]
+    assert set(calls["request_id"]) == set(answered.values())
+
+
+def test_ids_resolved_by_a_check_carry_no_invented_request_id(
+    emulator: Emulator, ledger: Ledger
+) -> None:
+    ids = emulator.control.seed(4, seed=3)
+    emulator.control.add_fault(operation="batch_delete", kind="drop", phase="after", count=1)
+    with _client(emulator) as client:
+        report = delete_tasks(client, ids, ledger=ledger, progress=False)
+    assert report.summary["deleted"] == 4
+    assert report.frame["request_id"].isna().all()  # the answer was lost: nothing to show
+    assert report.frame["http_status"].isna().all()
+
+
+def test_progress_callable_counts_settled_ids(emulator: Emulator, ledger: Ledger) -> None:
+    ids = emulator.control.seed(23, seed=8)
+    selection = [*ids[:20], "ghost-1", "", ids[0]]  # 21 valid distinct ids, one invalid
+    emulator.control.add_fault(operation="batch_delete", kind="drop", phase="before", count=1)
+    seen: list[tuple[int, int]] = []
+    with _client(emulator) as client:
+        report = delete_tasks(
+            client,
+            selection,
+            ledger=ledger,
+            chunk_size=4,
+            progress=lambda d, t: seen.append((d, t)),
+        )
+    assert report.ok and report.summary["deleted"] == 20
+    assert {t for _, t in seen} == {21}
+    done = [d for d, _ in seen]
+    assert done[0] == 0 and done[-1] == 21
+    assert done == sorted(done) and len(set(done)) > 3  # moves as chunks settle, never back
+
+
+def test_progress_callable_async_and_resume(emulator: Emulator, ledger: Ledger) -> None:
+    ids = emulator.control.seed(9, seed=9)
+    seen: list[tuple[int, int]] = []
+
+    async def main() -> Any:
+        async with emulator.async_client(rate_limit=None, retry=FAST_RETRY) as client:
+            return await adelete_tasks(
+                client, ids[:6], ledger=ledger, chunk_size=2, progress=lambda *a: seen.append(a)
+            )
+
+    assert asyncio.run(main()).summary["deleted"] == 6
+    assert seen[0] == (0, 6) and seen[-1] == (6, 6)
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+
+    # resume: the ids still pending are the total
+    from wsnb.auth import Credentials
+
+    bad = Credentials(ak=emulator.ak, sk="wrong" * 8, project_id=emulator.project_id)
+    with _client(emulator, credentials=bad) as client, pytest.raises(AuthenticationError):
+        delete_tasks(client, ids[6:], ledger=ledger, progress=False)
+    run_id = int(ledger.runs().index.max())
+    seen.clear()
+    with _client(emulator) as client:
+        report = resume(client, ledger, run_id, progress=lambda *a: seen.append(a))
+    assert report.ok and report.summary["deleted"] == 3
+    assert seen[0] == (0, 3) and seen[-1] == (3, 3)
+
+
+def test_a_failing_progress_callable_does_not_stop_the_run(
+    emulator: Emulator, ledger: Ledger
+) -> None:
+    ids = emulator.control.seed(6, seed=9)
+
+    def broken(done: int, total: int) -> None:
+        raise RuntimeError("widget gone")
+
+    with _client(emulator) as client:
+        report = delete_tasks(client, ids, ledger=ledger, chunk_size=2, progress=broken)
+    assert report.ok and report.summary["deleted"] == 6
+
+
 def test_dry_run_makes_no_write_call(emulator: Emulator, ledger: Ledger) -> None:
     ids = emulator.control.seed(30, seed=6)
     with _client(emulator) as client:
@@ -465,7 +591,7 @@ def test_property_deletes_exactly_what_existed(
             snapshot=snapshot,
             precheck=precheck,
             progress=False,
-            max_deletions=None,
+            max_deletions=len(selection),
         )
         control.set_throttle(None)
         control.clear_faults()

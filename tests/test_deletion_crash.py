@@ -26,7 +26,7 @@ from wsnb.deletion import delete_tasks
 ids = json.loads(open(sys.argv[1]).read())
 with Client.from_env(rate_limit=None) as client:
     delete_tasks(client, ids, ledger=sys.argv[2], chunk_size=5, concurrency=1,
-                 progress=False, max_deletions=None)
+                 progress=False, max_deletions=len(ids))
 """
 
 

@@ -630,6 +630,37 @@ def test_delete_cap_is_shown_and_nothing_is_sent(emulator: Any, tmp_path: Any) -
     assert len(emulator.control.task_ids()) == 10
 
 
+def test_delete_progress_follows_the_deleter(emulator: Any, tmp_path: Any) -> None:
+    """The panel's bar moves as ids settle (chunks of 1 here), not only at start and end."""
+    from wsnb.frames import tasks_frame
+
+    emulator.control.seed(8, seed=2)
+    client = emulator.client(rate_limit=None)
+    grid = TaskGrid(
+        tasks_frame(client),
+        client=client,
+        ledger=tmp_path / "l.sqlite",
+        delete_options={"chunk_size": 1, "concurrency": 1},
+    )
+    grid.select(grid.frame.index[:4])
+    browser = Browser(grid)
+    browser.act("delete_preview")
+    seen: list[float] = []
+    grid.observe(lambda change: seen.append(change["new"]), names="delete_progress")
+    browser.act("delete_confirm", count=4)
+    assert grid.delete_state == "done", grid.delete_message
+    assert seen == sorted(seen) and seen[-1] == 1.0
+    assert {0.25, 0.5, 0.75} <= set(seen)  # one step per settled chunk
+    assert len(emulator.control.task_ids()) == 4
+
+
+@pytest.mark.parametrize("bad", [-1, 2.5, True, "10"])
+def test_grid_cap_must_be_a_non_negative_int_or_none(bad: Any) -> None:
+    frame = sample_tasks_frame(3, seed=1)
+    with pytest.raises(ValueError, match="max_deletions must be an int >= 0, or None"):
+        TaskGrid(frame, max_deletions=bad)
+
+
 def test_front_end_files_ship_in_the_wheel(tmp_path: Any) -> None:
     """The ES module and CSS are package data: a wheel built from this tree must carry them."""
     import zipfile

@@ -170,6 +170,18 @@ def test_cap_exceeded_is_refused_and_nothing_is_deleted(
     assert not (runs / "report.json").exists()
 
 
+def test_no_cap_is_refused_and_nothing_is_deleted(
+    seeded: Emulator, runs: Path, kernel: str
+) -> None:
+    """``max_deletions=None`` once meant "no cap"; every path to deletion is capped now."""
+    before = set(seeded.control.task_ids())
+    done = papermill(seeded, runs, kernel, "-p", "dry_run", "False", "-p", "max_deletions", "None")
+    assert done.returncode != 0
+    assert "max_deletions must be a number >= 0, not None" in error_text(runs / "out.ipynb")
+    assert set(seeded.control.task_ids()) == before
+    assert batch_deletes(seeded) == []
+
+
 def test_invalid_parameter_fails_with_a_clear_message(
     seeded: Emulator, runs: Path, kernel: str
 ) -> None:

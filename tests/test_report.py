@@ -79,7 +79,11 @@ def test_html_has_summary_failures_and_chart(book: Ledger) -> None:
     report = DeletionReport.from_ledger(book, _made_run(book))
     page = report._repr_html_()
     assert "WKS.0202" in page and "Failures by error code" in page
-    assert "needs attention" in page
+    assert 'wsnb-bad">needs attention</span>' in page
+    assert "<style>" in page and ".wsnb-report" in page  # styled, scoped to the report
+    assert page.count('class="wsnb-chip wsnb-failed"') == 1  # failures: one row per code
+    assert page.count('class="wsnb-chip wsnb-skipped"') == 1
+    assert '<table class="wsnb-outcomes">' not in page  # the per-task table: file only
     png = re.search(r'data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
     assert png is not None
     assert base64.b64decode(png.group(1)).startswith(b"\x89PNG")
@@ -97,7 +101,7 @@ def test_files_round_trip(book: Ledger, tmp_path: Path) -> None:
     assert {r["task_id"] for r in data["outcomes"]} >= {"d1", "bad1"}
 
 
-def test_report_of_a_real_run(emulator: Emulator, book: Ledger) -> None:
+def test_report_of_a_real_run(emulator: Emulator, book: Ledger, tmp_path: Path) -> None:
     ids = emulator.control.seed(5, seed=31)
     with emulator.client(rate_limit=None) as client:
         report = delete_tasks(client, ids, ledger=book, progress=False)
@@ -107,4 +111,50 @@ def test_report_of_a_real_run(emulator: Emulator, book: Ledger) -> None:
     assert again.summary["write_calls"] == 1
     assert again.summary["calls"] >= 6  # snapshots, one delete, verification
     assert report.summary["ids_per_s"] > 0
-    assert "Deletion run" in report._repr_html_() and ": ok" in report._repr_html_()
+    page = report._repr_html_()
+    assert "Deletion run" in page and 'wsnb-ok">ok</span>' in page
+    # each id shows the status and request id of the call that deleted it
+    [answer] = [r for r in emulator.control.requests() if r["operation"] == "batch_delete"]
+    assert (again.frame["http_status"] == 200).all()
+    assert set(again.frame["request_id"]) == {answer["request_id"]}
+    assert answer["request_id"] in again.to_html(tmp_path / "r.html").read_text()
+
+
+def test_page_is_standalone_escaped_and_shares_the_notebook_view(
+    book: Ledger, tmp_path: Path
+) -> None:
+    run_id = book.create_run(
+        endpoint="http://e/<i>",
+        project_id="p",
+        params={},
+        dry_run=False,
+        plan=[
+            ("t<1>", "<script>alert(1)</script>", "STOP", "pending", None),
+            ("t2", "ok & fine", "STOP", "pending", None),
+        ],
+    )
+    book.set_outcomes(run_id, ["t2"], "deleted", http_status=200, request_id="rid-2")
+    book.set_outcomes(
+        run_id, ["t<1>"], "failed", http_status=400, error_code="X<y>", error_msg="<b>no</b>"
+    )
+    book.finish_run(run_id, "done", {})
+    report = DeletionReport.from_ledger(book, run_id)
+    page = report.to_html(tmp_path / "r.html").read_text()
+    assert "<script" not in page.lower()  # nothing executable, user text included
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "&lt;b&gt;no&lt;/b&gt;" in page and "<b>" not in page
+    assert "X&lt;y&gt;" in page and "t&lt;1&gt;" in page and "ok &amp; fine" in page
+    assert "http://e/&lt;i&gt;" in page
+    # the notebook view is the page's body, minus the per-task table
+    view = report._repr_html_()
+    assert view.removesuffix("</div>") + "<h3>Per task (2)</h3>" in page
+    assert page.count('<table class="wsnb-outcomes">') == 1
+    # per-task rows: outcome chips, status and request id; times to the second
+    rows = re.findall(r"<tr>(.*?)</tr>", page.split('class="wsnb-outcomes"')[1])
+    assert len(rows) == 3  # header + two ids
+    deleted = next(r for r in rows if "rid-2" in r)
+    assert 'wsnb-chip wsnb-deleted">deleted' in deleted and ">200<" in deleted
+    finished = report.frame.set_index("task_id").at["t2", "finished"]
+    assert f">{finished.strftime('%Y-%m-%d %H:%M:%S')}<" in deleted
+    assert not re.search(r"\d\d:\d\d:\d\d\.\d", page)  # no microseconds anywhere
+    assert page.startswith("<!doctype html>") and "<title>wsnb deletion run" in page

@@ -63,6 +63,8 @@ def test_values_are_normalised() -> None:
         ({"chunk_size": 5001}, "chunk_size must be between 1 and 5000, got 5001"),
         ({"max_deletions": -1}, "max_deletions must be >= 0, got -1"),
         ({"max_deletions": 2.5}, "max_deletions must be an integer"),
+        ({"max_deletions": None}, r"max_deletions must be a number >= 0, not None.*explicit"),
+        ({"max_deletions": ""}, r"max_deletions must be a number >= 0, not None"),
         ({"dry_run": "maybe"}, "dry_run must be True or False"),
         ({"task_types": ["STOPP"]}, r"task_types: unknown value\(s\) \['STOPP'\]"),
         ({"last_statuses": "OK"}, r"last_statuses: unknown value\(s\) \['OK'\]"),

@@ -56,11 +56,11 @@ class Api:
             return await self.client.get_task(task_id)
         return await asyncio.to_thread(self.client.get_task, task_id)
 
-    async def batch_delete(self, task_ids: Sequence[str]) -> None:
+    async def batch_delete(self, task_ids: Sequence[str]) -> str | None:
+        """Delete ``task_ids``; the ``X-Request-Id`` of the answer (``None`` without one)."""
         if isinstance(self.client, AsyncClient):
-            await self.client.batch_delete(task_ids)
-        else:
-            await asyncio.to_thread(self.client.batch_delete, task_ids)
+            return await self.client.batch_delete(task_ids)
+        return await asyncio.to_thread(self.client.batch_delete, task_ids)
 
     async def create_task(self, body: Mapping[str, Any]) -> str:
         if isinstance(self.client, AsyncClient):

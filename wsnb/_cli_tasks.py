@@ -156,7 +156,7 @@ def list_command(
     type=click.IntRange(0),
     default=DEFAULT_MAX,
     show_default=True,
-    help="Refuse above this many ids, before any call.",
+    help="Refuse above this many ids, before any call (every deletion is capped).",
 )
 @click.option(
     "--ledger", type=click.Path(dir_okay=False), help="Ledger file (default: WSNB_LEDGER)."

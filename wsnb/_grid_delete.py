@@ -76,13 +76,21 @@ def _call(
     ledger: Any,
     max_deletions: int | None,
     options: Mapping[str, Any],
+    progress: Callable[[int, int], None] | None = None,
 ) -> DeletionReport:
     from wsnb.deletion import delete_tasks
 
     kwargs: dict[str, Any] = dict(options)
     if max_deletions is not None:  # None here means "the deleter's default cap", not "no cap"
         kwargs["max_deletions"] = max_deletions
-    return delete_tasks(client, list(ids), dry_run=dry_run, ledger=ledger, progress=False, **kwargs)
+    return delete_tasks(
+        client,
+        list(ids),
+        dry_run=dry_run,
+        ledger=ledger,
+        progress=progress if progress is not None else False,
+        **kwargs,
+    )
 
 
 def dry_run(
@@ -109,14 +117,17 @@ def run_delete(
     options: Mapping[str, Any],
     progress: Callable[[int, int], None],
 ) -> PanelResult:
-    """Delete ``ids``; ``progress(done, total)`` is called at the start and at the end.
-
-    ``delete_tasks`` reports progress only through its own tqdm bar, which has no cell to
-    draw in from a widget callback, so the panel shows an indeterminate bar meanwhile.
-    """
+    """Delete ``ids``; ``progress(done, total)`` is called at the start, as ids settle (the
+    deleter's progress callable) and once more at the end with ``done == total``."""
     progress(0, len(ids))
     report = _call(
-        client, ids, dry_run=False, ledger=ledger, max_deletions=max_deletions, options=options
+        client,
+        ids,
+        dry_run=False,
+        ledger=ledger,
+        max_deletions=max_deletions,
+        options=options,
+        progress=progress,
     )
     progress(len(ids), len(ids))
     return _result(report)

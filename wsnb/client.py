@@ -206,6 +206,13 @@ def _nothing(response: httpx.Response) -> None:
     _json_object(response)  # tolerate empty or {}; reject garbage
 
 
+def _request_id(response: httpx.Response) -> str | None:
+    """A write's answer has no useful body: its ``X-Request-Id`` is what support asks for."""
+    _json_object(response)  # tolerate empty or {}; reject garbage
+    request_id: str | None = response.headers.get("X-Request-Id")
+    return request_id
+
+
 def _task_id_of(response: httpx.Response) -> str:
     task_id = _json_object(response).get("task_id")
     if not isinstance(task_id, str) or not task_id:
@@ -336,13 +343,13 @@ def _update_task_call(
     return _Call("update_task", "PUT", path, _nothing, body=merged)
 
 
-def _delete_task_call(task_id: str) -> _Call[None]:
-    return _Call("delete_task", "DELETE", f"{_TASKS}/{_seg('task_id', task_id)}", _nothing)
+def _delete_task_call(task_id: str) -> _Call[str | None]:
+    return _Call("delete_task", "DELETE", f"{_TASKS}/{_seg('task_id', task_id)}", _request_id)
 
 
-def _batch_delete_call(task_ids: Sequence[str]) -> _Call[None]:
+def _batch_delete_call(task_ids: Sequence[str]) -> _Call[str | None]:
     body = {"task_ids": _task_ids(task_ids)}
-    return _Call("batch_delete", "POST", f"{_TASKS}/batch-delete", _nothing, body=body)
+    return _Call("batch_delete", "POST", f"{_TASKS}/batch-delete", _request_id, body=body)
 
 
 def _export_records_call(task_id: str, language: str | None, time_zone: str | None) -> _Call[bytes]:
@@ -654,13 +661,16 @@ class Client(_Core):
         """Change the given fields of a task."""
         self._send(_update_task_call(task_id, body, fields))
 
-    def delete_task(self, task_id: str) -> None:
-        """Delete one task."""
-        self._send(_delete_task_call(task_id))
+    def delete_task(self, task_id: str) -> str | None:
+        """Delete one task; returns the answer's ``X-Request-Id`` (``None`` without one)."""
+        return self._send(_delete_task_call(task_id))
 
-    def batch_delete(self, task_ids: Sequence[str]) -> None:
-        """Delete 1–5000 tasks in one call (ids validated before sending; no per-id result)."""
-        self._send(_batch_delete_call(task_ids))
+    def batch_delete(self, task_ids: Sequence[str]) -> str | None:
+        """Delete 1–5000 tasks in one call (ids validated before sending; no per-id result).
+
+        Returns the answer's ``X-Request-Id`` (``None`` without one), for the ledger.
+        """
+        return self._send(_batch_delete_call(task_ids))
 
     def list_records(
         self, task_id: str, *, offset: int | None = None, limit: int | None = None
@@ -821,13 +831,16 @@ class AsyncClient(_Core):
         """Change the given fields of a task."""
         await self._send(_update_task_call(task_id, body, fields))
 
-    async def delete_task(self, task_id: str) -> None:
-        """Delete one task."""
-        await self._send(_delete_task_call(task_id))
+    async def delete_task(self, task_id: str) -> str | None:
+        """Delete one task; returns the answer's ``X-Request-Id`` (``None`` without one)."""
+        return await self._send(_delete_task_call(task_id))
 
-    async def batch_delete(self, task_ids: Sequence[str]) -> None:
-        """Delete 1–5000 tasks in one call (ids validated before sending)."""
-        await self._send(_batch_delete_call(task_ids))
+    async def batch_delete(self, task_ids: Sequence[str]) -> str | None:
+        """Delete 1–5000 tasks in one call (ids validated before sending).
+
+        Returns the answer's ``X-Request-Id`` (``None`` without one), for the ledger.
+        """
+        return await self._send(_batch_delete_call(task_ids))
 
     async def list_records(
         self, task_id: str, *, offset: int | None = None, limit: int | None = None

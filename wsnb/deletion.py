@@ -32,6 +32,7 @@ runs it for a sync :class:`~wsnb.client.Client` and :func:`adelete_tasks` for an
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import os
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
@@ -63,6 +64,7 @@ __all__ = [
     "DEFAULT_CONCURRENCY",
     "DEFAULT_MAX",
     "DeletionCapError",
+    "Progress",
     "adelete_tasks",
     "aresume",
     "delete_tasks",
@@ -72,7 +74,7 @@ __all__ = [
 ]
 
 #: Most ids one call deletes unless ``max_deletions`` says otherwise (a typo guard, not a limit
-#: of the API: pass a larger number, or ``None``, on purpose).
+#: of the API: pass a larger number on purpose; there is no "no cap").
 DEFAULT_MAX: Final = 1000
 #: Ids per batch-delete call: the API's maximum. Measured on the emulator, 10k ids took about
 #: the same time unthrottled with chunks of 250, 1000, 2500 or 5000 (0.6-1.2 s, noise), while
@@ -88,6 +90,26 @@ MAX_ROUNDS: Final = 4
 
 class DeletionCapError(ValueError):
     """The selection holds more ids than ``max_deletions`` allows; nothing was called."""
+
+
+#: A progress sink: ``True``/``False`` for a tqdm bar (on/off), or a callable
+#: ``(done, total) -> None`` called as ids settle (e.g. to drive a widget's bar).
+Progress = bool | Callable[[int, int], None]
+
+
+def _check_max_deletions(value: object, selected: int | None = None) -> int:
+    """``value`` as a cap: a non-negative int. ``None`` is refused: every path to deletion
+    has a cap, so "no cap" must be written as an explicit number."""
+    if value is None:
+        example = f"max_deletions={selected}" if selected is not None else "max_deletions=len(ids)"
+        raise ValueError(
+            "max_deletions=None is not allowed: every deletion is capped. Pass an explicit "
+            f"number such as len(selection) ({example}) if you mean to delete them all."
+        )
+    return _check_int("max_deletions", value, 0)
+
+
+_log = logging.getLogger(__name__)
 
 
 # --- the selection -------------------------------------------------------------------------------
@@ -159,7 +181,7 @@ def _chunks(ids: Sequence[str], size: int) -> list[list[str]]:
     return [list(ids[i : i + size]) for i in range(0, len(ids), size)]
 
 
-def _check_int(name: str, value: int, low: int, high: int | None = None) -> int:
+def _check_int(name: str, value: object, low: int, high: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{name} must be an int, got {type(value).__name__}")
     if value < low or (high is not None and value > high):
@@ -253,7 +275,7 @@ class _Run:
         verify: bool,
         snapshot: bool,
         precheck: bool,
-        progress: bool,
+        progress: Progress,
         total: int,
     ) -> None:
         from tqdm.auto import tqdm
@@ -266,7 +288,11 @@ class _Run:
         self.verify = verify
         self.snapshot = snapshot
         self.precheck = precheck
-        self.bar = tqdm(total=total, desc="deleting", unit="task", disable=not progress)
+        self.total = total
+        self.done = 0
+        self.on_progress = progress if callable(progress) else None
+        show_bar = bool(progress) and self.on_progress is None
+        self.bar = tqdm(total=total, desc="deleting", unit="task", disable=not show_bar)
         self.next_chunk = 0
         self.sent: set[str] = set()
         self.deleted_now: list[str] = []
@@ -280,7 +306,22 @@ class _Run:
             return
         self.ledger.set_outcomes(self.run_id, ids, outcome, **error)
         if outcome != "pending":
-            self.bar.update(len(ids))
+            self.advance(len(ids))
+
+    def advance(self, settled: int) -> None:
+        """Count ``settled`` more ids done: move the bar, call the progress callable."""
+        self.bar.update(settled)
+        self.done = min(self.done + settled, self.total)
+        self.report_progress()
+
+    def report_progress(self) -> None:
+        if self.on_progress is None:
+            return
+        try:
+            self.on_progress(self.done, self.total)
+        except Exception:  # a broken progress display must not stop a deletion half-way
+            _log.warning("progress callback failed; no further progress is reported", exc_info=True)
+            self.on_progress = None
 
     def settle_gone(self, ids: Iterable[str]) -> None:
         """Ids found absent: ``deleted`` if this run ever sent them, else ``already_absent``."""
@@ -377,12 +418,18 @@ class _Run:
             call_id = self.ledger.call_started(self.run_id, "batch_delete", chunk, attempt, ids)
             self.sent.update(ids)
             try:
-                await self.api.batch_delete(ids)
+                request_id = await self.api.batch_delete(ids)
             except WorkspaceError as error:
                 failure = error
             else:
                 self.ledger.call_succeeded(call_id, self.run_id, ids, "deleted")
-                self.bar.update(len(ids))
+                # The call's answer, per id: the API has no per-id result, so every id of the
+                # chunk carries the chunk's status and request id (what support asks for).
+                self.ledger.call_finished(call_id, "ok", http_status=200, request_id=request_id)
+                self.ledger.set_outcomes(
+                    self.run_id, ids, "deleted", http_status=200, request_id=request_id
+                )
+                self.advance(len(ids))
                 self.deleted_now.extend(ids)
                 return
         fields = _error_fields(failure)
@@ -493,6 +540,7 @@ async def _drive(
     """Run the phases; on any exception mark the run ``interrupted`` (resumable)."""
     before = run.api.stats()
     status = "interrupted"
+    run.report_progress()  # (0, total): the start
     try:
         if ambiguous:
             present = await _existing(run.api, ambiguous)
@@ -530,10 +578,10 @@ async def _delete(
     chunk_size: int | None,
     concurrency: int | None,
     dry_run: bool,
-    max_deletions: int | None,
+    max_deletions: int,
     ledger: Ledger | str | os.PathLike[str] | None,
     verify: bool,
-    progress: bool,
+    progress: Progress,
     snapshot: bool,
     precheck: bool,
 ) -> DeletionReport:
@@ -544,14 +592,13 @@ async def _delete(
         "concurrency", DEFAULT_CONCURRENCY if concurrency is None else concurrency, 1, 64
     )
     selection = _select(tasks)
-    if max_deletions is not None:
-        _check_int("max_deletions", max_deletions, 0)
-        if len(selection.ids) > max_deletions:
-            raise DeletionCapError(
-                f"refusing to delete {len(selection.ids)} tasks: max_deletions is "
-                f"{max_deletions}. Nothing was sent. Pass max_deletions={len(selection.ids)} "
-                "(or None) if you mean it."
-            )
+    _check_max_deletions(max_deletions, len(selection.ids))
+    if len(selection.ids) > max_deletions:
+        raise DeletionCapError(
+            f"refusing to delete {len(selection.ids)} tasks: max_deletions is "
+            f"{max_deletions}. Nothing was sent. Pass max_deletions={len(selection.ids)} "
+            "if you mean it."
+        )
     book, owned = _open_ledger(ledger)
     try:
         plan: list[tuple[str, str | None, str | None, Outcome, str | None]] = [
@@ -600,10 +647,10 @@ def delete_tasks(
     chunk_size: int | None = None,
     concurrency: int | None = None,
     dry_run: bool = False,
-    max_deletions: int | None = DEFAULT_MAX,
+    max_deletions: int = DEFAULT_MAX,
     ledger: Ledger | str | os.PathLike[str] | None = None,
     verify: bool = True,
-    progress: bool = True,
+    progress: Progress = True,
     snapshot: bool = True,
     precheck: bool = True,
 ) -> DeletionReport:
@@ -611,9 +658,13 @@ def delete_tasks(
 
     ``tasks``: ids, a DataFrame (its index), a Series/Index, or an object with
     ``selected_ids``. ``chunk_size`` (1–5000, default :data:`DEFAULT_CHUNK_SIZE`) ids per call,
-    ``concurrency`` calls at once. More than ``max_deletions`` ids (default
-    :data:`DEFAULT_MAX`; ``None``: no cap) raises :class:`DeletionCapError` before any call.
+    ``concurrency`` calls at once. More than ``max_deletions`` ids (a non-negative int, default
+    :data:`DEFAULT_MAX`; there is no "no cap": ``None`` raises ``ValueError``, pass
+    ``len(selection)`` on purpose) raises :class:`DeletionCapError` before any call.
     ``ledger``: a :class:`~wsnb.ledger.Ledger`, a path, or None for the default location.
+    ``progress``: ``True``/``False`` for a tqdm bar, or a callable ``(done, total) -> None``
+    called at the start and as ids settle (``done`` never decreases; it ends at ``total`` when
+    every id settled).
     ``snapshot=False`` skips saving definitions (one read per id: slow for big selections
     under the read limit; without them there is no restore) and checks existence by the cheaper
     of listing or ``get_task``; ``precheck=False`` (with ``snapshot=False``) skips even that and
@@ -647,10 +698,10 @@ async def adelete_tasks(
     chunk_size: int | None = None,
     concurrency: int | None = None,
     dry_run: bool = False,
-    max_deletions: int | None = DEFAULT_MAX,
+    max_deletions: int = DEFAULT_MAX,
     ledger: Ledger | str | os.PathLike[str] | None = None,
     verify: bool = True,
-    progress: bool = True,
+    progress: Progress = True,
     snapshot: bool = True,
     precheck: bool = True,
 ) -> DeletionReport:
@@ -673,7 +724,7 @@ async def adelete_tasks(
 # --- resume --------------------------------------------------------------------------------------
 
 
-async def _resume(api: Api, ledger: Ledger, run_id: int, progress: bool) -> DeletionReport:
+async def _resume(api: Api, ledger: Ledger, run_id: int, progress: Progress) -> DeletionReport:
     info = ledger.run(run_id)
     if (info["endpoint"], info["project_id"]) != (api.endpoint, api.project_id):
         raise ValueError(
@@ -704,10 +755,15 @@ async def _resume(api: Api, ledger: Ledger, run_id: int, progress: bool) -> Dele
 
 
 def resume(
-    client: Client, ledger: Ledger | str | os.PathLike[str], run_id: int, *, progress: bool = True
+    client: Client,
+    ledger: Ledger | str | os.PathLike[str],
+    run_id: int,
+    *,
+    progress: Progress = True,
 ) -> DeletionReport:
     """Finish an interrupted run: ids sent before the interruption are checked on the server
-    (never re-sent blindly), ids already settled are left alone, the rest are deleted."""
+    (never re-sent blindly), ids already settled are left alone, the rest are deleted.
+    ``progress`` as in :func:`delete_tasks` (``total``: the ids still pending)."""
     book, owned = _open_ledger(ledger)
     try:
         return run_sync(_resume(Api(client), book, run_id, progress))
@@ -721,7 +777,7 @@ async def aresume(
     ledger: Ledger | str | os.PathLike[str],
     run_id: int,
     *,
-    progress: bool = True,
+    progress: Progress = True,
 ) -> DeletionReport:
     """The :class:`~wsnb.client.AsyncClient` twin of :func:`resume`."""
     book, owned = _open_ledger(ledger)

@@ -64,6 +64,8 @@ class TaskGrid(anywidget.AnyWidget):  # type: ignore[misc]
 
     ``TaskGrid(df)`` selects; ``TaskGrid(df, client=client)`` adds a delete panel that previews
     with a dry run, asks for confirmation naming the count, shows progress and the report.
+    ``max_deletions`` caps each deletion (``None``: the deleter's default,
+    :data:`wsnb.deletion.DEFAULT_MAX`; never "no cap").
     """
 
     _esm = _HERE / "_grid.js"
@@ -111,6 +113,15 @@ class TaskGrid(anywidget.AnyWidget):  # type: ignore[misc]
         delete_options: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
+        if max_deletions is not None and (
+            isinstance(max_deletions, bool)
+            or not isinstance(max_deletions, int)
+            or max_deletions < 0
+        ):
+            raise ValueError(
+                "max_deletions must be an int >= 0, or None for the deleter's default cap "
+                f"(wsnb.deletion.DEFAULT_MAX); got {max_deletions!r}"
+            )
         self._engine = FrameEngine(frame)
         self._mask: BoolArray = np.zeros(self._engine.n, dtype=bool)
         self._order: IntArray = np.arange(self._engine.n, dtype=np.intp)

@@ -13,9 +13,10 @@ import html
 import io
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 
 import pandas as pd
 
@@ -49,6 +50,84 @@ _COLOURS: Final = {
     "failed": "#c62828",
     "pending": "#6d4c41",
 }
+
+
+#: Text colour on each outcome's chip (dark on the light backgrounds).
+_INK: Final = {"already_absent": "#1b3a1d", "invalid": "#3e2c00"}
+_NUMERIC: Final = ("chunk", "attempts", "http_status")
+_CSS: Final = """
+.wsnb-report{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,
+ sans-serif;font-size:13px;line-height:1.4;color:#1f2328}
+.wsnb-report h2{font-size:17px;margin:0 0 10px}
+.wsnb-report h3{font-size:14px;margin:18px 0 6px}
+.wsnb-report table{border-collapse:collapse;margin:0}
+.wsnb-report th,.wsnb-report td{border:1px solid #d0d7de;padding:3px 8px;text-align:left;
+ vertical-align:top}
+.wsnb-report thead th{background:#eaeef2;font-weight:600;white-space:nowrap}
+.wsnb-report tbody tr:nth-child(even){background:#f6f8fa}
+.wsnb-report .wsnb-kv th{font-weight:600;white-space:nowrap;background:transparent}
+.wsnb-report .wsnb-num{text-align:right;font-variant-numeric:tabular-nums}
+.wsnb-report code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;
+ font-size:12px}
+.wsnb-report .wsnb-kv td{max-width:24em;overflow-wrap:anywhere}
+.wsnb-report .wsnb-msg{max-width:36em;white-space:pre-wrap;overflow-wrap:anywhere}
+.wsnb-report .wsnb-failures .wsnb-msg{min-width:16em}
+.wsnb-report .wsnb-outcomes .wsnb-msg{min-width:14em}
+.wsnb-report .wsnb-name{min-width:10em;max-width:24em;overflow-wrap:anywhere}
+.wsnb-report .wsnb-ids{max-width:28em;overflow-wrap:anywhere}
+.wsnb-report .wsnb-nowrap{white-space:nowrap}
+.wsnb-report .wsnb-scroll{overflow-x:auto;max-width:100%}
+.wsnb-report .wsnb-top{display:flex;gap:24px;align-items:flex-start;flex-wrap:wrap}
+.wsnb-report .wsnb-chart{max-width:100%;height:auto}
+.wsnb-report .wsnb-chip{display:inline-block;padding:0 8px;border-radius:10px;color:#fff;
+ font-size:12px;font-weight:600;white-space:nowrap}
+.wsnb-report .wsnb-ok{background:#2e7d32}
+.wsnb-report .wsnb-bad{background:#c62828}
+.wsnb-report .wsnb-none{color:#57606a;margin:0}
+""" + "".join(
+    f".wsnb-report .wsnb-{name}{{background:{colour};color:{_INK.get(name, '#fff')}}}"
+    for name, colour in _COLOURS.items()
+)
+
+
+def _esc(value: Any) -> str:
+    """Any value as HTML-escaped text (task names and messages are user-controlled)."""
+    return html.escape(str(value), quote=True)
+
+
+def _code(value: Any) -> str:
+    return f"<code>{_esc(value)}</code>"
+
+
+def _td(content: str, css: str | None = None) -> str:
+    """A cell around already-escaped ``content``."""
+    return f'<td class="{css}">{content}</td>' if css else f"<td>{content}</td>"
+
+
+def _head(labels: Sequence[str], numeric: set[str]) -> str:
+    cells = "".join(
+        f'<th class="wsnb-num">{_esc(c)}</th>' if c in numeric else f"<th>{_esc(c)}</th>"
+        for c in labels
+    )
+    return f"<thead><tr>{cells}</tr></thead>"
+
+
+def _chip(outcome: str) -> str:
+    """An outcome as a coloured chip (a known outcome's class, else a plain one)."""
+    css = f" wsnb-{outcome}" if outcome in _COLOURS else ""
+    return f'<span class="wsnb-chip{css}">{_esc(outcome)}</span>'
+
+
+def _chip_cell(outcome: str) -> str:
+    """A left border in the outcome's colour, for the summary's count rows."""
+    return f' style="border-left:4px solid {_COLOURS[outcome]}"'
+
+
+def _second(value: Any) -> str:
+    """A timestamp to the second (``2026-11-29 04:15:21``), or empty."""
+    if value is None or pd.isna(value):
+        return ""
+    return str(pd.Timestamp(value).tz_convert("UTC").strftime("%Y-%m-%d %H:%M:%S"))
 
 
 @dataclass
@@ -134,19 +213,35 @@ class DeletionReport:
             }
         )
 
-    def _summary_frame(self) -> pd.DataFrame:
-        keys = [
-            "run_id", "status", "dry_run", "ids", "deleted", "already_absent", "planned",
-            "invalid", "skipped", "failed", "pending", "duration_s", "ids_per_s", "calls",
-            "write_calls", "retries", "throttled_calls",
-        ]  # fmt: skip
-        values = []
-        for key in keys:
-            value = self.summary[key]
+    def _summary_rows(self) -> list[tuple[str, str]]:
+        """The summary as (label, text) pairs for the key/value table; zero outcomes left out."""
+        s = self.summary
+
+        def number(value: Any, unit: str = "", digits: int = 2) -> str:
+            if value is None:
+                return "-"
             if isinstance(value, float):
-                value = f"{value:,.2f}"
-            values.append(str(value) if value is not None else "-")
-        return pd.DataFrame({"value": values}, index=pd.Index(keys, name="summary"))
+                return f"{value:,.{digits}f}{unit}"
+            return f"{value:,}{unit}"
+
+        rows = [
+            ("run", str(s["run_id"])),
+            ("status", str(s["status"])),
+            ("mode", "dry run" if s["dry_run"] else "deletion"),
+            ("ids", number(s["ids"])),
+        ]
+        rows += [(name, number(s[name])) for name in _COLOURS if s.get(name)]
+        rows += [
+            ("duration", number(s["duration_s"], " s")),
+            ("throughput", number(s["ids_per_s"], " ids/s", 1)),
+            ("calls", number(s["calls"])),
+            ("write calls", number(s["write_calls"])),
+            ("retries", number(s["retries"])),
+            ("throttled calls", number(s["throttled_calls"])),
+            ("endpoint", str(s["endpoint"])),
+            ("project", str(s["project_id"])),
+        ]
+        return rows
 
     def chart_png(self) -> bytes:
         """A horizontal bar chart of the outcome counts, as PNG bytes."""
@@ -155,7 +250,7 @@ class DeletionReport:
         from matplotlib.ticker import MaxNLocator
 
         counts = {k: self.summary[k] for k in _COLOURS if self.summary[k]}
-        figure = Figure(figsize=(5.0, 0.45 * max(len(counts), 1) + 0.6), dpi=96)
+        figure = Figure(figsize=(5.0, 0.45 * max(len(counts), 1) + 1.0), dpi=96)
         FigureCanvasAgg(figure)
         axes = figure.add_subplot()
         names = list(counts) or ["(none)"]
@@ -172,42 +267,95 @@ class DeletionReport:
         figure.savefig(buffer, format="png")
         return buffer.getvalue()
 
-    def _repr_html_(self) -> str:
-        title = "Dry run" if self.summary["dry_run"] else "Deletion run"
+    def _html(self, *, per_task: bool) -> str:
+        """The report as one self-styled ``<div>``: heading, summary beside the chart, failures
+        by error code and, with ``per_task``, every id. All text from the ledger is escaped."""
+        s = self.summary
+        title = f"{'Dry run' if s['dry_run'] else 'Deletion run'} {s['run_id']}"
         state = "ok" if self.ok else "needs attention"
-        summary = (
-            self._summary_frame()
-            .style.set_caption(f"{title} {self.summary['run_id']}: {state}")
-            .set_table_attributes('class="wsnb-summary"')
-            .to_html()
+        summary = "".join(
+            f'<tr><th scope="row">{_esc(label)}</th>'
+            f"<td{_chip_cell(label) if label in _COLOURS else ''}>{_esc(text)}</td></tr>"
+            for label, text in self._summary_rows()
         )
+        png = base64.b64encode(self.chart_png()).decode("ascii")
+        parts = [
+            f"<style>{_CSS}</style>",
+            f'<h2 class="wsnb-title">{_esc(title)}: '
+            f'<span class="wsnb-chip wsnb-{"ok" if self.ok else "bad"}">{_esc(state)}</span></h2>',
+            '<div class="wsnb-top">',
+            f'<table class="wsnb-kv wsnb-summary"><tbody>{summary}</tbody></table>',
+            f'<img class="wsnb-chart" alt="outcome chart" src="data:image/png;base64,{png}"/>',
+            "</div>",
+            self._failures_html(),
+        ]
+        if per_task:
+            parts.append(self._outcomes_html())
+        return f'<div class="wsnb-report">{"".join(parts)}</div>'
+
+    def _failures_html(self) -> str:
         failures = self.failures()
         if failures.empty:
-            failed_html = "<p>No failures.</p>"
-        else:
-            failed_html = (
-                failures.style.set_caption("Failures by error code")
-                .set_properties(subset=["error_msg"], **{"white-space": "pre-wrap"})
-                .to_html()
+            return '<h3>Failures by error code</h3><p class="wsnb-none">No failures.</p>'
+        head = _head(["outcome", "error code", "count", "example message", "task ids"], {"count"})
+        body = ""
+        for key, row in failures.iterrows():
+            outcome, code = cast("tuple[str, str]", key)
+            count = f"{int(row['count']):,}"
+            body += (
+                f"<tr>{_td(_chip(str(outcome)))}{_td(_code(code))}{_td(count, 'wsnb-num')}"
+                f"{_td(_esc(row['error_msg']), 'wsnb-msg')}"
+                f"{_td(_code(row['task_ids']), 'wsnb-ids')}</tr>"
             )
-        png = base64.b64encode(self.chart_png()).decode("ascii")
-        chart = f'<img alt="outcome chart" src="data:image/png;base64,{png}"/>'
         return (
-            '<div class="wsnb-report" style="display:flex;gap:2em;flex-wrap:wrap">'
-            f"<div>{summary}</div><div>{chart}{failed_html}</div></div>"
+            "<h3>Failures by error code</h3>"
+            f'<table class="wsnb-failures">{head}<tbody>{body}</tbody></table>'
         )
+
+    def _outcomes_html(self) -> str:
+        frame = self.frame
+        columns: list[list[str]] = []
+        for name in REPORT_COLUMNS:
+            if name in ("started", "finished"):
+                columns.append([_td(_esc(_second(v)), "wsnb-nowrap") for v in frame[name]])
+                continue
+            values = frame[name].astype(object).where(frame[name].notna(), None).tolist()
+            if name == "outcome":
+                columns.append([_td(_chip(str(v)) if v is not None else "") for v in values])
+            elif name in _NUMERIC:
+                columns.append([_td("" if v is None else str(int(v)), "wsnb-num") for v in values])
+            elif name in ("task_id", "request_id"):
+                columns.append(
+                    [_td(_code(v) if v is not None else "", "wsnb-nowrap") for v in values]
+                )
+            else:
+                css = {"error_msg": "wsnb-msg", "task_name": "wsnb-name"}.get(name)
+                columns.append([_td(_esc(v) if v is not None else "", css) for v in values])
+        labels = [f"{c} (UTC)" if c in ("started", "finished") else c for c in REPORT_COLUMNS]
+        head = _head(labels, set(_NUMERIC))
+        rows = "".join(f"<tr>{''.join(row)}</tr>" for row in zip(*columns, strict=True))
+        return (
+            f"<h3>Per task ({len(frame):,})</h3>"
+            f'<div class="wsnb-scroll"><table class="wsnb-outcomes">{head}'
+            f"<tbody>{rows}</tbody></table></div>"
+        )
+
+    def _repr_html_(self) -> str:
+        """The notebook view: :meth:`to_html`'s page without the per-task table."""
+        return self._html(per_task=False)
 
     # --- files ---------------------------------------------------------------------------------
 
     def to_html(self, path: str | os.PathLike[str]) -> Path:
-        """A standalone HTML page: the notebook view plus the full per-id table."""
+        """A standalone HTML page (inline style and chart, no scripts): the notebook view plus
+        the full per-id table."""
         target = Path(path)
-        title = html.escape(f"wsnb deletion run {self.summary['run_id']}")
-        shown = self.frame.astype(object).where(self.frame.notna(), "")
-        table = shown.to_html(index=False, classes="wsnb-outcomes")
+        title = _esc(f"wsnb deletion run {self.summary['run_id']}")
         target.write_text(
-            f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title></head>"
-            f"<body><h1>{title}</h1>{self._repr_html_()}<h2>Per task</h2>{table}</body></html>",
+            '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>{title}</title></head>"
+            f'<body style="margin:16px 24px">{self._html(per_task=True)}</body></html>',
             encoding="utf-8",
         )
         return target

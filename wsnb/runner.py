@@ -141,7 +141,7 @@ class CleanupParams:
     all_tasks: bool = False
     chunk_size: int | None = None
     dry_run: bool = True
-    max_deletions: int | None = 1000
+    max_deletions: int = 1000
     fail_on_error: bool = True
     output_dir: Path = field(default_factory=lambda: Path("wsnb-report"))
     ledger_path: Path | None = None
@@ -216,6 +216,18 @@ def _int(name: str, value: Any, low: int, high: int | None, *, none_ok: bool) ->
     if number < low or (high is not None and number > high):
         limit = f"between {low} and {high}" if high is not None else f">= {low}"
         raise ParameterError(f"{name} must be {limit}, got {number}")
+    return number
+
+
+def _cap(value: Any) -> int:
+    """``max_deletions``: every deletion is capped, so ``None``/empty is refused."""
+    if value is None or value == "":
+        raise ParameterError(
+            "max_deletions must be a number >= 0, not None: every deletion is capped. Pass an "
+            "explicit number such as the size of the selection if you mean to delete them all."
+        )
+    number = _int("max_deletions", value, 0, None, none_ok=False)
+    assert number is not None
     return number
 
 
@@ -303,9 +315,7 @@ def cleanup_params(**kw: Any) -> CleanupParams:
         all_tasks=_flag("all_tasks", get("all_tasks", d.all_tasks)),
         chunk_size=_int("chunk_size", get("chunk_size"), 1, BATCH_DELETE_MAX, none_ok=True),
         dry_run=_flag("dry_run", get("dry_run", d.dry_run)),
-        max_deletions=_int(
-            "max_deletions", get("max_deletions", d.max_deletions), 0, None, none_ok=True
-        ),
+        max_deletions=_cap(get("max_deletions", d.max_deletions)),
         fail_on_error=_flag("fail_on_error", get("fail_on_error", d.fail_on_error)),
         output_dir=_path(get("output_dir"), "WSNB_OUTPUT_DIR", d.output_dir) or d.output_dir,
         ledger_path=_path(get("ledger_path"), "WSNB_LEDGER", None),
