@@ -94,6 +94,7 @@ def test_delete_by_filter_dry_run_and_cap(
 
 def test_runs_list_show_restore(emulator: Emulator, env: dict[str, str], tmp_path: Path) -> None:
     ids = emulator.control.seed(5, seed=44)
+    assert _run(env, "runs", "list").output == "(none)\n"
     ids_file = tmp_path / "ids.txt"
     ids_file.write_text("\n".join(ids[:3]))
     assert (

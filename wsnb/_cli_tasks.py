@@ -76,6 +76,8 @@ def _emit(frame: pd.DataFrame, fmt: str, output: str | None) -> None:
         text = frame.to_csv()
     elif fmt == "json":
         text = frame.reset_index().to_json(orient="records", date_format="iso", indent=2) + "\n"
+    elif frame.empty:
+        text = "(none)\n"
     else:
         with pd.option_context("display.width", 200, "display.max_colwidth", 40):
             text = frame.to_string() + "\n"
