@@ -209,6 +209,11 @@ class FrameEngine:
         self._local: dict[str, npt.NDArray[np.int64]] = {}
         self._search: list[str] | None = None
         self._position: dict[str, int] | None = None
+        # Pay the two slow first-use costs (text index, name ordering) up front, when the grid
+        # opens, so the first keystroke and the first click on "Name" stay interactive.
+        self._search_rows()
+        if "task_name" in frame.columns:
+            self._sort_key("task_name")
 
     # -- lookups ---------------------------------------------------------------------------
 
@@ -268,7 +273,7 @@ class FrameEngine:
     def _search_rows(self) -> list[str]:
         """Each row's id, name and description, lower-cased, joined by ``\x1f``.
 
-        The separator keeps a match from spanning two fields. Built on the first search.
+        The separator keeps a match from spanning two fields. Built once, when the engine is made.
         """
         if self._search is None:
             parts = [self.ids.tolist()]
