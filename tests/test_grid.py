@@ -16,24 +16,10 @@ import pytest
 import traitlets
 
 from wsnb._grid_sample import sample_tasks_frame
+from wsnb.frames import TASK_COLUMNS
 from wsnb.grid import MAX_PAGE_SIZE, TaskGrid
 
-SCHEMA = {
-    "task_name": "string",
-    "task_type": "category",
-    "scheduled_type": "category",
-    "life_cycle_type": "category",
-    "last_status": "category",
-    "enable": "boolean",
-    "next_execution_time": "datetime64[ns, UTC]",
-    "expire_time": "datetime64[ns, UTC]",
-    "time_zone": "string",
-    "description": "string",
-    "priority": "Int64",
-    "wait_time": "Int64",
-    "life_cycle_exec_period": "Int64",
-    "extra_params": "string",
-}
+SCHEMA = TASK_COLUMNS  # the grid is tested on exactly the frame schema tasks_frame returns
 
 
 def make_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
