@@ -120,3 +120,24 @@ def test_default_path(tmp_path: Path) -> None:
         default_ledger_path({"XDG_DATA_HOME": str(tmp_path)}) == tmp_path / "wsnb" / "ledger.sqlite"
     )
     assert default_ledger_path({}).parts[-3:] == ("share", "wsnb", "ledger.sqlite")
+
+
+def test_call_succeeded_records_the_answer_on_call_and_ids_at_once() -> None:
+    with Ledger(":memory:") as book:
+        run_id = book.create_run(
+            endpoint="e",
+            project_id="p",
+            params={},
+            dry_run=False,
+            plan=[(t, None, None, "pending", None) for t in ("x", "y", "z")],
+        )
+        call = book.call_started(run_id, "batch_delete", 0, 1, ["x", "y"])
+        in_flight = book.calls(run_id).loc[0]
+        assert (in_flight["state"], in_flight["finished"]) == ("in_flight", None)
+        book.call_succeeded(call, run_id, ["x", "y"], "deleted", http_status=200, request_id="r1")
+        done = book.calls(run_id).loc[0]
+        assert (done["state"], done["http_status"], done["request_id"]) == ("ok", 200, "r1")
+        frame = book.outcomes(run_id).set_index("task_id")
+        assert list(frame.loc[["x", "y"], "request_id"]) == ["r1", "r1"]
+        assert list(frame.loc[["x", "y"], "http_status"]) == [200, 200]
+        assert frame.loc["z", "outcome"] == "pending" and frame["request_id"].isna()["z"]

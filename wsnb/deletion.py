@@ -128,11 +128,13 @@ def selection_ids(tasks: Any) -> list[Any]:
     if hasattr(tasks, "selected_ids") and not isinstance(tasks, pd.DataFrame | pd.Series):
         tasks = tasks.selected_ids
     if isinstance(tasks, pd.DataFrame):
-        return list(tasks.index)
+        return tasks.index.tolist()
     if isinstance(tasks, pd.Series):
         if pd.api.types.is_bool_dtype(tasks.dtype):
-            return list(tasks.index[tasks.fillna(False).astype(bool)])
-        return list(tasks.dropna())
+            return tasks.index[tasks.fillna(False).astype(bool)].tolist()
+        return tasks.dropna().tolist()
+    if isinstance(tasks, pd.Index):
+        return tasks.tolist()
     if isinstance(tasks, str | bytes):
         raise TypeError("tasks must be a collection of ids (e.g. a list), not a single string")
     if not isinstance(tasks, Iterable):
@@ -168,13 +170,19 @@ def _select(tasks: Any) -> _Selection:
             if column not in frame.columns:
                 return out
         sub = frame.loc[~frame.index.duplicated(), ["task_name", "task_type"]]
-        for tid, name, ttype in zip(sub.index, sub["task_name"], sub["task_type"], strict=True):
-            if isinstance(tid, str) and tid in seen:
-                out.names[tid] = (
-                    None if pd.isna(name) else str(name),
-                    None if pd.isna(ttype) else str(ttype),
-                )
+        names, types = (_optional_strs(sub[column]) for column in ("task_name", "task_type"))
+        out.names = {
+            tid: (name, ttype)
+            for tid, name, ttype in zip(sub.index.tolist(), names, types, strict=True)
+            if isinstance(tid, str) and tid in seen
+        }
     return out
+
+
+def _optional_strs(column: pd.Series) -> list[str | None]:
+    """A column as Python ``str`` values, missing ones (NaN, None, NA) as ``None``."""
+    values = column.astype(object).where(column.notna(), None).tolist()
+    return [None if v is None else str(v) for v in values]
 
 
 def _chunks(ids: Sequence[str], size: int) -> list[list[str]]:
@@ -422,12 +430,10 @@ class _Run:
             except WorkspaceError as error:
                 failure = error
             else:
-                self.ledger.call_succeeded(call_id, self.run_id, ids, "deleted")
-                # The call's answer, per id: the API has no per-id result, so every id of the
-                # chunk carries the chunk's status and request id (what support asks for).
-                self.ledger.call_finished(call_id, "ok", http_status=200, request_id=request_id)
-                self.ledger.set_outcomes(
-                    self.run_id, ids, "deleted", http_status=200, request_id=request_id
+                # One transaction: the call's answer and its ids' outcome (every id of the
+                # chunk carries the chunk's status and request id: the API has no per-id result).
+                self.ledger.call_succeeded(
+                    call_id, self.run_id, ids, "deleted", http_status=200, request_id=request_id
                 )
                 self.advance(len(ids))
                 self.deleted_now.extend(ids)

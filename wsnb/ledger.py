@@ -168,15 +168,13 @@ def migrate(con: sqlite3.Connection) -> int:
     return version
 
 
-def _stage(con: sqlite3.Connection, task_ids: Iterable[str]) -> None:
-    """Put ids into the connection's temp table ``_ids``: one set-based UPDATE then touches
-    them all (much faster than an UPDATE per id for runs of thousands)."""
-    con.execute("CREATE TEMP TABLE IF NOT EXISTS _ids (task_id TEXT PRIMARY KEY)")
-    con.execute("DELETE FROM temp._ids")
-    con.executemany("INSERT OR IGNORE INTO temp._ids VALUES (?)", ((t,) for t in task_ids))
+#: The ids of a statement, passed as one JSON array (``?``) and expanded by SQLite itself: one
+#: set-based UPDATE touches them all with no per-id statement and no temp table to fill.
+_IDS: Final = "task_id IN (SELECT value FROM json_each(?))"
 
 
-_STAGED: Final = "task_id IN (SELECT task_id FROM temp._ids)"
+def _ids_json(task_ids: Iterable[str]) -> str:
+    return json.dumps(list(task_ids), ensure_ascii=False)
 
 
 def _dumps(value: Any) -> str:
@@ -304,11 +302,10 @@ class Ledger:
     def set_chunks(self, run_id: int, chunks: Sequence[Sequence[str]], first: int = 0) -> None:
         """Number the chunks of pending ids (``first``, ``first + 1``, …)."""
         with self._tx() as con:
-            for n, chunk in enumerate(chunks):
-                _stage(con, chunk)
-                con.execute(
-                    f"UPDATE plan SET chunk = ? WHERE run_id = ? AND {_STAGED}", (first + n, run_id)
-                )
+            con.executemany(
+                f"UPDATE plan SET chunk = ? WHERE run_id = ? AND {_IDS}",
+                ((first + n, run_id, _ids_json(chunk)) for n, chunk in enumerate(chunks)),
+            )
 
     def call_started(
         self, run_id: int, operation: str, chunk: int | None, attempt: int, task_ids: Sequence[str]
@@ -316,17 +313,17 @@ class Ledger:
         """Write-ahead: a write call is about to be sent (its ids get ``chunk`` and one more
         attempt). Returns the call id."""
         now = _now()
+        ids = _ids_json(task_ids)
         with self._tx() as con:
             cur = con.execute(
                 "INSERT INTO calls (run_id, operation, chunk, attempt, task_ids, state, started) "
                 "VALUES (?, ?, ?, ?, ?, 'in_flight', ?)",
-                (run_id, operation, chunk, attempt, json.dumps(list(task_ids)), now),
+                (run_id, operation, chunk, attempt, ids, now),
             )
-            _stage(con, task_ids)
             con.execute(
                 "UPDATE plan SET attempts = attempts + 1, started = coalesce(started, ?), "
-                f"chunk = coalesce(?, chunk) WHERE run_id = ? AND {_STAGED}",
-                (now, chunk, run_id),
+                f"chunk = coalesce(?, chunk) WHERE run_id = ? AND {_IDS}",
+                (now, chunk, run_id, ids),
             )
             call_id = cur.lastrowid
         assert call_id is not None
@@ -351,17 +348,32 @@ class Ledger:
             )
 
     def call_succeeded(
-        self, call_id: int, run_id: int, task_ids: Sequence[str], outcome: Outcome
+        self,
+        call_id: int,
+        run_id: int,
+        task_ids: Sequence[str],
+        outcome: Outcome,
+        *,
+        http_status: int | None = None,
+        request_id: str | None = None,
     ) -> None:
-        """Complete a write-ahead row as ``ok`` and settle its ids, in one transaction."""
+        """Complete a write-ahead row as ``ok`` and settle its ids, in one transaction.
+
+        ``http_status`` and ``request_id`` (the call's answer) go on the call and on each of its
+        ids: the API has no per-id result, so every id carries its chunk's (what support asks
+        for)."""
         now = _now()
         with self._tx() as con:
-            con.execute("UPDATE calls SET state = 'ok', finished = ? WHERE id = ?", (now, call_id))
-            _stage(con, task_ids)
             con.execute(
-                "UPDATE plan SET outcome = ?, error_code = NULL, error_msg = NULL, finished = ? "
-                f"WHERE run_id = ? AND {_STAGED}",
-                (outcome, now, run_id),
+                "UPDATE calls SET state = 'ok', http_status = ?, error_code = NULL, "
+                "error_msg = NULL, request_id = ?, finished = ? WHERE id = ?",
+                (http_status, request_id, now, call_id),
+            )
+            con.execute(
+                "UPDATE plan SET outcome = ?, http_status = coalesce(?, http_status), "
+                "error_code = NULL, error_msg = NULL, request_id = coalesce(?, request_id), "
+                f"finished = ? WHERE run_id = ? AND {_IDS}",
+                (outcome, http_status, request_id, now, run_id, _ids_json(task_ids)),
             )
 
     def set_outcomes(
@@ -378,12 +390,20 @@ class Ledger:
         """Settle ids (or, with ``pending``, re-open them for another attempt)."""
         finished = None if outcome == "pending" else _now()
         with self._tx() as con:
-            _stage(con, task_ids)
             con.execute(
                 "UPDATE plan SET outcome = ?, http_status = coalesce(?, http_status), "
                 "error_code = ?, error_msg = ?, request_id = coalesce(?, request_id), "
-                f"finished = ? WHERE run_id = ? AND {_STAGED}",
-                (outcome, http_status, error_code, error_msg, request_id, finished, run_id),
+                f"finished = ? WHERE run_id = ? AND {_IDS}",
+                (
+                    outcome,
+                    http_status,
+                    error_code,
+                    error_msg,
+                    request_id,
+                    finished,
+                    run_id,
+                    _ids_json(task_ids),
+                ),
             )
 
     def add_event(self, run_id: int, kind: str, **detail: Any) -> None:
@@ -461,25 +481,30 @@ class Ledger:
 
     def outcomes(self, run_id: int) -> pd.DataFrame:
         """The plan of a run, one row per id, in selection order."""
-        rows = self._query(
-            "SELECT task_id, task_name, task_type, outcome, chunk, attempts, http_status, "
-            "error_code, error_msg, request_id, started, finished FROM plan "
-            "WHERE run_id = ? ORDER BY seq",
-            (run_id,),
-        )
         columns = [
             "task_id", "task_name", "task_type", "outcome", "chunk", "attempts",
             "http_status", "error_code", "error_msg", "request_id", "started", "finished",
         ]  # fmt: skip
-        frame = pd.DataFrame([tuple(r) for r in rows], columns=columns)
-        for name in ("task_id", "task_name", "task_type", "error_code", "error_msg", "request_id"):
-            frame[name] = frame[name].astype("string")
-        frame["outcome"] = pd.Categorical(frame["outcome"], categories=list(OUTCOMES))
-        for name in ("chunk", "attempts", "http_status"):
-            frame[name] = frame[name].astype("Int64")
-        for name in ("started", "finished"):
-            frame[name] = pd.to_datetime(frame[name], utc=True, format="ISO8601")
-        return frame
+        with self._lock:
+            cur = self._con.cursor()
+            cur.row_factory = None  # plain tuples: no sqlite3.Row per row
+            rows = cur.execute(
+                f"SELECT {', '.join(columns)} FROM plan WHERE run_id = ? ORDER BY seq", (run_id,)
+            ).fetchall()
+        values = list(zip(*rows, strict=True)) if rows else [()] * len(columns)
+        data: dict[str, Any] = {}
+        for name, column in zip(columns, values, strict=True):
+            if name == "outcome":
+                data[name] = pd.Categorical(column, categories=list(OUTCOMES))
+            elif name in ("chunk", "attempts", "http_status"):
+                data[name] = pd.array(column, dtype="Int64")
+            elif name in ("started", "finished"):
+                data[name] = pd.to_datetime(
+                    pd.Series(column, dtype=object), utc=True, format="ISO8601"
+                )
+            else:
+                data[name] = pd.array(column, dtype="string")
+        return pd.DataFrame(data, columns=columns)
 
     def pending(self, run_id: int) -> list[str]:
         """Ids of a run whose outcome is not settled yet, in plan order."""
