@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import click
 
@@ -69,37 +70,9 @@ def emulator() -> None:
 @click.option("--retry-after/--no-retry-after", default=True, help="Send Retry-After on 429.")
 @click.option("--fault-rate", default=0.0, help="Probability of an injected error per call.")
 @click.option("--fault-status", default=500, show_default=True, help="Status of injected errors.")
-def serve(
-    host: str,
-    port: int,
-    db: str | None,
-    seed: int,
-    tasks: int,
-    project_id: str | None,
-    auth: AuthMode,
-    unknown_ids: UnknownIds,
-    reads_per_minute: int | None,
-    writes_per_minute: int | None,
-    retry_after: bool,
-    fault_rate: float,
-    fault_status: int,
-) -> None:
+def serve(**options: Any) -> None:
     """Serve the emulator until Ctrl-C, printing how to point wsnb at it."""
-    emu = build_emulator(
-        host=host,
-        port=port,
-        db=db,
-        seed=seed,
-        tasks=tasks,
-        project_id=project_id,
-        auth=auth,
-        unknown_ids=unknown_ids,
-        reads_per_minute=reads_per_minute,
-        writes_per_minute=writes_per_minute,
-        retry_after=retry_after,
-        fault_rate=fault_rate,
-        fault_status=fault_status,
-    )
+    emu = build_emulator(**options)
     with emu:
         click.echo(f"wsnb emulator listening on {emu.endpoint}")
         click.echo(f"project id: {emu.project_id}   auth: {emu.config.auth}")
