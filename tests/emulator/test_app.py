@@ -10,7 +10,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.conftest import task_body
-from wsnb.emulator.app import EmulatorState
+from wsnb.emulator.handlers import EmulatorState
 
 JSON_TYPE = "application/json;charset=UTF-8"
 

@@ -7,9 +7,9 @@ cloud serves. Nothing else in ``wsnb`` imports it.
 
 from __future__ import annotations
 
-from .app import EmulatorConfig, create_app
 from .control import Control, ControlError
 from .faults import FaultRule, Throttle
+from .handlers import EmulatorConfig, create_app
 from .server import Emulator
 
 __all__ = [

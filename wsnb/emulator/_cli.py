@@ -7,8 +7,8 @@ from typing import Any
 
 import click
 
-from .app import AuthMode, EmulatorConfig, UnknownIds
 from .faults import FaultRule, Throttle
+from .handlers import AuthMode, EmulatorConfig, UnknownIds
 from .server import Emulator
 
 

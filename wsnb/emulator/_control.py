@@ -20,7 +20,7 @@ from .faults import FaultRule, Throttle
 from .seed import seed_store, tick
 
 if TYPE_CHECKING:
-    from .app import EmulatorState
+    from .handlers import EmulatorState
 
 _LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost", "testclient"})
 Endpoint = Callable[[Request], Awaitable[Response]]

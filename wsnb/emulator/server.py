@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any, Self
 
 import uvicorn
 
-from .app import AuthMode, EmulatorConfig, EmulatorState, UnknownIds, create_app
 from .control import Control
 from .faults import Throttle
+from .handlers import AuthMode, EmulatorConfig, EmulatorState, UnknownIds, create_app
 from .seed import seed_store
 
 if TYPE_CHECKING:
