@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from .control import Control, ControlError
 from .faults import FaultRule, Throttle
-from .handlers import EmulatorConfig, create_app
+from .routes import create_app
 from .server import Emulator
+from .state import EmulatorConfig
 
 __all__ = [
     "Control",

@@ -8,8 +8,8 @@ from typing import Any
 import click
 
 from .faults import FaultRule, Throttle
-from .handlers import AuthMode, EmulatorConfig, UnknownIds
 from .server import Emulator
+from .state import AuthMode, EmulatorConfig, UnknownIds
 
 
 def build_emulator(

@@ -20,8 +20,9 @@ import uvicorn
 
 from .control import Control
 from .faults import Throttle
-from .handlers import AuthMode, EmulatorConfig, EmulatorState, UnknownIds, create_app
+from .routes import create_app
 from .seed import seed_store
+from .state import AuthMode, EmulatorConfig, EmulatorState, UnknownIds
 
 if TYPE_CHECKING:
     from wsnb.auth import Credentials
