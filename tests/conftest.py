@@ -17,7 +17,7 @@ with warnings.catch_warnings():  # starlette asks for httpx2; httpx is what the 
     from starlette.testclient import TestClient
 
 from wsnb.emulator import Emulator, EmulatorConfig, create_app
-from wsnb.emulator.app import EmulatorState
+from wsnb.emulator.state import EmulatorState
 
 
 @pytest.fixture(scope="session")

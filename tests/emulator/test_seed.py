@@ -6,7 +6,7 @@ import re
 from collections import Counter
 from datetime import UTC, datetime
 
-from wsnb.emulator.app import list_item
+from wsnb.emulator.handlers import list_item
 from wsnb.emulator.seed import seed_store, tick
 from wsnb.emulator.store import Store
 from wsnb.models import CREATE_TASK_TYPES, LifeCycleType, ScheduledType

@@ -7,10 +7,11 @@ cloud serves. Nothing else in ``wsnb`` imports it.
 
 from __future__ import annotations
 
-from .app import EmulatorConfig, create_app
 from .control import Control, ControlError
 from .faults import FaultRule, Throttle
+from .routes import create_app
 from .server import Emulator
+from .state import EmulatorConfig
 
 __all__ = [
     "Control",

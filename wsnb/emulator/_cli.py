@@ -7,9 +7,9 @@ from typing import Any
 
 import click
 
-from .app import AuthMode, EmulatorConfig, UnknownIds
 from .faults import FaultRule, Throttle
 from .server import Emulator
+from .state import AuthMode, EmulatorConfig, UnknownIds
 
 
 def build_emulator(

@@ -10,7 +10,7 @@ import json
 import sqlite3
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -18,9 +18,7 @@ from starlette.routing import BaseRoute, Route
 
 from .faults import FaultRule, Throttle
 from .seed import seed_store, tick
-
-if TYPE_CHECKING:
-    from .app import EmulatorState
+from .state import EmulatorState
 
 _LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost", "testclient"})
 Endpoint = Callable[[Request], Awaitable[Response]]

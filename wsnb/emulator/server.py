@@ -18,10 +18,11 @@ from typing import TYPE_CHECKING, Any, Self
 
 import uvicorn
 
-from .app import AuthMode, EmulatorConfig, EmulatorState, UnknownIds, create_app
 from .control import Control
 from .faults import Throttle
+from .routes import create_app
 from .seed import seed_store
+from .state import AuthMode, EmulatorConfig, EmulatorState, UnknownIds
 
 if TYPE_CHECKING:
     from wsnb.auth import Credentials

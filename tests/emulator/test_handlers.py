@@ -1,55 +1,15 @@
-"""The service's HTTP behaviour: routing, envelope, headers, lists, updates, projects."""
+"""The operations' behaviour: create/show, lists, updates, deletes, records, helpers, projects."""
 
 from __future__ import annotations
 
 import json
 import re
-from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 
-from tests.conftest import task_body
-from wsnb.emulator.app import EmulatorState
-
-JSON_TYPE = "application/json;charset=UTF-8"
-
-
-def _base(api: TestClient, pid: str | None = None) -> str:
-    return f"/v2/{pid or api.pid}/scheduled-tasks"  # type: ignore[attr-defined]
-
-
-def create(api: TestClient, pid: str | None = None, **overrides: Any) -> str:
-    r = api.post(_base(api, pid), json=task_body(**overrides))
-    assert r.status_code == 200, r.text
-    task_id: str = r.json()["task_id"]
-    return task_id
-
-
-def page(api: TestClient, pid: str | None = None, **query: Any) -> dict[str, Any]:
-    query = {"offset": 0, "limit": 50, **query}
-    r = api.get(_base(api, pid), params=query)
-    assert r.status_code == 200, r.text
-    result: dict[str, Any] = r.json()
-    return result
-
-
-def test_every_response_has_request_id_and_content_type(api: TestClient) -> None:
-    task_id = create(api)
-    responses = [
-        api.get(_base(api), params={"offset": 0, "limit": 1}),
-        api.get(f"{_base(api)}/{task_id}"),
-        api.put(f"{_base(api)}/{task_id}", json={"description": "x"}),
-        api.get(f"{_base(api)}/nope"),
-        api.get("/v2/p/unknown"),
-        api.delete(f"{_base(api)}/{task_id}"),
-    ]
-    ids = set()
-    for r in responses:
-        assert re.fullmatch(r"[0-9a-f]{32}", r.headers["x-request-id"])
-        assert r.headers["content-type"] == JSON_TYPE
-        ids.add(r.headers["x-request-id"])
-    assert len(ids) == len(responses)
+from tests.emulator._api import _base, create, page
+from wsnb.emulator.state import EmulatorState
 
 
 def test_create_show_round_trip_fills_defaults_and_object_names(api: TestClient) -> None:
@@ -63,18 +23,6 @@ def test_create_show_round_trip_fills_defaults_and_object_names(api: TestClient)
     assert shown["apply_objects"][0]["object_id"] == "d-1"
     assert shown["apply_objects"][0]["object_name"]
     assert "enable" not in shown  # not in the SDK's detail model
-
-
-def test_update_delete_batch_delete_answer_empty_bodies(api: TestClient) -> None:
-    a, b = create(api), create(api)
-    for r in (
-        api.put(f"{_base(api)}/{a}", json={"enable": False}),
-        api.delete(f"{_base(api)}/{a}"),
-        api.post(f"{_base(api)}/batch-delete", json={"task_ids": [b]}),
-    ):
-        assert r.status_code == 200
-        assert r.content == b""
-        assert r.headers["content-length"] == "0"
 
 
 def test_list_is_newest_first_and_pages_by_offset(api: TestClient) -> None:
@@ -187,58 +135,6 @@ def test_unknown_task_is_400_wks_0001(api: TestClient, method: str, suffix: str)
     assert r.json() == {"error_code": "WKS.0001", "error_msg": "The scheduled task does not exist."}
 
 
-def test_literal_segments_win_over_task_id(api: TestClient) -> None:
-    body = {"scheduled_type": "DAY", "day_interval": 2, "scheduled_time": "08:00:00"}
-    r = api.post(f"{_base(api)}/future-executions", json=body)
-    assert r.status_code == 200 and len(r.json()["future_executions"]) == 5
-    r = api.get(f"{_base(api)}/life-cycle-type/configurations")
-    assert r.status_code == 200 and "POST_DESKTOP_CANNOT_CONNECT" in r.json()
-    # a GET on a POST-only literal is "show task 'batch-delete'", as on the real gateway
-    r = api.get(f"{_base(api)}/batch-delete")
-    assert r.status_code == 400 and r.json()["error_msg"] == "The scheduled task does not exist."
-
-
-@pytest.mark.parametrize(
-    ("method", "path"),
-    [
-        ("GET", "/v2/{pid}/no-such-thing"),
-        ("PATCH", "/v2/{pid}/scheduled-tasks/abc"),
-        ("DELETE", "/v2/{pid}/scheduled-tasks"),
-        ("GET", "/v1/{pid}/schedule-task"),
-        ("POST", "/v2/{pid}/common/timezones"),
-    ],
-)
-def test_unknown_api_or_method_is_404_apig_0101(api: TestClient, method: str, path: str) -> None:
-    r = api.request(method, path.format(pid=api.pid))  # type: ignore[attr-defined]
-    assert r.status_code == 404
-    assert r.json()["error_code"] == "APIG.0101"
-    assert r.headers["content-type"] == JSON_TYPE
-
-
-def test_huge_body_is_413_apig_0201(app_state: EmulatorState) -> None:
-    from wsnb.emulator import create_app
-
-    app_state.config.max_body_bytes = 1000
-    with TestClient(create_app(state=app_state)) as client:
-        url = f"/v2/{app_state.config.project_id}/scheduled-tasks/batch-delete"
-        r = client.post(url, json={"task_ids": ["x" * 200] * 10})
-        assert r.status_code == 413
-        assert r.json()["error_code"] == "APIG.0201"
-        assert client.post(url, json={"task_ids": ["x"]}).status_code == 200
-
-
-def test_unexpected_exception_is_json_500(api: TestClient, app_state: EmulatorState) -> None:
-    def boom(*args: Any, **kw: Any) -> Any:
-        raise RuntimeError("disk on fire")
-
-    app_state.store.list_tasks = boom  # type: ignore[method-assign]
-    r = api.get(_base(api), params={"offset": 0, "limit": 1})
-    assert r.status_code == 500
-    assert r.headers["content-type"] == JSON_TYPE
-    assert r.json()["error_code"] == "WKS.0202"
-    assert "disk on fire" not in r.text
-
-
 def test_projects_are_isolated(api: TestClient) -> None:
     mine = create(api)
     theirs = create(api, pid="other-project")
@@ -332,21 +228,3 @@ def test_future_executions_creates_nothing(api: TestClient) -> None:
     runs = r.json()["future_executions"]
     assert len(runs) == 5 and all(run.endswith(" 09:00:00") for run in runs)
     assert page(api)["total_count"] == 0
-
-
-def test_control_plane_refuses_non_loopback_clients(app_state: EmulatorState) -> None:
-    from wsnb.emulator import create_app
-
-    with TestClient(create_app(state=app_state), client=("10.1.2.3", 5000)) as client:
-        assert client.get("/_emulator/health").status_code == 403
-    app_state.config.control_from_anywhere = True
-    with TestClient(create_app(state=app_state), client=("10.1.2.3", 5000)) as client:
-        assert client.get("/_emulator/health").status_code == 200
-
-
-def test_control_rejects_bad_settings(api: TestClient) -> None:
-    assert api.post("/_emulator/faults", json={"kind": "explode"}).status_code == 400
-    assert api.put("/_emulator/throttle", json={"reads_per_minute": 0}).status_code == 400
-    assert api.put("/_emulator/policy", json={"unknown_ids": "maybe"}).status_code == 400
-    assert api.post("/_emulator/seed", json={"n": 3, "seed": 5}).status_code == 200
-    assert api.post("/_emulator/seed", json={"n": 3, "seed": 5}).status_code == 409

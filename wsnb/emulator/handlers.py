@@ -1,0 +1,205 @@
+"""The twelve API operations: one handler per operation, and the shapes of what they answer.
+
+A handler takes a :class:`~wsnb.emulator.pipeline.Call` (the pipeline has already read the body,
+authenticated and throttled it) and returns a :class:`~wsnb.emulator.pipeline.Reply`; it raises
+:class:`~wsnb.emulator._errors.ApiError` for the service's 400s. ``list_item`` and ``detail`` shape
+stored tasks like the service does; ``named_task_ids`` tells the request log which ids a call named.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import datetime
+from typing import Any, Final
+
+from wsnb.models import RECORD_FIELDS, TASK_DETAIL_FIELDS, TASK_FIELDS
+
+from . import _validation as v
+from ._errors import RECORD_MISSING, TASK_MISSING, bad_request
+from ._reference import LIFE_CYCLE_CONFIGURATIONS, TIME_ZONES
+from ._schedule import PREVIEW_COUNT, executions, local_date, next_execution
+from .pipeline import Call, Reply
+from .store import TaskRow
+
+_FIELDS_ONLY_FOR_TRIGGERS: Final = frozenset({"priority", "wait_time", "life_cycle_exec_period"})
+
+
+# --- presentation ------------------------------------------------------------------------------
+
+
+def list_item(row: TaskRow, now: datetime) -> dict[str, Any]:
+    """A stored task as a ``ScheduledTask`` list item (absent values left out)."""
+    data = row.data
+    anchor = local_date(datetime.fromisoformat(row.created_at), data.get("time_zone"))
+    item: dict[str, Any] = {"id": row.id}
+    for name in TASK_FIELDS[1:]:
+        if name == "next_execution_time":
+            value = next_execution(data, now, anchor)
+        elif name == "enable":
+            value = data.get("enable", True)
+        elif name in _FIELDS_ONLY_FOR_TRIGGERS and data.get("scheduled_type") != "LIFE_CYCLE":
+            value = None
+        else:
+            value = data.get(name)
+        if value is not None:
+            item[name] = value
+    return item
+
+
+def detail(row: TaskRow) -> dict[str, Any]:
+    """A stored task as the show response (``object_name`` filled in)."""
+    out: dict[str, Any] = {"id": row.id}
+    for name in TASK_DETAIL_FIELDS[1:]:
+        value = row.data.get(name)
+        if name == "apply_objects":
+            value = [
+                {**obj, "object_name": obj.get("object_name") or f"desktop-{obj['object_id'][:8]}"}
+                for obj in value or []
+            ]
+        if value is not None:
+            out[name] = value
+    return out
+
+
+# --- handlers ----------------------------------------------------------------------------------
+
+
+def list_tasks(call: Call) -> Reply:
+    offset, limit, filters = v.list_query(call.query)
+    rows, total = call.state.store.list_tasks(call.project_id, offset, limit, filters)
+    now = call.state.now()
+    return Reply({"scheduled_tasks": [list_item(r, now) for r in rows], "total_count": total})
+
+
+def create_task(call: Call) -> Reply:
+    fields = v.validate_create(call.json())
+    data = {"enable": True, "force_execute": False, **fields}
+    if data["scheduled_type"] == "LIFE_CYCLE":
+        data = {"wait_time": 0, "life_cycle_exec_period": 1440, **data}
+    data.setdefault("time_zone", "Asia/Shanghai")
+    task_id = call.state.store.create_task(call.project_id, data, call.state.now().isoformat())
+    return Reply({"task_id": task_id})
+
+
+def _task_row(call: Call) -> TaskRow:
+    row = call.state.store.get_task(call.project_id, call.params["task_id"])
+    if row is None:
+        raise bad_request(TASK_MISSING)
+    return row
+
+
+def get_task(call: Call) -> Reply:
+    return Reply(detail(_task_row(call)))
+
+
+def update_task(call: Call) -> Reply:
+    changes = v.validate_update(call.json())
+
+    def change(row: TaskRow) -> dict[str, Any]:
+        data = dict(row.data)
+        mode = changes.pop("apply_object_update_type", None)
+        data.update(changes)
+        if mode == "CLEAR_ALL":
+            data["apply_objects"] = []
+        v.check_schedule_rules(data, data["task_type"])
+        return data
+
+    call.state.store.update_task(call.project_id, call.params["task_id"], change)
+    return Reply()
+
+
+def delete_task(call: Call) -> Reply:
+    call.state.store.delete_task(call.project_id, call.params["task_id"])
+    return Reply()
+
+
+def batch_delete(call: Call) -> Reply:
+    ids = v.task_ids(call.json())
+    reject = call.state.config.unknown_ids == "reject"
+    call.state.store.batch_delete(call.project_id, ids, reject_unknown=reject)
+    return Reply()
+
+
+def list_records(call: Call) -> Reply:
+    offset, limit = v.page_query(call.query)
+    rows, total = call.state.store.list_records(
+        call.project_id, call.params["task_id"], offset, limit
+    )
+    return Reply({"tasks_records": rows, "total_count": total})
+
+
+def list_record_details(call: Call) -> Reply:
+    offset, limit = v.page_query(call.query)
+    found = call.state.store.list_details(
+        call.project_id, call.params["task_id"], call.params["record_id"], offset, limit
+    )
+    if found is None:
+        raise bad_request(RECORD_MISSING)
+    rows, total = found
+    return Reply({"tasks_records_details": rows, "total_count": total})
+
+
+def export_records(call: Call) -> Reply:
+    records = call.state.store.all_records(call.project_id, call.params["task_id"])
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(RECORD_FIELDS), extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(records)
+    name = f"scheduled-task-records-{call.params['task_id']}.csv"
+    return Reply(
+        raw=("\ufeff" + out.getvalue()).encode(),
+        media_type="application/octet-stream",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+def future_executions(call: Call) -> Reply:
+    cfg = v.validate_schedule(call.json())
+    return Reply({"future_executions": executions(cfg, call.state.now(), count=PREVIEW_COUNT)})
+
+
+def life_cycle_configurations(call: Call) -> Reply:
+    wanted = v.life_cycle_type_param(call.query.get("type"))
+    if wanted:
+        return Reply({wanted: LIFE_CYCLE_CONFIGURATIONS[wanted]})
+    return Reply(dict(LIFE_CYCLE_CONFIGURATIONS))
+
+
+def time_zones(call: Call) -> Reply:
+    name = call.query.get("time_zone_name")
+    zones = [z for z in TIME_ZONES if not name or z["time_zone_name"] == name]
+    return Reply({"time_zones": zones})
+
+
+def named_task_ids(operation: str, call: Call) -> list[str] | None:
+    """The ids a delete or batch-delete names, for the request log (best effort, pre-validation)."""
+    if operation == "delete_task":
+        return [call.params["task_id"]]
+    if operation == "batch_delete":
+        try:
+            ids = json.loads(call.body).get("task_ids")
+        except (ValueError, AttributeError):
+            return None
+        return [str(i) for i in ids] if isinstance(ids, list) else None
+    return None
+
+
+__all__ = [
+    "batch_delete",
+    "create_task",
+    "delete_task",
+    "detail",
+    "export_records",
+    "future_executions",
+    "get_task",
+    "life_cycle_configurations",
+    "list_item",
+    "list_record_details",
+    "list_records",
+    "list_tasks",
+    "named_task_ids",
+    "time_zones",
+    "update_task",
+]

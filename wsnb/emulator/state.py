@@ -1,0 +1,71 @@
+"""The emulator's shared state: how it behaves (:class:`EmulatorConfig`) and what it holds.
+
+:class:`EmulatorState` is the one object the API pipeline, the handlers and the control plane all
+work on (config, store, throttle, faults, request log); this module imports none of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Literal
+
+from .faults import Faults, Limiter, RequestLog, Throttle
+from .store import Store
+
+AuthMode = Literal["strict", "loose"]
+UnknownIds = Literal["ignore", "reject"]
+
+
+@dataclass
+class EmulatorConfig:
+    """How an emulator behaves. Secrets (``keys``, ``tokens``) never appear in its repr.
+
+    ``keys`` maps AK → SK for SDK-HMAC-SHA256; ``tokens`` are accepted ``X-Auth-Token`` values.
+    ``project_id`` is the default project (the control plane's, and the one handed to clients);
+    ``None`` reuses the one a file db remembers, else picks a random one. Any project id in a
+    path works; data stays separate per project. ``auth="loose"`` accepts any request.
+    ``unknown_ids`` is the batch-delete policy for ids that do not exist. ``clock`` is the wall
+    clock (tests freeze it).
+    """
+
+    project_id: str | None = None
+    db: str | Path | None = None
+    auth: AuthMode = "strict"
+    keys: Mapping[str, str] = field(default_factory=dict, repr=False)
+    tokens: frozenset[str] = field(default_factory=frozenset, repr=False)
+    unknown_ids: UnknownIds = "ignore"
+    throttle: Throttle | None = None
+    fault_seed: int = 0
+    max_body_bytes: int = 12 * 1024 * 1024
+    max_skew: timedelta = timedelta(minutes=15)
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC), repr=False)
+    control_from_anywhere: bool = False
+
+    def __post_init__(self) -> None:
+        if self.auth not in ("strict", "loose"):
+            raise ValueError(f"auth must be 'strict' or 'loose', not {self.auth!r}")
+        if self.unknown_ids not in ("ignore", "reject"):
+            raise ValueError(f"unknown_ids must be 'ignore' or 'reject', not {self.unknown_ids!r}")
+
+
+class EmulatorState:
+    """Everything a running app holds: config, store, throttle, faults and the request log."""
+
+    def __init__(self, config: EmulatorConfig, store: Store | None = None) -> None:
+        self.config = config
+        self.store = store or Store(config.db)
+        self.project_id = self.store.default_project(config.project_id)
+        config.project_id = self.project_id
+        self.limiter = Limiter(config.throttle)
+        self.faults = Faults(config.fault_seed)
+        self.log = RequestLog()
+        self.initial_unknown_ids: UnknownIds = config.unknown_ids
+
+    def now(self) -> datetime:
+        return self.config.clock()
+
+
+__all__ = ["AuthMode", "EmulatorConfig", "EmulatorState", "UnknownIds"]
