@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -36,3 +38,29 @@ def test_front_end_files_ship_in_the_wheel(tmp_path: Any) -> None:
     grid = TaskGrid(make_frame([{"id": "a"}]))
     assert grid._esm == esm  # the widget serves that very file
     assert grid._css == css
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_grid_js_parses_as_an_es_module() -> None:
+    """``node --check`` catches a syntax error in the front end before a browser test would.
+
+    The source goes through stdin as ``--input-type=module``: given a ``.js`` path, node may
+    guess the module type and let a syntax error through.
+    """
+    source = (STATIC / "grid.js").read_text()
+    out = subprocess.run(
+        ["node", "--input-type=module", "--check"],
+        input=source,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    broken = subprocess.run(
+        ["node", "--input-type=module", "--check"],
+        input=source.replace("export default { render };", "export default { render ;"),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert broken.returncode != 0  # the check itself can fail

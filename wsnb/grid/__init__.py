@@ -9,6 +9,8 @@ Layout (one concern per module):
 * ``_delete.py`` — the delete panel's dry run and real run through ``wsnb.delete_tasks``;
 * ``_fallback.py`` — the small static HTML shown where widgets do not render (nbconvert);
 * ``_sample.py`` — synthetic frames with the ``tasks_frame`` schema (demos, tests, benchmarks);
+* ``_messages.py`` — the custom messages exchanged with the browser (kinds and payload shapes),
+  mirrored by the JSDoc typedefs in ``static/grid.js``;
 * ``static/grid.js``, ``static/grid.css`` — the front end (ES module, no build step).
 """
 

@@ -33,6 +33,7 @@ from wsnb.grid._engine import (
     normalize_sort,
 )
 from wsnb.grid._fallback import summary_html
+from wsnb.grid._messages import Column, ColumnKind, DeleteState
 
 if TYPE_CHECKING:
     from wsnb.report import DeletionReport
@@ -268,9 +269,11 @@ class TaskGrid(anywidget.AnyWidget):  # type: ignore[misc]
 
     def _load_frame(self, *, keep_page: bool = False) -> None:
         engine = self._engine
-        columns = [{"name": ID_COLUMN, "label": _LABELS[ID_COLUMN], "kind": "id"}]
+        columns: list[Column] = [{"name": ID_COLUMN, "label": _LABELS[ID_COLUMN], "kind": "id"}]
         for name in engine.columns:
-            kind = "enum" if name in ENUM_COLUMNS else "date" if name in DATE_COLUMNS else "text"
+            kind: ColumnKind = (
+                "enum" if name in ENUM_COLUMNS else "date" if name in DATE_COLUMNS else "text"
+            )
             columns.append({"name": name, "label": _LABELS.get(name, name), "kind": kind})
         with self.hold_sync():
             self.set_trait("columns", columns)
@@ -526,7 +529,7 @@ class TaskGrid(anywidget.AnyWidget):  # type: ignore[misc]
             self.report_html = ""
             self._delete_status("idle", "")
 
-    def _delete_status(self, state: str, message: str) -> None:
+    def _delete_status(self, state: DeleteState, message: str) -> None:
         with self.hold_sync():
             self.delete_state = state
             self.delete_message = message
