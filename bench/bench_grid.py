@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from bench._harness import Result
-from wsnb._grid_sample import sample_tasks_frame
 from wsnb.grid import TaskGrid
+from wsnb.grid._sample import sample_tasks_frame
 
 BENCH = "grid"
 TARGET_MS = 50.0
@@ -140,7 +140,7 @@ def interaction_results(n: int, repeat: int) -> list[Result]:
 
 
 _NOTEBOOK_CELLS = [
-    "from wsnb._grid_sample import sample_tasks_frame\nfrom wsnb import TaskGrid\n"
+    "from wsnb.grid._sample import sample_tasks_frame\nfrom wsnb import TaskGrid\n"
     "frame = sample_tasks_frame({n}, seed=5)",
     "grid = TaskGrid(frame)\ngrid.filters = {{'task_type': ['REBOOT', 'STOP']}}\n"
     "grid.select_matching()\ngrid",

@@ -1,11 +1,84 @@
+// @ts-check
 // wsnb TaskGrid front end (anywidget ES module, no build step).
 // The kernel owns the data: this view renders `rows` (one page, preformatted) and sends
 // gestures back, either as trait changes (page, page_size, sort, filters, query) or as custom
 // messages ({action: "toggle" | "select_page" | ...}). Selection lives in the kernel as task ids.
+// The message and trait shapes below mirror wsnb/grid/_messages.py (a test keeps them equal).
+
+// -- messages to the kernel (model.send) ------------------------------------------------------
+/**
+ * @typedef {{ action: "toggle", id: string, shift?: boolean }} ToggleMessage
+ * @typedef {{ action: "select_page", value?: boolean }} SelectPageMessage
+ * @typedef {{ action: "select_matching" }} SelectMatchingMessage
+ * @typedef {{ action: "clear" }} ClearMessage
+ * @typedef {{ action: "invert" }} InvertMessage
+ * @typedef {{ action: "delete_preview" }} DeletePreviewMessage
+ * @typedef {{ action: "delete_confirm", count: number }} DeleteConfirmMessage
+ * @typedef {{ action: "delete_cancel" }} DeleteCancelMessage
+ * @typedef {ToggleMessage | SelectPageMessage | SelectMatchingMessage | ClearMessage
+ *   | InvertMessage | DeletePreviewMessage | DeleteConfirmMessage | DeleteCancelMessage} BrowserMessage
+ */
+
+// -- traits the kernel sets (and the ones this view sets) -------------------------------------
+/**
+ * @typedef {"idle" | "previewing" | "confirm" | "running" | "done" | "error"} DeleteState
+ * @typedef {"id" | "enum" | "date" | "text"} ColumnKind
+ * @typedef {{ name: string, label: string, kind: ColumnKind }} Column
+ * @typedef {{ column: string, descending?: boolean }} SortKey
+ * @typedef {{ from?: string | null, to?: string | null }} DateRange
+ * @typedef {string | boolean | null} FilterValue
+ * @typedef {FilterValue[] | DateRange} FilterSpec
+ * @typedef {{ id: string, selected: boolean, [column: string]: string | boolean }} Row
+ *   One displayed row: preformatted text per column, and `<date column>_utc` for tooltips.
+ */
+/**
+ * The synced traits this view reads or writes (kernel side: TaskGrid in wsnb/grid/widget.py).
+ * @typedef {object} GridTraits
+ * @property {number} page
+ * @property {number} page_size
+ * @property {SortKey[]} sort
+ * @property {Record<string, FilterSpec>} filters
+ * @property {string} query
+ * @property {Row[]} rows
+ * @property {Column[]} columns
+ * @property {Record<string, FilterValue[]>} filter_options
+ * @property {number} total
+ * @property {number} matching
+ * @property {number} page_count
+ * @property {number} selected_count
+ * @property {number} matching_selected
+ * @property {string} error
+ * @property {boolean} can_delete
+ * @property {number} max_deletions
+ * @property {DeleteState} delete_state
+ * @property {number} delete_count
+ * @property {string} delete_message
+ * @property {number} delete_progress
+ * @property {string} report_html
+ */
+/**
+ * The part of anywidget's model API this view uses.
+ * @typedef {object} GridModel
+ * @property {<K extends keyof GridTraits>(name: K) => GridTraits[K]} get
+ * @property {<K extends keyof GridTraits>(name: K, value: GridTraits[K]) => void} set
+ * @property {() => void} save_changes
+ * @property {(content: BrowserMessage) => void} send
+ * @property {(event: string, handler: () => void) => void} on
+ * @property {(event: string, handler: () => void) => void} off
+ */
+/** @typedef {Node | string | number | boolean | null | undefined} Child */
 
 const SEARCH_DELAY_MS = 250;
 const PAGE_SIZES = [25, 50, 100, 200, 500];
 
+/**
+ * Create an element: `attrs` are attributes, except `class`, `text` and `on<event>` handlers.
+ * @template {keyof HTMLElementTagNameMap} K
+ * @param {K} tag
+ * @param {Record<string, any>} [attrs]
+ * @param {...(Child | Child[])} children
+ * @returns {HTMLElementTagNameMap[K]}
+ */
 function h(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
   for (const [key, value] of Object.entries(attrs)) {
@@ -23,15 +96,30 @@ function h(tag, attrs = {}, ...children) {
   return node;
 }
 
+/** @param {number} n */
 const fmt = (n) => Number(n).toLocaleString("en-US");
+/** @param {FilterValue} v */
 const valueLabel = (v) => (v === null ? "(none)" : v === true ? "yes" : v === false ? "no" : v);
 
+/**
+ * Render the grid into `el`; returns the cleanup anywidget calls when the view goes away.
+ * @param {{ model: GridModel, el: HTMLElement }} context
+ * @returns {() => void}
+ */
 function render({ model, el }) {
+  /** @param {BrowserMessage} content */
   const send = (content) => model.send(content);
+  /**
+   * Set a trait and sync it to the kernel.
+   * @template {keyof GridTraits} K
+   * @param {K} name
+   * @param {GridTraits[K]} value
+   */
   const save = (name, value) => {
     model.set(name, value);
     model.save_changes();
   };
+  /** @param {string} column @param {FilterSpec | null} spec null or empty: no filter */
   const setFilter = (column, spec) => {
     const filters = { ...model.get("filters") };
     const empty =
@@ -44,7 +132,8 @@ function render({ model, el }) {
   };
 
   // -- toolbar ------------------------------------------------------------------------------
-  let searchTimer = null;
+  /** @type {number | undefined} */
+  let searchTimer;
   const search = h("input", {
     type: "search",
     class: "wsnb-search",
@@ -80,17 +169,17 @@ function render({ model, el }) {
     const filters = model.get("filters");
     const labels = Object.fromEntries(model.get("columns").map((c) => [c.name, c.label]));
     const openColumns = new Set(
-      [...filterBar.querySelectorAll("details[open]")].map((d) => d.dataset.column),
+      [.../** @type {NodeListOf<HTMLElement>} */ (filterBar.querySelectorAll("details[open]"))].map((d) => d.dataset.column),
     );
     filterBar.replaceChildren();
     for (const [column, values] of Object.entries(options)) {
-      const chosen = filters[column] || [];
+      const chosen = /** @type {FilterValue[]} */ (filters[column] || []);
       const boxes = values.map((value) => {
         const box = h("input", { type: "checkbox", "data-value": JSON.stringify(value) });
         box.checked = chosen.some((c) => c === value);
         box.addEventListener("change", () => {
-          const picked = [...details.querySelectorAll("input:checked")].map((b) =>
-            JSON.parse(b.dataset.value),
+          const picked = [.../** @type {NodeListOf<HTMLInputElement>} */ (details.querySelectorAll("input:checked"))].map((b) =>
+            JSON.parse(String(b.dataset.value)),
           );
           setFilter(column, picked);
         });
@@ -105,7 +194,7 @@ function render({ model, el }) {
       filterBar.append(details);
     }
     for (const column of model.get("columns").filter((c) => c.kind === "date").map((c) => c.name)) {
-      const spec = filters[column] || {};
+      const spec = /** @type {DateRange} */ (filters[column] || {});
       const from = h("input", { type: "date", "data-column": column, "data-bound": "from", "aria-label": `${labels[column]} from` });
       const to = h("input", { type: "date", "data-column": column, "data-bound": "to", "aria-label": `${labels[column]} to` });
       from.value = spec.from || "";
@@ -200,15 +289,17 @@ function render({ model, el }) {
     if (event.shiftKey) event.preventDefault(); // no text selection on shift-click
   });
   tbody.addEventListener("click", (event) => {
-    const tr = event.target.closest("tr[data-id]");
+    const target = /** @type {HTMLElement} */ (event.target);
+    const tr = /** @type {HTMLElement | null} */ (target.closest("tr[data-id]"));
     if (!tr) return;
-    if (event.target.matches("input[type=checkbox]")) event.preventDefault(); // kernel decides
-    send({ action: "toggle", id: tr.dataset.id, shift: event.shiftKey });
+    if (target.matches("input[type=checkbox]")) event.preventDefault(); // kernel decides
+    send({ action: "toggle", id: String(tr.dataset.id), shift: event.shiftKey });
   });
 
   // -- pager ----------------------------------------------------------------------------------
   const status = h("span", { class: "wsnb-status", "data-testid": "status" });
   const pageLabel = h("span", { class: "wsnb-page-label" });
+  /** @param {number} page */
   const go = (page) => save("page", Math.max(0, Math.min(page, model.get("page_count") - 1)));
   const sizeSelect = h(
     "select",
@@ -309,6 +400,7 @@ function render({ model, el }) {
   const root = h("div", { class: "wsnb-grid" }, toolbar, filterBar, errorBox, h("div", { class: "wsnb-scroll" }, table), pager, panel);
   el.replaceChildren(root);
 
+  /** @type {Record<string, () => void>} */
   const handlers = {
     "change:rows": renderBody,
     "change:columns": () => { renderHead(); renderBody(); renderFilters(); },

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import traitlets
 
-from wsnb._grid_engine import (
+from wsnb.grid._engine import (
     DATE_COLUMNS,
     ENUM_COLUMNS,
     ID_COLUMN,
@@ -32,7 +32,8 @@ from wsnb._grid_engine import (
     normalize_filters,
     normalize_sort,
 )
-from wsnb._grid_static import summary_html
+from wsnb.grid._fallback import summary_html
+from wsnb.grid._messages import Column, ColumnKind, DeleteState
 
 if TYPE_CHECKING:
     from wsnb.report import DeletionReport
@@ -68,8 +69,8 @@ class TaskGrid(anywidget.AnyWidget):  # type: ignore[misc]
     :data:`wsnb.deletion.DEFAULT_MAX`; never "no cap").
     """
 
-    _esm = _HERE / "_grid.js"
-    _css = _HERE / "_grid.css"
+    _esm = _HERE / "static" / "grid.js"
+    _css = _HERE / "static" / "grid.css"
 
     # -- state the browser sets ----------------------------------------------------------------
     page = traitlets.Int(0).tag(sync=True)
@@ -268,9 +269,11 @@ class TaskGrid(anywidget.AnyWidget):  # type: ignore[misc]
 
     def _load_frame(self, *, keep_page: bool = False) -> None:
         engine = self._engine
-        columns = [{"name": ID_COLUMN, "label": _LABELS[ID_COLUMN], "kind": "id"}]
+        columns: list[Column] = [{"name": ID_COLUMN, "label": _LABELS[ID_COLUMN], "kind": "id"}]
         for name in engine.columns:
-            kind = "enum" if name in ENUM_COLUMNS else "date" if name in DATE_COLUMNS else "text"
+            kind: ColumnKind = (
+                "enum" if name in ENUM_COLUMNS else "date" if name in DATE_COLUMNS else "text"
+            )
             columns.append({"name": name, "label": _LABELS.get(name, name), "kind": kind})
         with self.hold_sync():
             self.set_trait("columns", columns)
@@ -456,7 +459,7 @@ class TaskGrid(anywidget.AnyWidget):  # type: ignore[misc]
     def preview_delete(self) -> None:
         """Dry-run the deletion of the current selection and ask for confirmation."""
         client = self._require_client()
-        from wsnb._grid_delete import dry_run
+        from wsnb.grid._delete import dry_run
 
         ids = tuple(self.selected_ids)
         if not ids:
@@ -484,7 +487,7 @@ class TaskGrid(anywidget.AnyWidget):  # type: ignore[misc]
     def confirm_delete(self, count: int) -> None:
         """Delete the previewed tasks; ``count`` must equal the count the preview named."""
         client = self._require_client()
-        from wsnb._grid_delete import run_delete
+        from wsnb.grid._delete import run_delete
 
         if self.delete_state != "confirm" or not self._pending:
             raise ValueError("confirm_delete: run the dry-run preview first")
@@ -526,7 +529,7 @@ class TaskGrid(anywidget.AnyWidget):  # type: ignore[misc]
             self.report_html = ""
             self._delete_status("idle", "")
 
-    def _delete_status(self, state: str, message: str) -> None:
+    def _delete_status(self, state: DeleteState, message: str) -> None:
         with self.hold_sync():
             self.delete_state = state
             self.delete_message = message
