@@ -1,7 +1,9 @@
 """nbval runs of these notebooks: never against a real cloud, never into the user's files.
 
 nbval starts one kernel per notebook (in the notebook's folder) when its first cell is set up;
-the kernel inherits this process's environment at that moment. So around that setup:
+the kernel inherits this process's environment at that moment (nbval has no way to hand it an
+environment, unlike ``wsnb.runner.execute_notebook``). So around that setup only, with
+``pytest.MonkeyPatch``:
 
 * every notebook gets a throwaway ``HOME`` (no ``~/.huaweicloud/credentials``), no credential
   variables, and ``WSNB_LEDGER`` / ``WSNB_OUTPUT_DIR`` in a temporary folder, so
@@ -21,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from wsnb import runner
+from wsnb.auth import CREDENTIAL_ENV_VARS
 
 _NEEDS_SERVER = {"scheduled_cleanup.ipynb"}
 _state: dict[str, Any] = {}
@@ -60,7 +62,7 @@ def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
         yield
         return
     scratch = _scratch(item.config)
-    env: dict[str, str | None] = {name: None for name in runner.CREDENTIAL_ENV_VARS}
+    env: dict[str, str | None] = {name: None for name in CREDENTIAL_ENV_VARS}
     env.update(
         HOME=str(scratch / "home"),
         WSNB_LEDGER=str(scratch / "ledger.sqlite"),
@@ -71,5 +73,10 @@ def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
     )
     if item.path.name in _NEEDS_SERVER:
         env.update(_server_env(item.config))
-    with runner.patched_environ(env):
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in env.items():
+            if value is None:
+                patch.delenv(key, raising=False)
+            else:
+                patch.setenv(key, value)
         yield

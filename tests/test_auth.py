@@ -19,7 +19,7 @@ from huaweicloudsdkcore.sdk_request import SdkRequest
 from huaweicloudsdkcore.signer.signer import Signer
 
 from wsnb import _signer
-from wsnb.auth import Credentials, CredentialsError, WorkspaceAuth
+from wsnb.auth import Credentials, CredentialsError, WorkspaceAuth, credentials_configured
 
 AK = "AKEXAMPLE0000000WSNB"
 SK = "SKexample-very-secret-0000000000000000000"
@@ -530,3 +530,12 @@ def test_repr_shape() -> None:
     assert repr(Credentials(token=IAM_TOKEN)) == (
         "Credentials(kind='token', project_id=None, token=<set>)"
     )
+
+
+def test_credentials_configured(tmp_path: Path) -> None:
+    home = {"HOME": str(tmp_path)}
+    assert credentials_configured(home) is False
+    assert credentials_configured({**home, "WSNB_AUTH_TOKEN": "t"}) is True
+    (tmp_path / ".huaweicloud").mkdir()
+    (tmp_path / ".huaweicloud" / "credentials").write_text("[basic]\nak = a\nsk = b\n")
+    assert credentials_configured(home) is True

@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 
 from wsnb import frames, runner
+from wsnb.auth import CREDENTIAL_ENV_VARS
 from wsnb.emulator import Emulator
 
 REPO = Path(__file__).resolve().parents[1]
@@ -28,10 +29,10 @@ FAST = ["-p", "reads_per_minute", "None", "-p", "writes_per_minute", "None"]
 
 
 @pytest.fixture(scope="session")
-def kernel() -> Iterator[str]:
+def kernel() -> Iterator[runner.LocalKernel]:
     """A kernel that runs this interpreter (registered or throwaway)."""
-    with runner.kernel_for_current_env() as name:
-        yield name
+    with runner.kernel_for_current_env() as found:
+        yield found
 
 
 @pytest.fixture
@@ -50,7 +51,7 @@ def seeded(emulator: Emulator) -> Emulator:
 
 def kernel_env(emu: Emulator) -> dict[str, str]:
     """The kernel's environment: the emulator's endpoint and keys, no other credentials."""
-    env = {k: v for k, v in os.environ.items() if k not in runner.CREDENTIAL_ENV_VARS}
+    env = {k: v for k, v in os.environ.items() if k not in CREDENTIAL_ENV_VARS}
     env.update(
         WSNB_ENDPOINT=emu.endpoint,
         HUAWEICLOUD_SDK_AK=emu.ak,
@@ -63,23 +64,28 @@ def kernel_env(emu: Emulator) -> dict[str, str]:
 
 
 def run(
-    args: list[str], emu: Emulator, folder: Path, name: str
+    args: list[str],
+    emu: Emulator,
+    folder: Path,
+    name: str,
+    kernel: runner.LocalKernel | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run a command with the kernel environment; its stdout/stderr are kept as ``name.log``."""
+    """Run a command with the kernel environment; its stdout/stderr are kept as ``name.log``.
+
+    With ``kernel``, the environment also lets Jupyter find that kernel (``papermill -k``)."""
     folder.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(
-        args, env=kernel_env(emu), capture_output=True, text=True, timeout=180, cwd=folder
-    )
+    env = kernel.environ(kernel_env(emu)) if kernel is not None else kernel_env(emu)
+    done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=180, cwd=folder)
     (folder / f"{name}.log").write_text(done.stdout + "\n" + done.stderr, encoding="utf-8")
     return done
 
 
 def papermill(
-    emu: Emulator, folder: Path, kernel: str, *params: str
+    emu: Emulator, folder: Path, kernel: runner.LocalKernel, *params: str
 ) -> subprocess.CompletedProcess[str]:
-    args = [str(PAPERMILL), str(NOTEBOOK), str(folder / "out.ipynb"), "-k", kernel]
+    args = [str(PAPERMILL), str(NOTEBOOK), str(folder / "out.ipynb"), "-k", kernel.name]
     args += ["-p", "output_dir", str(folder), "-p", "ledger_path", str(folder / "l.sqlite")]
-    return run([*args, *FAST, *params], emu, folder, "papermill")
+    return run([*args, *FAST, *params], emu, folder, "papermill", kernel)
 
 
 def wsnb_run(emu: Emulator, folder: Path, *params: str) -> subprocess.CompletedProcess[str]:
@@ -115,7 +121,7 @@ def batch_deletes(emu: Emulator) -> list[dict[str, Any]]:
 
 
 def test_dry_run_deletes_nothing_and_writes_the_report(
-    seeded: Emulator, runs: Path, kernel: str
+    seeded: Emulator, runs: Path, kernel: runner.LocalKernel
 ) -> None:
     want = expected(seeded, lambda f: f["expire_time"] <= pd.Timestamp.now(tz="UTC"))
     before = set(seeded.control.task_ids())
@@ -133,7 +139,7 @@ def test_dry_run_deletes_nothing_and_writes_the_report(
 
 
 def test_real_run_deletes_exactly_the_filtered_tasks(
-    seeded: Emulator, runs: Path, kernel: str
+    seeded: Emulator, runs: Path, kernel: runner.LocalKernel
 ) -> None:
     def mask(f: pd.DataFrame) -> Any:
         return f["task_type"].isin(["STOP", "REBOOT"]) & f["last_status"].isin(["FAIL", "SKIP"])
@@ -158,7 +164,7 @@ def test_real_run_deletes_exactly_the_filtered_tasks(
 
 
 def test_cap_exceeded_is_refused_and_nothing_is_deleted(
-    seeded: Emulator, runs: Path, kernel: str
+    seeded: Emulator, runs: Path, kernel: runner.LocalKernel
 ) -> None:
     before = set(seeded.control.task_ids())
     done = papermill(seeded, runs, kernel, "-p", "dry_run", "False", "-p", "max_deletions", "2")
@@ -171,7 +177,7 @@ def test_cap_exceeded_is_refused_and_nothing_is_deleted(
 
 
 def test_no_cap_is_refused_and_nothing_is_deleted(
-    seeded: Emulator, runs: Path, kernel: str
+    seeded: Emulator, runs: Path, kernel: runner.LocalKernel
 ) -> None:
     """``max_deletions=None`` once meant "no cap"; every path to deletion is capped now."""
     before = set(seeded.control.task_ids())
@@ -183,7 +189,7 @@ def test_no_cap_is_refused_and_nothing_is_deleted(
 
 
 def test_invalid_parameter_fails_with_a_clear_message(
-    seeded: Emulator, runs: Path, kernel: str
+    seeded: Emulator, runs: Path, kernel: runner.LocalKernel
 ) -> None:
     done = papermill(seeded, runs, kernel, "-p", "task_types", "STOP,SHUTDOWN")
     assert done.returncode != 0
@@ -193,7 +199,7 @@ def test_invalid_parameter_fails_with_a_clear_message(
 
 
 def test_injected_failures_exit_non_zero_with_the_report_written(
-    seeded: Emulator, runs: Path, kernel: str
+    seeded: Emulator, runs: Path, kernel: runner.LocalKernel
 ) -> None:
     seeded.control.add_fault(operation="batch_delete", kind="status", status=403, count=1)
     before = set(seeded.control.task_ids())
@@ -210,7 +216,9 @@ def test_injected_failures_exit_non_zero_with_the_report_written(
     assert "403" in (runs / "report.csv").read_text()
 
 
-def test_secret_parameter_is_refused(seeded: Emulator, runs: Path, kernel: str) -> None:
+def test_secret_parameter_is_refused(
+    seeded: Emulator, runs: Path, kernel: runner.LocalKernel
+) -> None:
     dummy = "dummy-sk-passed-as-parameter"
     done = papermill(seeded, runs, kernel, "-p", "sk", dummy)
     assert done.returncode != 0

@@ -13,7 +13,8 @@ import pytest
 from wsnb.deletion import delete_tasks
 from wsnb.emulator import Emulator
 from wsnb.ledger import Ledger
-from wsnb.report import REPORT_COLUMNS, DeletionReport
+from wsnb.params import cleanup_params
+from wsnb.report import REPORT_COLUMNS, DeletionReport, summary_text
 
 
 @pytest.fixture
@@ -99,6 +100,38 @@ def test_files_round_trip(book: Ledger, tmp_path: Path) -> None:
     data = json.loads(report.to_json(tmp_path / "r.json").read_text())
     assert data["summary"]["failed"] == 2
     assert {r["task_id"] for r in data["outcomes"]} >= {"d1", "bad1"}
+
+
+def test_write_report_files_and_summary(emulator: Emulator, tmp_path: Path) -> None:
+    emulator.control.seed(20, seed=3)
+    client = emulator.client(rate_limit=None)
+    ids = emulator.control.task_ids()[:4]
+    report = delete_tasks(client, ids, ledger=tmp_path / "l.sqlite", progress=False)
+    params = cleanup_params(all_tasks=True, dry_run=False)
+    paths = report.write(tmp_path / "out", parameters=params.as_dict())
+    assert sorted(p.name for p in paths.values()) == ["report.csv", "report.html", "report.json"]
+    payload = json.loads(paths["json"].read_text())
+    assert payload["summary"]["deleted"] == 4
+    assert payload["parameters"]["dry_run"] is False
+    text = summary_text(payload["summary"], paths)
+    assert text.startswith(f"wsnb deletion run {report.run_id}: OK")
+    assert "4 deleted" in text and str(paths["html"]) in text
+    assert report.summary_text(paths) == text  # the report and its JSON read the same
+
+
+def test_write_one_file_and_the_summary_lines(book: Ledger, tmp_path: Path) -> None:
+    report = DeletionReport.from_ledger(book, _made_run(book))
+    assert report.write(tmp_path / "r.CSV") == {"csv": tmp_path / "r.CSV"}
+    assert list(tmp_path.iterdir()) == [tmp_path / "r.CSV"]
+    assert "parameters" not in json.loads(report.write(tmp_path / "r.json")["json"].read_text())
+    head, counts, calls = report.summary_text().splitlines()
+    assert head == f"wsnb deletion run {report.run_id}: NEEDS ATTENTION (done)"
+    assert (
+        counts
+        == "  selected 7 task(s): 2 deleted, 1 already absent, 1 invalid, 1 skipped, 2 failed"
+    )
+    assert re.fullmatch(r"  9 API calls in \d+\.\d s", calls)
+    assert report.summary_text(brief=True) == f"{head}; {counts.strip()}"
 
 
 def test_report_of_a_real_run(emulator: Emulator, book: Ledger, tmp_path: Path) -> None:

@@ -28,6 +28,8 @@ ENV_SECURITY_TOKEN = "HUAWEICLOUD_SDK_SECURITY_TOKEN"  # noqa: S105 (a variable 
 ENV_PROJECT_ID = "HUAWEICLOUD_SDK_PROJECT_ID"
 ENV_CREDENTIALS_FILE = "HUAWEICLOUD_SDK_CREDENTIALS_FILE"
 ENV_TOKEN = "WSNB_AUTH_TOKEN"  # noqa: S105 (a variable name)
+#: Environment variables that carry (or point to) credentials.
+CREDENTIAL_ENV_VARS = (ENV_AK, ENV_SK, ENV_SECURITY_TOKEN, ENV_CREDENTIALS_FILE, ENV_TOKEN)
 FILE_SECTION = "basic"
 
 # Headers WorkspaceAuth signs when present. Deliberately not user-agent, accept, accept-encoding,
@@ -218,3 +220,13 @@ class WorkspaceAuth(httpx.Auth):
             request.method, raw_path, query, to_sign, request.content, creds.ak, creds.sk
         )
         yield request
+
+
+def credentials_configured(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether any credential source is configured (env variables or the credentials file)."""
+    env = os.environ if environ is None else environ
+    if any(env.get(name) for name in CREDENTIAL_ENV_VARS):
+        return True
+    home = env.get("HOME")
+    default = (Path(home) if home else Path.home()) / ".huaweicloud" / "credentials"
+    return default.is_file()

@@ -56,7 +56,14 @@ from wsnb.errors import (
 )
 from wsnb.frames import list_all
 from wsnb.ledger import Ledger, Outcome
-from wsnb.models import BATCH_DELETE_MAX, CREATE_FIELDS, ID_MAX_LEN, LIST_PAGE_MAX, ScheduledType
+from wsnb.models import (
+    BATCH_DELETE_MAX,
+    CREATE_FIELDS,
+    DEFAULT_MAX_DELETIONS,
+    ID_MAX_LEN,
+    LIST_PAGE_MAX,
+    ScheduledType,
+)
 from wsnb.report import DeletionReport
 
 __all__ = [
@@ -75,7 +82,7 @@ __all__ = [
 
 #: Most ids one call deletes unless ``max_deletions`` says otherwise (a typo guard, not a limit
 #: of the API: pass a larger number on purpose; there is no "no cap").
-DEFAULT_MAX: Final = 1000
+DEFAULT_MAX: Final = DEFAULT_MAX_DELETIONS
 #: Ids per batch-delete call: the API's maximum. Measured on the emulator, 10k ids took about
 #: the same time unthrottled with chunks of 250, 1000, 2500 or 5000 (0.6-1.2 s, noise), while
 #: under the ~100 writes/min limit every extra call costs 0.6 s; writes are the scarce resource.

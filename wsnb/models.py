@@ -118,6 +118,10 @@ BATCH_DELETE_MAX: Final = 5000
 ID_MAX_LEN: Final = 255
 DEFAULT_READS_PER_MINUTE: Final = 200
 DEFAULT_WRITES_PER_MINUTE: Final = 100
+#: Most ids one deletion run deletes unless ``max_deletions`` says otherwise (a typo guard, not a
+#: limit of the API; there is no "no cap"). Here, not in :mod:`wsnb.deletion`, so the CLI's
+#: option defaults import without pandas.
+DEFAULT_MAX_DELETIONS: Final = 1000
 
 # --- field sets (ordered as the SDK models order them) -----------------------------------------
 

@@ -13,7 +13,7 @@ import html
 import io
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, cast
@@ -23,7 +23,7 @@ import pandas as pd
 if TYPE_CHECKING:
     from wsnb.ledger import Ledger
 
-__all__ = ["REPORT_COLUMNS", "DeletionReport"]
+__all__ = ["REPORT_COLUMNS", "REPORT_FILES", "DeletionReport", "summary_text"]
 
 #: The columns of :attr:`DeletionReport.frame`, in order.
 REPORT_COLUMNS: Final = (
@@ -40,6 +40,9 @@ REPORT_COLUMNS: Final = (
     "started",
     "finished",
 )
+
+#: The files :meth:`DeletionReport.write` puts into a folder, by kind.
+REPORT_FILES: Final = {"html": "report.html", "csv": "report.csv", "json": "report.json"}
 
 _COLOURS: Final = {
     "deleted": "#2e7d32",
@@ -366,10 +369,89 @@ class DeletionReport:
         self.frame.to_csv(target, index=False)
         return target
 
-    def to_json(self, path: str | os.PathLike[str]) -> Path:
-        """``{"summary": …, "outcomes": [per-id records], "events": […]}`` as JSON."""
+    def to_json(
+        self, path: str | os.PathLike[str], *, parameters: Mapping[str, Any] | None = None
+    ) -> Path:
+        """``{"summary": …, "outcomes": [per-id records], "events": […]}`` as JSON, plus
+        ``"parameters"`` when given (e.g. the notebook's, to record what selected the run)."""
         target = Path(path)
         records = json.loads(self.frame.to_json(orient="records", date_format="iso"))
-        payload = {"summary": self.summary, "outcomes": records, "events": self.events}
+        payload: dict[str, Any] = {
+            "summary": self.summary,
+            "outcomes": records,
+            "events": self.events,
+        }
+        if parameters is not None:
+            payload["parameters"] = dict(parameters)
         target.write_text(json.dumps(payload, indent=2, default=str), encoding="utf-8")
         return target
+
+    def write(
+        self, target: str | os.PathLike[str], *, parameters: Mapping[str, Any] | None = None
+    ) -> dict[str, Path]:
+        """Write the report files; returns ``{kind: path}`` (kinds as in :data:`REPORT_FILES`).
+
+        ``target`` ending in ``.html``, ``.csv`` or ``.json`` (and not an existing folder) is
+        that one file; anything else is a folder, created if needed, that receives
+        ``report.html``, ``report.csv`` and ``report.json``. ``parameters`` go into the JSON.
+        """
+        path = Path(target)
+        kind = path.suffix.lower().lstrip(".")
+        if kind in REPORT_FILES and not path.is_dir():
+            files = {kind: path}
+        else:
+            path.mkdir(parents=True, exist_ok=True)
+            files = {name: path / file for name, file in REPORT_FILES.items()}
+        writers: dict[str, Callable[[Path], Path]] = {
+            "html": self.to_html,
+            "csv": self.to_csv,
+            "json": lambda file: self.to_json(file, parameters=parameters),
+        }
+        return {name: writers[name](file) for name, file in files.items()}
+
+    def summary_text(self, paths: Mapping[str, Any] | None = None, *, brief: bool = False) -> str:
+        """Human lines about the run: see :func:`summary_text`."""
+        return summary_text(self.summary, paths, brief=brief)
+
+
+#: The outcome counts :func:`summary_text` names, in this order (zero ones left out).
+_COUNTED: Final = (
+    "planned",
+    "deleted",
+    "already_absent",
+    "invalid",
+    "skipped",
+    "failed",
+    "pending",
+)
+
+
+def summary_text(
+    summary: Mapping[str, Any], paths: Mapping[str, Any] | None = None, *, brief: bool = False
+) -> str:
+    """A run in a few human lines: the one wording the notebooks, the CLI and the grid show.
+
+    ``summary`` is :attr:`DeletionReport.summary` or the ``"summary"`` of a ``report.json``.
+    Lines: kind, run id, ``OK`` or ``NEEDS ATTENTION`` and the status; the non-zero outcome
+    counts; the API calls and duration; one line per entry of ``paths`` (e.g. what
+    :meth:`DeletionReport.write` returned). ``brief``: the first two lines as one line.
+    """
+    kind = "dry run" if summary.get("dry_run") else "deletion run"
+    counts = ", ".join(f"{summary[k]} {k.replace('_', ' ')}" for k in _COUNTED if summary.get(k))
+    ok = (
+        summary.get("status") == "done" and not summary.get("failed") and not summary.get("pending")
+    )
+    head = (
+        f"wsnb {kind} {summary.get('run_id')}: {'OK' if ok else 'NEEDS ATTENTION'} "
+        f"({summary.get('status')})"
+    )
+    selected = f"selected {summary.get('ids', 0)} task(s): {counts or 'nothing to do'}"
+    if brief:
+        return f"{head}; {selected}"
+    lines = [head, f"  {selected}"]
+    duration = summary.get("duration_s")
+    if isinstance(duration, int | float):
+        lines.append(f"  {summary.get('calls', 0)} API calls in {duration:.1f} s")
+    for name, path in (paths or {}).items():
+        lines.append(f"  {name:>5}: {path}")
+    return "\n".join(lines)

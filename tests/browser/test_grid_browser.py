@@ -166,14 +166,14 @@ def _delete_selected(page: Any, count: int, screenshots: Path, name: str) -> Non
     preview.click()
     confirm = page.locator(f"{GRID} button[data-action='delete_confirm']")
     expect(confirm).to_have_text(f"Yes, delete {count} tasks", timeout=60_000)
-    expect(page.locator(f"{GRID} .wsnb-message")).to_contain_text(f"{count} tasks would be deleted")
+    expect(page.locator(f"{GRID} .wsnb-message")).to_contain_text(f"{count} planned")
     confirm.scroll_into_view_if_needed()
     page.screenshot(path=str(screenshots / f"{name}-confirm.png"))
     confirm.click()
     expect(page.locator(f"{GRID} .wsnb-delete-state[data-state='done']")).to_have_count(
         1, timeout=60_000
     )
-    expect(page.locator(f"{GRID} .wsnb-message")).to_contain_text(f"{count} tasks deleted")
+    expect(page.locator(f"{GRID} .wsnb-message")).to_contain_text(f"{count} deleted")
     report = page.locator(f"{GRID} [data-testid='report']")
     expect(report).to_contain_text("Deletion run")
     report.scroll_into_view_if_needed()

@@ -57,7 +57,7 @@ def test_delete_previews_then_deletes_exactly_the_confirmed_ids(
 
     browser.act("delete_preview")
     assert grid.delete_state == "confirm" and grid.delete_count == 3
-    assert "3 tasks would be deleted" in grid.delete_message
+    assert "selected 3 task(s): 3 planned" in grid.delete_message
     assert "Dry run" in grid.report_html
     assert set(emulator.control.task_ids()) == before  # a dry run deletes nothing
     assert grid.last_report is not None and grid.last_report.summary["dry_run"]
@@ -65,7 +65,7 @@ def test_delete_previews_then_deletes_exactly_the_confirmed_ids(
     browser.act("delete_confirm", count=3)
     assert grid.delete_state == "done", grid.delete_message
     assert before - set(emulator.control.task_ids()) == set(chosen)
-    assert "3 tasks deleted" in grid.delete_message and grid.delete_progress == 1.0
+    assert "3 deleted" in grid.delete_message and grid.delete_progress == 1.0
     assert grid.last_report is not None and grid.last_report.summary["deleted"] == 3
     assert grid.total == len(before) - 3
     assert not set(chosen) & set(grid.frame.index)

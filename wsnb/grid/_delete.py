@@ -29,40 +29,12 @@ class PanelResult:
     gone: tuple[str, ...]
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n:,} {word}{'' if n == 1 else 's'}"
-
-
-def summary_line(report: DeletionReport) -> str:
-    """One sentence for the panel, naming the run and the counts that matter."""
-    s = report.summary
-    extras = [
-        f"{s[key]:,} {label}"
-        for key, label in (
-            ("already_absent", "already gone"),
-            ("invalid", "invalid"),
-            ("skipped", "skipped"),
-            ("failed", "failed"),
-            ("pending", "pending"),
-        )
-        if s.get(key)
-    ]
-    tail = f" ({', '.join(extras)})" if extras else ""
-    if s["dry_run"]:
-        return (
-            f"Dry run {s['run_id']}: {_plural(s['planned'], 'task')} would be deleted{tail}. "
-            "Nothing was deleted yet."
-        )
-    state = "done" if report.ok else f"{s['status']}, needs attention"
-    return f"Run {s['run_id']} {state}: {_plural(s['deleted'], 'task')} deleted{tail}."
-
-
 def _result(report: DeletionReport) -> PanelResult:
     frame = report.frame
     gone = frame.loc[frame["outcome"].astype(str).isin(GONE_OUTCOMES), "task_id"]
     return PanelResult(
         report=report,
-        summary=summary_line(report),
+        summary=report.summary_text(brief=True),
         html=report._repr_html_(),
         gone=tuple(str(t) for t in gone),
     )

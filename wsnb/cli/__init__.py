@@ -1,7 +1,10 @@
-"""The ``wsnb`` command: a thin shell over the Python API.
+"""The ``wsnb`` command: a thin shell over the Python API (console script ``wsnb.cli:main``).
 
-Each command group lives beside the code it drives and is imported only when invoked, so
-``wsnb --help`` is fast and a broken optional part never breaks the rest.
+Each command lives in its own module (:mod:`wsnb.cli.tasks`, :mod:`wsnb.cli.runs`,
+:mod:`wsnb.cli.notebook`, :mod:`wsnb.emulator._cli`) and is imported only when invoked, so
+``wsnb --help`` is fast and a broken optional part never breaks the rest. The command modules
+import only click and light modules at the top; pandas, the client and papermill are imported
+inside the command bodies, so ``wsnb tasks --help`` does not load them.
 """
 
 from __future__ import annotations
@@ -13,11 +16,14 @@ import click
 
 # name -> ("module:attribute", short help)
 _COMMANDS: dict[str, tuple[str, str]] = {
-    "tasks": ("wsnb._cli_tasks:tasks", "List and delete scheduled tasks."),
-    "runs": ("wsnb._cli_tasks:runs", "Inspect, resume and restore deletion runs (the ledger)."),
+    "tasks": ("wsnb.cli.tasks:tasks", "List and delete scheduled tasks."),
+    "runs": ("wsnb.cli.runs:runs", "Inspect, resume and restore deletion runs (the ledger)."),
     "emulator": ("wsnb.emulator._cli:emulator", "Run the local scheduled-tasks emulator."),
-    "run": ("wsnb._cli_run:run", "Run a bundled notebook through papermill."),
-    "demo": ("wsnb._cli_run:demo", "Start the emulator and run the cleanup notebook against it."),
+    "run": ("wsnb.cli.notebook:run", "Run a bundled notebook through papermill."),
+    "demo": (
+        "wsnb.cli.notebook:demo",
+        "Start the emulator and run the cleanup notebook against it.",
+    ),
 }
 
 

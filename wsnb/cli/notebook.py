@@ -4,7 +4,10 @@
 ``scheduled_cleanup.ipynb`` with papermill, exports an input-free HTML copy with nbconvert and
 prints the summary and where everything is. ``wsnb demo`` does the same against an emulator it
 starts in-process, handing the kernel the emulator's endpoint and throwaway keys through the
-environment (never as parameters).
+environment (never as parameters): :func:`wsnb.runner.execute_notebook` gives them to the kernel
+without touching this process's ``os.environ``. Parameters are checked by :mod:`wsnb.params`
+before a kernel starts; the summary is :func:`wsnb.report.summary_text` of the ``report.json``
+the notebook wrote.
 """
 
 from __future__ import annotations
@@ -16,8 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-
-from wsnb import runner
 
 __all__ = ["demo", "run"]
 
@@ -39,24 +40,29 @@ def notebook_defaults(path: Path) -> dict[str, Any]:
 
 def _check(path: Path, given: dict[str, Any]) -> None:
     """Fail fast, before a kernel starts: secrets, unknown names, and the cleanup rules."""
-    runner.check_no_secrets(given)
+    from wsnb.params import ParameterError, check_no_secrets, cleanup_params
+    from wsnb.runner import NOTEBOOKS
+
+    check_no_secrets(given)
     defaults = notebook_defaults(path)
     unknown = sorted(set(given) - set(defaults))
     if defaults and unknown:
-        raise runner.ParameterError(
+        raise ParameterError(
             f"{path.name} has no parameter(s) {unknown}; known: {sorted(defaults)}"
         )
-    if path.name == runner.NOTEBOOKS["cleanup"]:
-        runner.cleanup_params(**{**defaults, **given})
+    if path.name == NOTEBOOKS["cleanup"]:
+        cleanup_params(**{**defaults, **given})
 
 
 def _summary(output_dir: Path) -> str | None:
-    report = output_dir / runner.REPORT_FILES["json"]
+    """The summary of the ``report.json`` a notebook wrote into ``output_dir`` (if any)."""
+    from wsnb.report import REPORT_FILES, summary_text
+
+    report = output_dir / REPORT_FILES["json"]
     if not report.is_file():
         return None
     summary = json.loads(report.read_text(encoding="utf-8"))["summary"]
-    files = {kind: output_dir / name for kind, name in runner.REPORT_FILES.items()}
-    return runner.format_summary(summary, files)
+    return summary_text(summary, {kind: output_dir / name for kind, name in REPORT_FILES.items()})
 
 
 def run_notebook(
@@ -71,6 +77,8 @@ def run_notebook(
 ) -> tuple[Path, Path | None, BaseException | None]:
     """Execute and export one notebook; returns (notebook, html, the cell error if any)."""
     from papermill.exceptions import PapermillExecutionError
+
+    from wsnb import runner
 
     path = runner.notebook_path(name)
     _check(path, parameters)
@@ -136,12 +144,14 @@ def run(
 
     Credentials come from the environment or the SDK credentials file, never from -p.
     """
-    given = {name: runner.parse_parameter(value) for name, value in parameters}
+    from wsnb.params import ParameterError, parse_parameter
+
+    given = {name: parse_parameter(value) for name, value in parameters}
     try:
         executed, page, error = run_notebook(
             notebook, given, output_dir, kernel=kernel, html=html, log_output=log_output
         )
-    except (runner.ParameterError, FileNotFoundError) as exc:
+    except (ParameterError, FileNotFoundError) as exc:
         raise click.UsageError(str(exc)) from None
     reports = Path(given["output_dir"]) if given.get("output_dir") else output_dir
     _finish(executed, page, error, reports)
@@ -162,12 +172,15 @@ def run(
 )
 def demo(output_dir: Path, tasks: int, seed: int, max_deletions: int) -> None:
     """Start a seeded emulator, then run the cleanup notebook: a dry run, then a real run."""
+    from wsnb.auth import CREDENTIAL_ENV_VARS
     from wsnb.emulator import Emulator
+    from wsnb.report import REPORT_FILES
+    from wsnb.runner import NOTEBOOKS
 
     ledger = output_dir / "ledger.sqlite"
     with Emulator(tasks=tasks, seed=seed) as emu:
         click.echo(f"emulator with {tasks} demo tasks at {emu.endpoint}")
-        env: dict[str, str | None] = {name: None for name in runner.CREDENTIAL_ENV_VARS}
+        env: dict[str, str | None] = {name: None for name in CREDENTIAL_ENV_VARS}
         env.update(
             WSNB_ENDPOINT=emu.endpoint,
             WSNB_REGION=None,
@@ -181,10 +194,10 @@ def demo(output_dir: Path, tasks: int, seed: int, max_deletions: int) -> None:
         )
         for label, extra in steps:
             out = output_dir / label
-            click.echo(f"\n== {label}: {runner.NOTEBOOKS['cleanup']} ==")
+            click.echo(f"\n== {label}: {NOTEBOOKS['cleanup']} ==")
             params = {**_DEMO_FILTERS, **extra, "ledger_path": os.fspath(ledger)}
             executed, page, error = run_notebook("cleanup", params, out, env=env)
             _finish(executed, page, error, out)
         remaining = len(emu.control.task_ids())
     click.echo(f"\n{remaining} of {tasks} tasks remain in the (now stopped) emulator.")
-    click.echo(f"Report: {output_dir / 'run' / runner.REPORT_FILES['html']}")
+    click.echo(f"Report: {output_dir / 'run' / REPORT_FILES['html']}")

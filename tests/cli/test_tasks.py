@@ -1,27 +1,16 @@
-"""``wsnb tasks`` and ``wsnb runs`` against the emulator, through click's test runner."""
+"""``wsnb tasks`` (list, delete) against the emulator, through click's test runner."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from wsnb.cli import cli
 from wsnb.emulator import Emulator
-from wsnb.ledger import Ledger
-
-
-@pytest.fixture
-def env(emulator: Emulator, tmp_path: Path) -> dict[str, str]:
-    return {
-        "WSNB_ENDPOINT": emulator.endpoint,
-        "HUAWEICLOUD_SDK_AK": emulator.ak,
-        "HUAWEICLOUD_SDK_SK": emulator.sk,
-        "HUAWEICLOUD_SDK_PROJECT_ID": emulator.project_id,
-        "WSNB_LEDGER": str(tmp_path / "ledger.sqlite"),
-    }
+from wsnb.params import cleanup_params
+from wsnb.selection import select_tasks
 
 
 def _run(env: dict[str, str], *args: str, input: str | None = None) -> object:
@@ -57,7 +46,7 @@ def test_delete_asks_and_can_be_declined(
     assert len(emulator.control.task_ids()) == 6
     result = _run(env, "tasks", "delete", "--ids-file", str(ids_file), "--no-progress", input="y\n")
     assert result.exit_code == 0, result.output
-    assert "deleted=4" in result.output
+    assert "4 deleted" in result.output
     assert set(emulator.control.task_ids()) == set(ids[4:])
 
 
@@ -77,7 +66,7 @@ def test_delete_by_filter_dry_run_and_cap(
         str(tmp_path / "r.json"),
     )
     assert result.exit_code == 0, result.output
-    assert "dry run 1 done: planned=" in result.output
+    assert "wsnb dry run 1: OK (done)" in result.output and " planned" in result.output
     assert json.loads((tmp_path / "r.json").read_text())["summary"]["dry_run"] is True
     writes = [e for e in emulator.control.requests() if e["operation"] == "batch_delete"]
     assert writes == []
@@ -92,45 +81,33 @@ def test_delete_by_filter_dry_run_and_cap(
     assert result.exit_code == 2 and "nothing selected" in result.output
 
 
-def test_runs_list_show_restore(emulator: Emulator, env: dict[str, str], tmp_path: Path) -> None:
-    ids = emulator.control.seed(5, seed=44)
-    assert _run(env, "runs", "list").output == "(none)\n"
-    ids_file = tmp_path / "ids.txt"
-    ids_file.write_text("\n".join(ids[:3]))
-    assert (
-        _run(
-            env, "tasks", "delete", "--ids-file", str(ids_file), "--yes", "--no-progress"
-        ).exit_code
-        == 0
-    )
-    listed = _run(env, "runs", "list", "--format", "json")
-    runs = json.loads(listed.output)
-    assert runs[0]["run_id"] == 1 and runs[0]["deleted"] == 3
-    shown = _run(env, "runs", "show", "1", "--format", "csv")
-    assert shown.output.count("deleted") == 3
-    missing = _run(env, "runs", "show", "7")
-    assert missing.exit_code == 1 and "no run 7" in missing.output
-    restored = _run(env, "runs", "restore", "1", "--yes", "--format", "json")
-    assert restored.exit_code == 0, restored.output
-    assert len(emulator.control.task_ids()) == 5
-    with Ledger(env["WSNB_LEDGER"]) as book:
-        assert set(book.restores(1).index) == set(ids[:3])
-
-
-def test_resume_a_finished_run_sends_nothing(
+def test_delete_selects_what_the_cleanup_notebook_selects(
     emulator: Emulator, env: dict[str, str], tmp_path: Path
 ) -> None:
-    ids = emulator.control.seed(3, seed=45)
-    ids_file = tmp_path / "ids.txt"
-    ids_file.write_text("\n".join(ids))
-    assert (
-        _run(
-            env, "tasks", "delete", "--ids-file", str(ids_file), "--yes", "--no-progress"
-        ).exit_code
-        == 0
+    """The CLI's filters and the notebook's parameters go through one selection."""
+    emulator.control.seed(300, seed=46)
+    want = select_tasks(
+        emulator.client(rate_limit=None), cleanup_params(task_types="STOP", disabled_only=True)
     )
-    mark = emulator.control.requests()[-1]["seq"]
-    result = _run(env, "runs", "resume", "1", "--no-progress")
+    assert len(want) > 0
+    report = tmp_path / "r.json"
+    args = ["--type", "STOP", "--disabled", "--dry-run", "--no-progress", "--report", str(report)]
+    result = _run(env, "tasks", "delete", *args)
     assert result.exit_code == 0, result.output
-    assert "run 1 done: deleted=3" in result.output
-    assert [e for e in emulator.control.requests(mark) if e["operation"] == "batch_delete"] == []
+    planned = {o["task_id"] for o in json.loads(report.read_text())["outcomes"]}
+    assert planned == set(want.index)
+    listed = _run(env, "tasks", "list", "--type", "STOP", "--format", "json")
+    assert {r["task_id"] for r in json.loads(listed.output)} >= planned
+
+
+def test_bad_report_name_is_refused_before_any_call(
+    emulator: Emulator, env: dict[str, str], tmp_path: Path
+) -> None:
+    emulator.control.seed(5, seed=47)
+    report = tmp_path / "r.txt"
+    result = _run(
+        env, "tasks", "delete", "--all", "--yes", "--no-progress", "--report", str(report)
+    )
+    assert result.exit_code == 2 and "--report must end in .html, .csv or .json" in result.output
+    assert emulator.control.requests() == []
+    assert len(emulator.control.task_ids()) == 5 and not report.exists()

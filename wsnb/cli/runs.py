@@ -1,0 +1,136 @@
+"""``wsnb runs``: inspect, resume and restore deletion runs (the ledger).
+
+A thin shell over :class:`wsnb.ledger.Ledger`, :mod:`wsnb.deletion` (``resume``,
+``restore_tasks``) and :mod:`wsnb.report`. Only click is imported at the top (``wsnb runs
+--help`` does not load pandas).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from wsnb.cli._common import (
+    FORMATS,
+    connection_options,
+    echo_report,
+    emit,
+    ledger_option,
+    make_client,
+    open_ledger,
+    read_ids,
+)
+
+__all__ = ["runs"]
+
+
+@click.group()
+def runs() -> None:
+    """Inspect, resume and restore deletion runs (the ledger)."""
+
+
+@runs.command("list")
+@ledger_option
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+def runs_list(ledger: str | None, fmt: str) -> None:
+    """Every run in the ledger, newest first."""
+    book = open_ledger(ledger)
+    try:
+        emit(book.runs(), fmt, None)
+    finally:
+        book.close()
+
+
+@runs.command("show")
+@click.argument("run_id", type=int)
+@ledger_option
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False))
+def runs_show(run_id: int, ledger: str | None, fmt: str, output: str | None) -> None:
+    """A run's summary and per-task outcomes."""
+    from wsnb.report import DeletionReport
+
+    book = open_ledger(ledger)
+    try:
+        try:
+            report = DeletionReport.from_ledger(book, run_id)
+        except KeyError as exc:
+            raise click.ClickException(str(exc.args[0])) from exc
+    finally:
+        book.close()
+    if fmt == "table" and not output:
+        echo_report(report)
+    emit(report.frame.set_index("task_id"), fmt, output)
+
+
+@runs.command("resume")
+@click.argument("run_id", type=int)
+@ledger_option
+@connection_options
+@click.option("--progress/--no-progress", default=True)
+def runs_resume(
+    run_id: int,
+    ledger: str | None,
+    endpoint: str | None,
+    region: str | None,
+    project_id: str | None,
+    progress: bool,
+) -> None:
+    """Finish an interrupted run without resending anything already settled."""
+    from wsnb.deletion import resume
+
+    book = open_ledger(ledger)
+    try:
+        with make_client(endpoint, region, project_id) as client:
+            try:
+                report = resume(client, book, run_id, progress=progress)
+            except (KeyError, ValueError) as exc:
+                raise click.ClickException(str(exc)) from exc
+    finally:
+        book.close()
+    echo_report(report)
+    if not report.ok:
+        sys.exit(1)
+
+
+@runs.command("restore")
+@click.argument("run_id", type=int)
+@ledger_option
+@connection_options
+@click.option(
+    "--ids-file",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="Restore only these ids (default: every task the run deleted).",
+)
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+def runs_restore(
+    run_id: int,
+    ledger: str | None,
+    endpoint: str | None,
+    region: str | None,
+    project_id: str | None,
+    ids_file: str | None,
+    yes: bool,
+    fmt: str,
+) -> None:
+    """Re-create tasks a run deleted, from the snapshots in the ledger."""
+    from wsnb.deletion import restore_tasks
+
+    ids = read_ids(ids_file) if ids_file else None
+    book = open_ledger(ledger)
+    try:
+        with make_client(endpoint, region, project_id) as client:
+            what = f"{len(ids)} task(s)" if ids is not None else "every task"
+            if not yes:
+                click.confirm(f"Re-create {what} deleted by run {run_id}?", abort=True)
+            try:
+                frame = restore_tasks(client, book, run_id, ids)
+            except (KeyError, ValueError) as exc:
+                raise click.ClickException(str(exc)) from exc
+    finally:
+        book.close()
+    emit(frame, fmt, None)
+    if (frame["state"] != "ok").any():
+        sys.exit(1)

@@ -1,0 +1,239 @@
+"""``wsnb tasks``: list and delete scheduled tasks.
+
+A thin shell over :mod:`wsnb.selection` (the same filter semantics as the cleanup notebook),
+:mod:`wsnb.deletion` and :mod:`wsnb.report`. The connection comes from
+``--endpoint``/``--region``/``--project-id`` or the environment
+(:meth:`wsnb.client.Client.from_env`); credentials only ever from the environment or the SDK
+credentials file, never from the command line. Only click and :mod:`wsnb.models` are imported
+at the top (``wsnb tasks --help`` does not load pandas).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from wsnb.cli._common import (
+    FORMATS,
+    F,
+    connection_options,
+    echo_report,
+    emit,
+    ledger_option,
+    make_client,
+    open_ledger,
+    read_ids,
+)
+from wsnb.models import (
+    BATCH_DELETE_MAX,
+    DEFAULT_MAX_DELETIONS,
+    LastStatus,
+    LifeCycleType,
+    ScheduledType,
+    TaskType,
+)
+
+if TYPE_CHECKING:
+    from wsnb.selection import TaskFilters
+
+__all__ = ["tasks"]
+
+
+def _filters(fn: F) -> F:
+    """The API list filters plus the ``--no-life-cycle`` switch."""
+    options = [
+        click.option("--name", "task_name", help="Task name contains (case-sensitive)."),
+        click.option("--type", "task_type", type=click.Choice([t.value for t in TaskType])),
+        click.option("--scheduled-type", type=click.Choice([t.value for t in ScheduledType])),
+        click.option("--life-cycle-type", type=click.Choice([t.value for t in LifeCycleType])),
+        click.option("--last-status", type=click.Choice([t.value for t in LastStatus])),
+        click.option(
+            "--life-cycle/--no-life-cycle",
+            "include_life_cycle",
+            default=True,
+            show_default=True,
+            help="Also list LIFE_CYCLE tasks (the API hides them unless asked).",
+        ),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _task_filters(
+    options: dict[str, Any], *, expired: bool = False, disabled: bool = False
+) -> TaskFilters:
+    """The :class:`~wsnb.selection.TaskFilters` the filter options describe."""
+    from wsnb.selection import TaskFilters
+
+    def one(name: str) -> tuple[str, ...]:
+        value = options.get(name)
+        return (value,) if value else ()
+
+    return TaskFilters(
+        name_pattern=options.get("task_name") or None,
+        task_types=one("task_type"),
+        last_statuses=one("last_status"),
+        scheduled_types=one("scheduled_type"),
+        life_cycle_types=one("life_cycle_type"),
+        expired_only=expired,
+        disabled_only=disabled,
+    )
+
+
+@click.group()
+def tasks() -> None:
+    """List and delete scheduled tasks."""
+
+
+@tasks.command("list")
+@connection_options
+@_filters
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write here, not stdout.")
+@click.option("--progress/--no-progress", default=False)
+def list_command(
+    endpoint: str | None,
+    region: str | None,
+    project_id: str | None,
+    include_life_cycle: bool,
+    fmt: str,
+    output: str | None,
+    progress: bool,
+    **filters: Any,
+) -> None:
+    """List the tasks the filters select (all must match)."""
+    from wsnb.selection import select_tasks
+
+    with make_client(endpoint, region, project_id) as client:
+        frame = select_tasks(
+            client,
+            _task_filters(filters),
+            include_life_cycle=include_life_cycle,
+            progress=progress,
+        )
+    emit(frame, fmt, output)
+
+
+@tasks.command("delete")
+@connection_options
+@_filters
+@click.option(
+    "--ids-file",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="Ids to delete, one per line ('-': stdin). Otherwise the filters select.",
+)
+@click.option("--expired", is_flag=True, help="Only tasks whose expire_time has passed.")
+@click.option("--disabled", "only_disabled", is_flag=True, help="Only disabled tasks.")
+@click.option("--all", "select_all", is_flag=True, help="Allow selecting with no filter at all.")
+@click.option("--dry-run", is_flag=True, help="Plan and snapshot, send no delete.")
+@click.option(
+    "--max",
+    "max_deletions",
+    type=click.IntRange(0),
+    default=DEFAULT_MAX_DELETIONS,
+    show_default=True,
+    help="Refuse above this many ids, before any call (every deletion is capped).",
+)
+@ledger_option
+@click.option("--chunk-size", type=click.IntRange(1, BATCH_DELETE_MAX))
+@click.option("--concurrency", type=click.IntRange(1, 64))
+@click.option(
+    "--snapshot/--no-snapshot",
+    default=True,
+    show_default=True,
+    help="Save each definition first (needed by 'runs restore').",
+)
+@click.option(
+    "--precheck/--no-precheck",
+    default=True,
+    show_default=True,
+    help="With --no-snapshot: check which ids exist before sending.",
+)
+@click.option("--verify/--no-verify", default=True, show_default=True)
+@click.option(
+    "--report",
+    type=click.Path(dir_okay=False),
+    help="Also write the report (.html, .csv or .json).",
+)
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--progress/--no-progress", default=True)
+def delete_command(
+    endpoint: str | None,
+    region: str | None,
+    project_id: str | None,
+    include_life_cycle: bool,
+    ids_file: str | None,
+    expired: bool,
+    only_disabled: bool,
+    select_all: bool,
+    dry_run: bool,
+    max_deletions: int,
+    ledger: str | None,
+    chunk_size: int | None,
+    concurrency: int | None,
+    snapshot: bool,
+    precheck: bool,
+    verify: bool,
+    report: str | None,
+    yes: bool,
+    progress: bool,
+    **filters: Any,
+) -> None:
+    """Delete tasks named in --ids-file, or those the filters select (all must match)."""
+    from wsnb.deletion import DeletionCapError, delete_tasks
+    from wsnb.report import REPORT_FILES
+    from wsnb.selection import select_tasks
+
+    chosen = _task_filters(filters, expired=expired, disabled=only_disabled)
+    if ids_file and chosen.active():
+        raise click.UsageError("give either --ids-file or filters, not both")
+    if not ids_file and not (chosen.active() or select_all):
+        raise click.UsageError("nothing selected: give --ids-file, a filter, or --all")
+    if report and Path(report).suffix.lower().lstrip(".") not in REPORT_FILES:
+        raise click.UsageError("--report must end in .html, .csv or .json")
+    with make_client(endpoint, region, project_id) as client:
+        selection: Any
+        if ids_file:
+            selection = read_ids(ids_file)
+        else:
+            selection = select_tasks(
+                client, chosen, include_life_cycle=include_life_cycle, progress=progress
+            )
+        count = len(selection)
+        if count == 0:
+            click.echo("no task selected; nothing to do")
+            return
+        if not dry_run and not yes:
+            click.confirm(
+                f"Delete {count} task(s) in project {client.project_id} at {client.endpoint}?",
+                abort=True,
+            )
+        book = open_ledger(ledger)
+        try:
+            result = delete_tasks(
+                client,
+                selection,
+                chunk_size=chunk_size,
+                concurrency=concurrency,
+                dry_run=dry_run,
+                max_deletions=max_deletions,
+                ledger=book,
+                verify=verify,
+                progress=progress,
+                snapshot=snapshot,
+                precheck=precheck,
+            )
+        except DeletionCapError as exc:
+            raise click.ClickException(f"{exc} (use --max)") from exc
+        finally:
+            book.close()
+    echo_report(result)
+    if report:
+        result.write(report)
+        click.echo(f"report written to {report}", err=True)
+    if not result.ok:
+        sys.exit(1)
