@@ -18,6 +18,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "emulator": ("wsnb.emulator._cli:emulator", "Run the local scheduled-tasks emulator."),
     "run": ("wsnb._cli_run:run", "Run a bundled notebook through papermill."),
     "demo": ("wsnb._cli_run:demo", "Start the emulator and run the cleanup notebook against it."),
+    "doctor": ("wsnb._cli_doctor:doctor", "Check the setup against a tenant (read-only)."),
 }
 
 
