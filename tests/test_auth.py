@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 import threading
+import traceback
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,6 +22,7 @@ from huaweicloudsdkcore.signer.signer import Signer
 
 from wsnb import _signer
 from wsnb.auth import Credentials, CredentialsError, WorkspaceAuth, credentials_configured
+from wsnb.emulator import Emulator
 
 AK = "AKEXAMPLE0000000WSNB"
 SK = "SKexample-very-secret-0000000000000000000"
@@ -539,3 +542,157 @@ def test_credentials_configured(tmp_path: Path) -> None:
     (tmp_path / ".huaweicloud").mkdir()
     (tmp_path / ".huaweicloud" / "credentials").write_text("[basic]\nak = a\nsk = b\n")
     assert credentials_configured(home) is True
+
+
+# ---------------------------------------------------------------- hostile credential values
+
+#: Surrounding whitespace from a copy-paste: stripped, and the credentials work.
+PASTED = ["\r", "\n", "\r\n", "  ", "\t", " \r\n\t", "\u00a0"]
+#: Characters that cannot be in a credential (illegal in a header, or a sure bad paste).
+ILLEGAL = [
+    ("\r", "a line break"),
+    ("\n", "a line break"),
+    ("\r\n", "a line break"),
+    ("\t", "a tab"),
+    ("\x00", "a NUL character"),
+    ("\x1b", "a control character"),
+    ("é", "a non-ASCII character"),
+    ("\u200b", "a non-ASCII character"),
+    (" ", "whitespace"),
+]
+FIELDS = ("ak", "sk", "security_token", "token", "project_id")
+
+
+def _fields_for(name: str, value: str) -> dict[str, str]:
+    base = {"ak": AK, "sk": SK, "project_id": PID}
+    if name == "token":
+        base = {"token": IAM_TOKEN, "project_id": PID}
+    return base | {name: value}
+
+
+def _shown(error: BaseException) -> str:
+    """Everything a user could see of ``error``: str, repr and the printed traceback."""
+    return "\n".join([str(error), repr(error), *traceback.format_exception(error)])
+
+
+def _assert_hidden(text: str, value: str) -> None:
+    """No visible piece (6+ characters) of ``value`` is in ``text``."""
+    pieces = [p for p in re.split(r"[^!-~]", value) if len(p) >= 6]
+    assert pieces, "test values must be long enough to be searched for"
+    for piece in pieces:
+        assert piece not in text
+
+
+@pytest.mark.parametrize("pad", PASTED, ids=repr)
+@pytest.mark.parametrize("name", FIELDS)
+def test_surrounding_whitespace_is_stripped(name: str, pad: str) -> None:
+    clean = {"ak": AK, "sk": SK, "security_token": STS, "token": IAM_TOKEN, "project_id": PID}[name]
+    creds = Credentials(**_fields_for(name, pad + clean + pad))
+    assert getattr(creds, name) == clean
+
+
+@pytest.mark.parametrize(("bad", "described"), ILLEGAL, ids=repr)
+@pytest.mark.parametrize("name", FIELDS)
+def test_illegal_characters_are_refused_naming_the_field_not_the_value(
+    name: str, bad: str, described: str
+) -> None:
+    clean = {"ak": AK, "sk": SK, "security_token": STS, "token": IAM_TOKEN, "project_id": PID}[name]
+    value = clean[:8] + bad + clean[8:]
+    with pytest.raises(CredentialsError) as info:
+        Credentials(**_fields_for(name, value))
+    text = _shown(info.value)
+    assert str(info.value).startswith(f"{name} contains {described}")
+    assert described in str(info.value) and "position 9" in str(info.value)
+    _assert_hidden(text, value)
+
+
+def test_trailing_nul_is_not_whitespace_and_is_refused() -> None:
+    with pytest.raises(CredentialsError, match="sk contains a NUL character at position 42"):
+        Credentials(ak=AK, sk=SK + "\x00")
+
+
+ENV_NAMES = {
+    "ak": "HUAWEICLOUD_SDK_AK",
+    "sk": "HUAWEICLOUD_SDK_SK",
+    "security_token": "HUAWEICLOUD_SDK_SECURITY_TOKEN",
+    "project_id": "HUAWEICLOUD_SDK_PROJECT_ID",
+    "token": "WSNB_AUTH_TOKEN",
+}
+
+
+@pytest.mark.parametrize(("bad", "described"), ILLEGAL[:7], ids=repr)
+@pytest.mark.parametrize("name", FIELDS)
+def test_from_env_names_the_variable(tmp_path: Path, name: str, bad: str, described: str) -> None:
+    clean = {"ak": AK, "sk": SK, "security_token": STS, "token": IAM_TOKEN, "project_id": PID}[name]
+    env = {ENV_NAMES[k]: v for k, v in _fields_for(name, clean).items()} | {"HOME": str(tmp_path)}
+    env[ENV_NAMES[name]] = clean[:8] + bad + clean[8:]
+    with pytest.raises(CredentialsError) as info:
+        Credentials.from_env(env)
+    assert str(info.value).startswith(f"{ENV_NAMES[name]} contains {described}")
+    _assert_hidden(_shown(info.value), env[ENV_NAMES[name]])
+
+
+def test_from_env_strips_pasted_line_endings(tmp_path: Path) -> None:
+    env = {
+        "HUAWEICLOUD_SDK_AK": AK + "\r\n",
+        "HUAWEICLOUD_SDK_SK": "  " + SK + "\r",
+        "HUAWEICLOUD_SDK_SECURITY_TOKEN": STS + "\n",
+        "HUAWEICLOUD_SDK_PROJECT_ID": "\t" + PID,
+        "HOME": str(tmp_path),
+    }
+    creds = Credentials.from_env(env)
+    assert (creds.ak, creds.sk, creds.security_token, creds.project_id) == (AK, SK, STS, PID)
+    assert creds.source == (
+        "environment (HUAWEICLOUD_SDK_AK, HUAWEICLOUD_SDK_SK, HUAWEICLOUD_SDK_SECURITY_TOKEN)"
+    )
+    only_space = {"HUAWEICLOUD_SDK_AK": " \r\n", "WSNB_AUTH_TOKEN": IAM_TOKEN + "\n"}
+    creds = Credentials.from_env(only_space | {"HOME": str(tmp_path)})
+    assert (creds.kind, creds.token, creds.source) == (
+        "token",
+        IAM_TOKEN,
+        "environment (WSNB_AUTH_TOKEN)",
+    )
+
+
+def test_credentials_file_values_are_checked_and_named(tmp_path: Path) -> None:
+    path = _write(tmp_path / "c.ini", f"[basic]\nak = {AK}\nsk = {SK[:8]}\x01{SK[8:]}\n")
+    with pytest.raises(CredentialsError) as info:
+        Credentials.from_env({}, credentials_file=path)
+    assert str(info.value).startswith(f"credentials file {path}: [basic] sk contains a control")
+    _assert_hidden(_shown(info.value), SK)
+    # a continuation line puts a line break inside the value
+    path = _write(tmp_path / "d.ini", f"[basic]\nak = {AK}\nsk = {SK[:10]}\n  {SK[10:]}\n")
+    with pytest.raises(CredentialsError, match=r"\[basic\] sk contains a line break") as info:
+        Credentials.from_env({}, credentials_file=path)
+    _assert_hidden(_shown(info.value), SK)
+    path = _write(tmp_path / "e.ini", f"[basic]\nak = {AK}  \nsk = {SK}\t\n")
+    creds = Credentials.from_env({}, credentials_file=path)
+    assert (creds.ak, creds.sk, creds.source) == (AK, SK, f"credentials file {path}: [basic]")
+
+
+def test_non_str_values_are_refused() -> None:
+    with pytest.raises(CredentialsError, match="sk must be a str, got bytes"):
+        Credentials(ak=AK, sk=SK.encode())  # type: ignore[arg-type]
+
+
+def test_auth_project_id_argument_is_checked() -> None:
+    with pytest.raises(CredentialsError, match="project_id contains a line break"):
+        WorkspaceAuth(Credentials(ak=AK, sk=SK), project_id=PID + "\nX-Evil: 1")
+    assert WorkspaceAuth(Credentials(ak=AK, sk=SK), project_id=f" {PID}\r\n").project_id == PID
+
+
+@pytest.mark.parametrize("pad", ["\r", "\n", "\r\n", "  ", "\t"], ids=repr)
+def test_pasted_credentials_work_against_the_emulator(
+    emulator: Emulator, tmp_path: Path, pad: str
+) -> None:
+    env = {
+        "HUAWEICLOUD_SDK_AK": emulator.ak + pad,
+        "HUAWEICLOUD_SDK_SK": pad + emulator.sk + pad,
+        "HUAWEICLOUD_SDK_PROJECT_ID": emulator.project_id + pad,
+        "HOME": str(tmp_path),
+    }
+    with emulator.client(credentials=Credentials.from_env(env), project_id=None) as api:
+        assert api.list_tasks_page(0, 1)["total_count"] == 0
+    token = Credentials(token=pad + emulator.token + pad, project_id=emulator.project_id)
+    with emulator.client(credentials=token, project_id=f"{pad}{emulator.project_id}") as api:
+        assert api.list_tasks_page(0, 1)["total_count"] == 0

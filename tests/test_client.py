@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 import threading
+import traceback
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import formatdate
@@ -20,9 +21,8 @@ from typing import Any
 import httpx
 import pytest
 
-import wsnb.client as client_module
 from wsnb._retry import RateLimit, RetryPolicy
-from wsnb.auth import Credentials, WorkspaceAuth
+from wsnb.auth import Credentials
 from wsnb.client import DEFAULT_TIMEOUT, REGIONS, AsyncClient, Client
 from wsnb.errors import (
     AuthenticationError,
@@ -30,9 +30,12 @@ from wsnb.errors import (
     ForbiddenError,
     NotFoundError,
     OutcomeUnknownError,
+    RequestTooLargeError,
     ServerError,
+    ServiceNotEnabledError,
     ThrottledError,
     TransportError,
+    UnexpectedResponseError,
     WorkspaceError,
 )
 from wsnb.models import TaskType
@@ -388,22 +391,82 @@ def test_deletes_without_a_request_id_return_none(make_api: Callable[..., Api], 
 
 
 @pytest.mark.parametrize(
-    ("name", "args", "content", "match"),
+    "answer",
     [
-        ("delete_task", ("t-1",), b"[]", "expected a JSON object"),
-        ("get_task", ("t-1",), b"<html>", "not JSON"),
-        ("create_task", ({"task_name": "x"},), b"{}", "no task_id"),
-        ("list_tasks", (), b'{"scheduled_tasks": {}}', "not a list"),
+        ok(b"[]"),
+        ok(b"<html><title>OK</title></html>", **{"Content-Type": "text/html"}),
+        ok(b"garbage \xff\x00"),
+        ok(b"", 204),
+        ok(b"not json", 202),
     ],
 )
-def test_malformed_success_bodies_raise(
+@pytest.mark.parametrize("name", ["delete_task", "batch_delete"])
+def test_deletes_succeed_whatever_the_2xx_body(
+    make_api: Callable[..., Api], name: str, answer: httpx.Response
+) -> None:
+    server = Server(answer)
+    args = ("t-1",) if name == "delete_task" else (["t-1"],)
+    assert make_api(server).call(name, *args) == RID
+    assert len(server.requests) == 1
+
+
+HTML_200 = b"<!DOCTYPE html><html><head><title>Sign in to the\n Wi-Fi</title></head><body>"
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "content", "match", "requests"),
+    [
+        # unreadable answers to reads: retried (a proxy hiccup), then a typed error
+        ("get_task", ("t-1",), b'{"id": "t-1", "task_na', "body is not JSON", 6),
+        ("get_task", ("t-1",), b"<html>", "HTML page instead of JSON", 6),
+        ("list_tasks", (), b"", "empty body where JSON was expected", 6),
+        ("time_zones", (), HTML_200 + b"x" * 5000, "HTML page .*'Sign in to the Wi-Fi'", 6),
+        # JSON of the wrong shape: final at once
+        ("list_tasks", (), b'{"scheduled_tasks": {}}', "not a list", 1),
+        ("get_task", ("t-1",), b"[1, 2]", "expected a JSON object, got list", 1),
+        # a page without total_count would read as "the project is empty": refuse it
+        ("list_tasks_page", (0,), b'{"scheduled_tasks": []}', "no integer 'total_count'", 1),
+        ("list_tasks_page", (0,), b'{"scheduled_tasks": [], "total_count": "3"}', "total", 1),
+    ],
+)
+def test_unreadable_success_bodies_of_reads_raise(
+    make_api: Callable[..., Api],
+    name: str,
+    args: tuple[Any, ...],
+    content: bytes,
+    match: str,
+    requests: int,
+) -> None:
+    server = Server(default=ok(content))
+    with pytest.raises(UnexpectedResponseError, match=match) as info:
+        make_api(server).call(name, *args)
+    operation = "list_tasks" if name == "list_tasks_page" else name
+    assert info.value.request_id == RID and info.value.status == 200
+    assert info.value.operation == operation
+    assert f"({operation} " in str(info.value)
+    assert len(server.requests) == requests
+    assert "x" * 100 not in str(info.value)  # never the whole page
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "content", "match"),
+    [
+        ("create_task", ({"task_name": "x"},), b"{}", "no task_id"),
+        ("create_task", ({"task_name": "x"},), b"", "empty body"),
+        ("create_task", ({"task_name": "x"},), b"<html>proxy</html>", "HTML page"),
+        ("update_task", ("t-1", {"enable": True}), b"garbage", "body is not JSON"),
+    ],
+)
+def test_unreadable_success_bodies_of_writes_are_unknown_outcomes(
     make_api: Callable[..., Api], name: str, args: tuple[Any, ...], content: bytes, match: str
 ) -> None:
-    with pytest.raises(WorkspaceError, match=match) as info:
-        make_api(Server(ok(content))).call(name, *args)
-    assert info.value.request_id == RID and info.value.status == 200
-    assert info.value.operation == name
-    assert f"({name} " in str(info.value)
+    server = Server(default=ok(content))
+    with pytest.raises(OutcomeUnknownError, match=match) as info:
+        make_api(server).call(name, *args)
+    assert len(server.requests) == 1  # never repeated: the write may have happened
+    assert isinstance(info.value.cause, UnexpectedResponseError)
+    assert info.value.status == 200 and info.value.operation == name
+    assert "check the server" in str(info.value)
 
 
 # --- paging -------------------------------------------------------------------------------------
@@ -524,7 +587,10 @@ def test_batch_delete_at_the_limits_is_one_call(make_api: Callable[..., Api]) ->
         ("list_tasks", (), {"life_cycle_type": "X"}, ValueError, "life_cycle_type must be"),
         ("list_tasks", (), {"task_name": ""}, ValueError, "task_name filter must be"),
         ("list_tasks_page", (0,), {"colour": "red"}, TypeError, "unknown list filter"),
-        ("list_tasks_page", (-1,), {}, ValueError, "offset must be >= 0"),
+        ("list_tasks_page", (-1,), {}, ValueError, "offset must be between 0 and 2147483647"),
+        ("list_tasks_page", (2**31,), {}, ValueError, "offset must be between 0 and 2147483647"),
+        ("list_records", ("t",), {"offset": 2**31}, ValueError, "offset must be between 0 and"),
+        ("list_record_details", ("t", "r"), {"offset": -1}, ValueError, "offset must be between"),
         ("list_tasks_page", (0, 51), {}, ValueError, "limit must be between 0 and 50"),
         ("list_tasks_page", (0, True), {}, TypeError, "limit must be an int"),
         ("get_task", ("",), {}, ValueError, "task_id must be a non-empty str"),
@@ -589,8 +655,49 @@ HTML = "<html><body><h1>502 Bad Gateway</h1></body></html>"
             fail(413, "APIG.0201", "Request entity too large"),
             "batch_delete",
             (["a"],),
-            WorkspaceError,
+            RequestTooLargeError,
             "APIG.0201",
+            1,
+        ),
+        (
+            fail(413, "APIGW.0201", "Request entity too large"),
+            "create_task",
+            ({"task_name": "x"},),
+            RequestTooLargeError,
+            "APIGW.0201",
+            1,
+        ),
+        (
+            fail(401, "APIGW.0301", "Incorrect IAM authentication information: ak X not exist"),
+            "list_tasks",
+            (),
+            AuthenticationError,
+            "APIGW.0301",
+            1,
+        ),
+        (
+            fail(404, "APIGW.0101", "The API does not exist"),
+            "get_task",
+            ("t",),
+            NotFoundError,
+            "APIGW.0101",
+            1,
+        ),
+        (
+            fail(403, "WKS.00010099", "The service is not enabled."),
+            "list_tasks",
+            (),
+            ServiceNotEnabledError,
+            "WKS.00010099",
+            1,
+        ),
+        (fail(504, "APIGW.0201", "timeout"), "get_task", ("t",), ServerError, "APIGW.0201", 6),
+        (
+            fail(504, "APIGW.0201", "timeout"),
+            "batch_delete",
+            (["a"],),
+            OutcomeUnknownError,
+            "APIGW.0201",
             1,
         ),
         (fail(500, "WKS.0202", "internal"), "get_task", ("t",), ServerError, "WKS.0202", 1),
@@ -789,24 +896,18 @@ def test_connect_errors_exhausted_raise_transport_error(make_api: Callable[..., 
     assert len(server.requests) == 3
 
 
-def test_each_attempt_is_signed_anew(
-    make_api: Callable[..., Api], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_each_attempt_is_signed_anew(make_api: Callable[..., Api]) -> None:
     from wsnb._signer import verify
 
     start = datetime(2026, 11, 29, 3, 0, 0, tzinfo=UTC)
-    holder: dict[str, Api] = {}
+    clock = FakeClock()
 
     def wall() -> datetime:
-        return start + timedelta(seconds=holder["api"].clock.now)
+        return start + timedelta(seconds=clock.now)
 
-    def auth(credentials: Credentials, *, project_id: str | None = None) -> WorkspaceAuth:
-        return WorkspaceAuth(credentials, project_id=project_id, clock=wall)
-
-    monkeypatch.setattr(client_module, "WorkspaceAuth", auth)
     throttled = fail(429, "APIG.0308", "over", **{"Retry-After": "3"})
     server = Server(throttled, ok())
-    holder["api"] = api = make_api(server)
+    api = make_api(server, clock=clock, wall_clock=wall)
     api.call("batch_delete", ["a"])
     first, second = server.requests
     assert first.headers["X-Sdk-Date"] == "20261129T030000Z"
@@ -1065,6 +1166,91 @@ def test_no_secret_in_logs_reprs_or_errors(loopback: str, caplog: pytest.LogCapt
     for secret in SECRETS:
         leaked = [text for text in texts if secret in text]
         assert leaked == [], f"secret leaked into: {leaked[:3]}"
+
+
+def _shown(error: BaseException) -> str:
+    """Everything a user could see of ``error``: str, repr and the printed traceback (chain)."""
+    return "\n".join([str(error), repr(error), *traceback.format_exception(error)])
+
+
+def _forced(credentials: Credentials, **values: str) -> Credentials:
+    """Credentials holding values validation refuses (as an object built around it might)."""
+    for name, value in values.items():
+        object.__setattr__(credentials, name, value)
+    return credentials
+
+
+@pytest.mark.parametrize(
+    ("values", "operation", "cls"),
+    [
+        ({"ak": AK + "\r"}, "get_task", TransportError),
+        ({"ak": AK + "\n"}, "batch_delete", OutcomeUnknownError),
+        ({"security_token": TOKEN + "\r\n"}, "get_task", TransportError),
+        ({"token": TOKEN + "\n", "ak": None, "sk": None}, "delete_task", OutcomeUnknownError),
+    ],
+)
+def test_illegal_header_error_from_the_http_stack_is_redacted(
+    loopback: str, values: dict[str, Any], operation: str, cls: type[WorkspaceError]
+) -> None:
+    """The real leak: h11 quotes the whole refused header (AK + signature, or the token)."""
+    credentials = _forced(Credentials(ak=AK, sk=SK, project_id=PID), **values)
+    options: dict[str, Any] = {"retry": RetryPolicy(max_attempts=1), "rate_limit": None}
+    client = Client(endpoint=loopback, credentials=credentials, **options)
+    with client, pytest.raises(WorkspaceError) as info:
+        getattr(client, operation)(["t-1"] if operation == "batch_delete" else "t-1")
+    error = info.value
+    assert type(error) is cls
+    shown = _shown(error)
+    assert "Illegal header value b'<redacted>'" in shown
+    assert "original exception withheld" in shown
+    for secret in (AK, SK, TOKEN):
+        assert secret not in shown
+    assert "Signature=" not in shown and "Access=" not in shown
+    transport = error.cause if isinstance(error, OutcomeUnknownError) else error
+    assert isinstance(transport, TransportError)
+    assert transport.__cause__ is None and transport.__suppress_context__
+
+
+def test_transport_error_quoting_a_secret_is_redacted_and_its_chain_cut(
+    make_api: Callable[..., Api],
+) -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        quoted = request.headers["Authorization"].encode()
+        try:
+            raise ValueError(f"Illegal header value {quoted!r}")
+        except ValueError as inner:
+            raise httpx.LocalProtocolError(f"bad header for {AK}: {quoted!r}") from inner
+
+    server = Server(default=refuse)
+    api = make_api(server, retry=RetryPolicy(max_attempts=2))
+    with pytest.raises(TransportError) as info:
+        api.call("get_task", "t-1")
+    signature = server.last.headers["Authorization"].rsplit("Signature=", 1)[1]
+    shown = _shown(info.value)
+    assert "LocalProtocolError: bad header for <redacted>: b'<redacted>'" in shown
+    for secret in (AK, SK, signature):
+        assert secret not in shown
+    assert info.value.__cause__ is None
+    assert len(server.requests) == 2  # still retried like any dropped read
+
+
+def test_harmless_transport_errors_keep_their_cause(make_api: Callable[..., Api]) -> None:
+    server = Server(default=httpx.ConnectError("[Errno 111] Connection refused"))
+    with pytest.raises(TransportError) as info:
+        make_api(server, retry=RetryPolicy(max_attempts=1)).call("get_task", "t-1")
+    assert isinstance(info.value.__cause__, httpx.ConnectError)
+    assert str(info.value).startswith("ConnectError: [Errno 111] Connection refused (get_task")
+
+
+def test_gateway_echoing_the_access_key_is_redacted(make_api: Callable[..., Api]) -> None:
+    echo = f"Incorrect IAM authentication information: ak {AK} not exist"
+    api = make_api(Server(fail(401, "APIGW.0301", echo)))
+    with pytest.raises(AuthenticationError) as info:
+        api.call("list_tasks")
+    assert info.value.error_msg == (
+        "Incorrect IAM authentication information: ak <redacted> not exist"
+    )
+    assert AK not in _shown(info.value)
 
 
 def test_stats_are_thread_safe() -> None:

@@ -16,16 +16,23 @@ from hypothesis import strategies as st
 
 from wsnb.errors import (
     MAX_TEXT,
+    MAX_TITLE,
     AuthenticationError,
     BadRequestError,
+    ClockSkewError,
     ForbiddenError,
     NotFoundError,
     OutcomeUnknownError,
+    RequestTooLargeError,
     ServerError,
+    ServiceNotEnabledError,
     ThrottledError,
     TransportError,
     WorkspaceError,
     error_from_response,
+    gateway_number,
+    html_title,
+    is_throttle_code,
     parse_retry_after,
 )
 
@@ -69,9 +76,14 @@ def sdk_parse(status: int, content: str) -> sdk_exceptions.ServiceResponseExcept
         (400, {"error_code": "WKS.0001", "error_msg": "bad request"}, BadRequestError, "WKS.0001"),
         (401, {"error_code": "APIG.0301", "error_msg": "verify aksk"}, AuthenticationError, None),
         (403, {"error_code": "APIG.0302", "error_msg": "denied"}, ForbiddenError, None),
-        (403, {"error_code": "WKS.00010099", "error_msg": "not enabled"}, ForbiddenError, None),
+        (
+            403,
+            {"error_code": "WKS.00010099", "error_msg": "not enabled"},
+            ServiceNotEnabledError,
+            None,
+        ),
         (404, {"error_code": "APIG.0101", "error_msg": "no such API"}, NotFoundError, None),
-        (413, {"error_code": "APIG.0201", "error_msg": "too large"}, WorkspaceError, None),
+        (413, {"error_code": "APIG.0201", "error_msg": "too large"}, RequestTooLargeError, None),
         (409, {"error_code": "WKS.00010032", "error_msg": "conflict"}, WorkspaceError, None),
         (429, {"error_code": "APIG.0308", "error_msg": "over ratelimit"}, ThrottledError, None),
         (500, {"error_code": "WKS.0202", "error_msg": "internal"}, ServerError, None),
@@ -155,16 +167,133 @@ def test_gateway_request_id_from_the_body_when_no_header() -> None:
     assert error_from_response(response, "list_tasks").request_id == "body-rid"
 
 
-def test_html_body_becomes_status_code_and_truncated_flat_text() -> None:
-    html = "<html>\n<head><title>502 Bad Gateway</title></head>\n<body>" + "x" * 2000 + "</body>"
-    error = error_from_response(respond(502, text=html), "list_tasks")
+@pytest.mark.parametrize(
+    ("page", "content_type", "title"),
+    [
+        (
+            "<html>\n<head><title>502 Bad Gateway</title></head>\n<body>SECRET-BODY</body>",
+            None,
+            "502 Bad Gateway",
+        ),
+        (
+            "<!DOCTYPE html><html><head><TITLE>\n  Access &amp; denied\x07 </TITLE></head>"
+            "<body><script>SECRET-BODY</script></body></html>",
+            "text/html; charset=utf-8",
+            "Access & denied",
+        ),
+        ("<html><body><h1>Proxy <b>Error</b></h1>SECRET-BODY</body></html>", None, "Proxy Error"),
+        ("<p>SECRET-BODY</p>", "text/html", ""),
+        ("<title>" + "T" * 500 + "</title>SECRET-BODY", "text/html", "T" * (MAX_TITLE - 1) + "…"),
+    ],
+)
+def test_html_page_from_a_proxy_is_summarised_by_its_title(
+    page: str, content_type: str | None, title: str
+) -> None:
+    headers = {"Content-Type": content_type} if content_type else None
+    error = error_from_response(respond(502, text=page + "x" * 5000, headers=headers), "get_task")
     assert isinstance(error, ServerError)
     assert error.error_code == "502"
     assert error.error_msg is not None
-    assert error.error_msg.startswith("<html> <head><title>502 Bad Gateway</title>")
-    assert "\n" not in error.error_msg
-    assert len(error.error_msg) == MAX_TEXT
-    assert error.error_msg.endswith("…")
+    assert "a proxy or gateway answered with an HTML page instead of JSON (HTTP 502" in str(error)
+    assert (f"page title {title!r}" in error.error_msg) == bool(title)
+    assert "SECRET-BODY" not in str(error) and "xxxxx" not in str(error)
+    assert len(error.error_msg) < 100 + MAX_TITLE
+    assert error.hint is not None and "HTTPS_PROXY" in str(error)
+    assert html_title(page) == title
+
+
+def test_plain_text_body_stays_flat_and_truncated() -> None:
+    text = "upstream\nconnect error " + "x" * 2000
+    error = error_from_response(respond(502, text=text), "list_tasks")
+    assert error.error_msg is not None
+    assert error.error_msg.startswith("upstream connect error x")
+    assert len(error.error_msg) == MAX_TEXT and error.error_msg.endswith("…")
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "cls"),
+    [
+        # the live cloud-service gateway spells its codes APIGW.*; APIG.* gateways exist too
+        (401, "APIGW.0301", AuthenticationError),
+        (429, "APIGW.0308", ThrottledError),
+        (404, "APIGW.0101", NotFoundError),
+        (413, "APIGW.0201", RequestTooLargeError),
+        (504, "APIGW.0201", ServerError),  # same code, other status: the status decides
+        (403, "APIGW.0308", ThrottledError),  # a throttling code is never a real denial
+        (418, "APIGW.0301", AuthenticationError),  # unusual status: the code decides
+        (499, "APIG.0101", NotFoundError),
+        (499, "apigw.0308", ThrottledError),
+        (400, "APIGW.0301", BadRequestError),  # a known status wins over the code
+        (418, "WKS.0001", WorkspaceError),
+        (599, "APIGW.0301", ServerError),
+        (409, "WKS.00010099", ServiceNotEnabledError),
+        (400, "WKS.00010099", BadRequestError),
+    ],
+)
+def test_status_first_then_gateway_code_either_prefix(
+    status: int, code: str, cls: type[WorkspaceError]
+) -> None:
+    error = error_from_response(respond(status, {"error_code": code, "error_msg": "m"}), None)
+    assert type(error) is cls
+    assert error.error_code == code
+
+
+def test_gateway_number_and_throttle_code() -> None:
+    assert gateway_number("APIG.0308") == gateway_number("APIGW.0308") == "0308"
+    assert gateway_number("WKS.0308") is None and gateway_number(None) is None
+    assert is_throttle_code("APIGW.0308") and is_throttle_code("APIG.0308")
+    assert not is_throttle_code("APIGW.0301") and not is_throttle_code("0308")
+
+
+def _signed_response(status: int, sent: str, served: str | None) -> httpx.Response:
+    request = httpx.Request("GET", URL, headers={"X-Sdk-Date": sent})
+    body = {"error_code": "APIGW.0301", "error_msg": "Incorrect IAM authentication information"}
+    headers = {"Date": served} if served else {}
+    return httpx.Response(status, json=body, headers=headers, request=request)
+
+
+@pytest.mark.parametrize(
+    ("sent", "skew", "side"),
+    [
+        ("20261130T082000Z", 1200.0, "ahead of"),
+        ("20261130T073500Z", -1500.0, "behind"),
+        ("20261130T091500Z", 4500.0, "ahead of"),
+    ],
+)
+def test_401_with_a_skewed_clock_says_how_far_off(sent: str, skew: float, side: str) -> None:
+    served = "Mon, 30 Nov 2026 08:00:00 GMT"
+    error = error_from_response(_signed_response(401, sent, served), "list_tasks")
+    assert isinstance(error, ClockSkewError) and isinstance(error, AuthenticationError)
+    assert error.skew == skew
+    minutes = round(abs(skew) / 60)
+    assert f"your clock is {minutes} minutes off ({side} the server's)" in str(error)
+    assert "NTP" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("status", "sent", "served"),
+    [
+        (401, "20261130T081400Z", "Mon, 30 Nov 2026 08:00:00 GMT"),  # 14 min: not the cause
+        (401, "20261130T082000Z", None),  # no Date: cannot tell
+        (401, "garbage", "Mon, 30 Nov 2026 08:00:00 GMT"),
+        (403, "20261130T082000Z", "Mon, 30 Nov 2026 08:00:00 GMT"),  # not an auth failure
+    ],
+)
+def test_no_skew_error_without_evidence(status: int, sent: str, served: str | None) -> None:
+    error = error_from_response(_signed_response(status, sent, served), "list_tasks")
+    assert not isinstance(error, ClockSkewError)
+    assert "clock" not in str(error)
+
+
+def test_service_not_enabled_and_too_large_carry_the_remedy() -> None:
+    body = {"error_code": "WKS.00010099", "error_msg": "The service is not enabled."}
+    error = error_from_response(respond(403, body), "list_tasks")
+    assert isinstance(error, ServiceNotEnabledError) and isinstance(error, ForbiddenError)
+    assert "enable it once in the Huawei Cloud console" in str(error)
+    big = error_from_response(respond(413, text=""), "batch_delete")
+    assert isinstance(big, RequestTooLargeError)
+    assert big.limit_bytes == 12 * 1024 * 1024
+    assert "12 MB" in str(big) and "5000" in str(big)
 
 
 @pytest.mark.parametrize(("status", "reason"), [(500, "Internal Server Error"), (404, "Not Found")])

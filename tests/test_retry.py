@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import traceback
 from collections.abc import Callable
 
 import httpx
@@ -16,6 +17,7 @@ from wsnb._retry import (
     async_retrying,
     is_retryable,
     retrying,
+    settle_parse_error,
     settle_response_error,
     transport_error,
 )
@@ -25,6 +27,7 @@ from wsnb.errors import (
     ServerError,
     ThrottledError,
     TransportError,
+    UnexpectedResponseError,
     WorkspaceError,
 )
 from wsnb.models import READ_OPERATIONS, WRITE_OPERATIONS
@@ -223,6 +226,56 @@ def test_final_errors_are_not_retried(operation: str) -> None:
         assert settle_response_error(operation, error) is error
         assert not is_retryable(operation, error)
     assert not is_retryable(operation, ValueError("not ours"))
+
+
+@pytest.mark.parametrize("operation", ALL_OPERATIONS)
+def test_unreadable_success_answers(operation: str) -> None:
+    for transient in (True, False):
+        error = UnexpectedResponseError("unexpected response: x", transient=transient, status=200)
+        settled = settle_parse_error(operation, error)
+        if operation in READ_OPERATIONS:
+            assert settled is error
+            assert is_retryable(operation, settled) == transient
+        else:  # a write that answered 2xx unreadably may have happened: ask the server
+            assert isinstance(settled, OutcomeUnknownError) and settled.cause is error
+            assert "check the server" in str(settled) and settled.status == 200
+            assert not is_retryable(operation, settled)
+
+
+SECRET_AK = "AKSECRETVALUE0000001"
+SECRET_SK = "sk-secret-value-000000000000000000000000"
+
+
+def _signed_request() -> httpx.Request:
+    auth = f"SDK-HMAC-SHA256 Access={SECRET_AK}\r, SignedHeaders=host, Signature=0badc0ffee1234"
+    return httpx.Request("GET", "https://example.test/v2/p/x", headers={"Authorization": auth})
+
+
+@pytest.mark.parametrize("operation", ["get_task", "batch_delete"])
+def test_transport_error_text_and_chain_are_redacted(operation: str) -> None:
+    request = _signed_request()
+    quoted = request.headers["Authorization"].encode()
+    try:
+        try:
+            raise RuntimeError(f"Illegal header value {quoted!r}")
+        except RuntimeError as inner:
+            raise httpx.LocalProtocolError(f"Illegal header value {quoted!r}") from inner
+    except httpx.LocalProtocolError as exc:
+        error = transport_error(operation, exc, request, [SECRET_AK, SECRET_SK])
+    wrapped = error.cause if isinstance(error, OutcomeUnknownError) else error
+    assert isinstance(wrapped, TransportError)
+    assert wrapped.__cause__ is None and wrapped.__suppress_context__
+    shown = "\n".join([str(error), repr(error), *traceback.format_exception(error)])
+    assert "Illegal header value b'<redacted>'" in shown
+    for secret in (SECRET_AK, "0badc0ffee1234", "Access=", "Signature="):
+        assert secret not in shown
+
+
+def test_transport_error_without_a_secret_keeps_its_chain() -> None:
+    exc = httpx.ReadTimeout("timed out")
+    error = transport_error("get_task", exc, _signed_request(), [SECRET_AK, SECRET_SK])
+    assert error.__cause__ is exc
+    assert str(error).startswith("ReadTimeout: timed out (get_task")
 
 
 def test_retry_safe_set_is_the_reads_plus_update() -> None:

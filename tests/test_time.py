@@ -161,3 +161,34 @@ def test_round_trip_local_strings_in_iana_zones(naive: datetime, name: str) -> N
     assert parsed is not None
     assert parsed.replace(tzinfo=None) == naive
     assert parsed.tzinfo == ZoneInfo(name)
+
+
+# Every time shape evidenced for the live service (docs/reference live-api-evidence.md, section 3
+# item 1): where it appears, the string, the task's zone, and the instant in UTC.
+EVIDENCED = [
+    # records' start_time: TF parses it with time.RFC3339
+    ("records start_time, offset", "2026-11-30T08:00:00+08:00", "UTC", (2026, 11, 30, 0, 0, 0, 0)),
+    ("records start_time, Z", "2026-11-30T08:00:00Z", "Asia/Shanghai", (2026, 11, 30, 8, 0, 0, 0)),
+    # record details' start/end_time: TF parses with 2006-01-02T15:04:05.000Z
+    ("details time", "2006-01-02T15:04:05.000Z", "Asia/Shanghai", (2006, 1, 2, 15, 4, 5, 0)),
+    ("details ms", "2006-01-02T15:04:05.123Z", "UTC", (2006, 1, 2, 15, 4, 5, 123000)),
+    # list next_execution_time: TF docs give 2006-01-02 15:04:05 GMT+08:00
+    ("next_execution", "2026-11-30 15:04:05 GMT+08:00", "UTC", (2026, 11, 30, 7, 4, 5, 0)),
+    ("next_execution", "2026-11-30 15:04:05 GMT-03:30", "UTC", (2026, 11, 30, 18, 34, 5, 0)),
+    # the documented yyyy-MM-dd HH:mm:ss, local to the task's time_zone
+    ("documented", "2026-11-30 15:04:05", "Asia/Shanghai", (2026, 11, 30, 7, 4, 5, 0)),
+    ("documented", "2026-11-30 15:04:05", "GMT+08:00", (2026, 11, 30, 7, 4, 5, 0)),
+    ("documented", "2026-11-30 15:04:05", None, (2026, 11, 30, 7, 4, 5, 0)),
+    ("documented", "2026-07-01 15:04:05", "Europe/Berlin", (2026, 7, 1, 13, 4, 5, 0)),
+]
+
+
+@pytest.mark.parametrize(
+    ("where", "value", "time_zone", "utc"), EVIDENCED, ids=[f"{w}: {v}" for w, v, *_ in EVIDENCED]
+)
+def test_every_evidenced_live_shape_parses(
+    where: str, value: str, time_zone: str | None, utc: tuple[int, ...]
+) -> None:
+    parsed = parse_api_time(value, time_zone)
+    assert parsed is not None and parsed.tzinfo is not None, where
+    assert parsed.astimezone(UTC) == datetime(*utc, tzinfo=UTC)

@@ -9,8 +9,8 @@ Retrying: :class:`RetryPolicy` says how often and how long (exponential backoff 
 honouring ``Retry-After`` given as seconds or an HTTP date, never past the deadline). Which
 failures are retried depends on whether the server may have acted on the request:
 
-* Throttling (HTTP 429 or ``APIG.0308``) and connect errors: the request was not processed, so
-  every operation is retried.
+* Throttling (HTTP 429 or ``APIG.0308``/``APIGW.0308``) and connect errors: the request was not
+  processed, so every operation is retried.
 * Read timeouts, dropped connections (remote-protocol and read/write errors) and 502/503/504: the
   request may have been processed. Reads and ``update_task`` (a PUT of the same body is
   idempotent) are retried. ``create_task`` (a retry could create a twin), ``delete_task`` and
@@ -18,7 +18,16 @@ failures are retried depends on whether the server may have acted on the request
   call did the work) and ``export_records`` (starts a job) raise :class:`OutcomeUnknownError`
   with the failure attached instead: the caller (the deleter) asks the server what happened
   rather than guessing.
+* A success status with an empty or non-JSON body where JSON was expected
+  (:class:`UnexpectedResponseError` with ``transient``): a read is retried (a proxy hiccup or a
+  truncated answer; a read is harmless to repeat); for a write the client raises
+  :class:`OutcomeUnknownError` instead (:func:`settle_parse_error`) — except the deletes, whose
+  success needs no body. JSON of the wrong shape is final.
 * Any other error (other 4xx, 500) is final.
+
+Transport failures are wrapped in :func:`transport_error`, the one place an httpx exception
+becomes a wsnb error: its text is scrubbed of the secrets (see :mod:`wsnb._redact`) and, when
+the original exception chain would print one, the chain is cut so a traceback cannot either.
 
 Every retry is a new request, so authentication signs it anew with a fresh ``X-Sdk-Date``.
 """
@@ -29,18 +38,20 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
 import httpx
 import tenacity
 
+from wsnb._redact import chain_leaks, redact
 from wsnb.errors import (
     OutcomeUnknownError,
     ServerError,
     ThrottledError,
     TransportError,
+    UnexpectedResponseError,
     WorkspaceError,
 )
 from wsnb.models import (
@@ -56,6 +67,7 @@ __all__ = [
     "async_retrying",
     "is_retryable",
     "retrying",
+    "settle_parse_error",
     "settle_response_error",
     "transport_error",
 ]
@@ -179,10 +191,18 @@ class RetryPolicy:
 
 
 def transport_error(
-    operation: str, exc: httpx.TransportError, request: httpx.Request
+    operation: str,
+    exc: httpx.TransportError,
+    request: httpx.Request,
+    secrets: Sequence[str] = (),
 ) -> WorkspaceError:
     """Wrap an httpx transport failure: ``TransportError``, or ``OutcomeUnknownError`` for a
-    write that may have reached the server."""
+    write that may have reached the server.
+
+    The message is redacted (``secrets`` plus any ``b'…'`` header value the HTTP stack quoted).
+    The httpx exception stays ``__cause__`` only when nothing in its chain would print a secret;
+    otherwise the chain is cut (``__cause__`` None, context suppressed) and the message says so.
+    """
     sent = not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
     where: dict[str, Any] = {
         "operation": operation,
@@ -190,8 +210,12 @@ def transport_error(
         "path": request.url.path,
     }
     message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    leaks = chain_leaks(exc, secrets)
+    if leaks:
+        message = redact(message, secrets) + " [original exception withheld: it quoted a secret]"
     error = TransportError(message, sent=sent, **where)
-    error.__cause__ = exc
+    error.__cause__ = None if leaks else exc
+    error.__suppress_context__ = True
     if sent and operation not in RETRY_SAFE_OPERATIONS:
         return OutcomeUnknownError(
             f"outcome unknown after {message}; check the server before retrying",
@@ -222,12 +246,31 @@ def settle_response_error(operation: str, error: WorkspaceError) -> WorkspaceErr
     return error
 
 
+def settle_parse_error(operation: str, error: UnexpectedResponseError) -> WorkspaceError:
+    """An unreadable success answer to a write (not a delete) is an unknown outcome."""
+    if operation in READ_OPERATIONS:
+        return error
+    return OutcomeUnknownError(
+        f"outcome unknown: HTTP {error.status} but {error.error_msg}; "
+        "check the server before retrying",
+        cause=error,
+        status=error.status,
+        error_code=error.error_code,
+        request_id=error.request_id,
+        operation=operation,
+        method=error.method,
+        path=error.path,
+    )
+
+
 def is_retryable(operation: str, error: BaseException) -> bool:
     """Whether another attempt of ``operation`` is safe after ``error``."""
     if isinstance(error, OutcomeUnknownError):
         return False
     if isinstance(error, ThrottledError):
         return True
+    if isinstance(error, UnexpectedResponseError):
+        return error.transient and operation in READ_OPERATIONS
     if isinstance(error, TransportError):
         return not error.sent or operation in RETRY_SAFE_OPERATIONS
     if isinstance(error, ServerError):

@@ -3,6 +3,13 @@
 ``Credentials.from_env`` follows the official SDK's conventions (``HUAWEICLOUD_SDK_*`` variables
 and the ``~/.huaweicloud/credentials`` INI file). ``WorkspaceAuth`` signs each attempt anew with
 SDK-HMAC-SHA256 (see :mod:`wsnb._signer`) or sets ``X-Auth-Token``.
+
+Every credential value (and the project id) is checked when ``Credentials`` is built: surrounding
+whitespace (a pasted ``\r\n``, spaces, tabs) is stripped, and a value that still holds anything but
+printable ASCII without spaces (a control character such as CR, LF, tab or NUL inside it, or a
+non-ASCII character) is refused with a :class:`CredentialsError` that names the field or variable
+and never shows the value. Such a value would otherwise be an illegal HTTP header value, and the
+HTTP stack would quote the whole header (AK and signature, or the token) in its exception text.
 """
 
 from __future__ import annotations
@@ -10,7 +17,7 @@ from __future__ import annotations
 import configparser
 import os
 from collections.abc import Callable, Generator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
@@ -20,7 +27,7 @@ import httpx
 
 from wsnb import _signer
 
-__all__ = ["Credentials", "CredentialsError", "WorkspaceAuth"]
+__all__ = ["Credentials", "CredentialsError", "WorkspaceAuth", "clean_value"]
 
 ENV_AK = "HUAWEICLOUD_SDK_AK"
 ENV_SK = "HUAWEICLOUD_SDK_SK"
@@ -39,14 +46,54 @@ SIGNED_HEADERS = ("content-type", "host", "x-project-id", "x-sdk-date", "x-secur
 
 
 class CredentialsError(ValueError):
-    """Credentials are missing, incomplete or contradictory (the message names the source)."""
+    """Credentials are missing, incomplete, contradictory or malformed (the message names the
+    source, never the value)."""
+
+
+def _describe(char: str) -> str:
+    if char in "\r\n":
+        return "a line break (CR or LF)"
+    if char == "\t":
+        return "a tab"
+    if char == "\x00":
+        return "a NUL character"
+    if ord(char) < 0x20 or ord(char) == 0x7F:
+        return "a control character"
+    if char.isspace():
+        return "whitespace"
+    return "a non-ASCII character"
+
+
+def clean_value(value: object, label: str) -> str | None:
+    """``value`` with surrounding whitespace stripped, ``None`` when blank.
+
+    Raises :class:`CredentialsError` naming ``label`` (a field or variable name), never the
+    value, when the value is not a str or still holds a character outside printable ASCII
+    (``!`` to ``~``): such a character is illegal in an HTTP header or a sure sign of a bad
+    copy-paste.
+    """
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise CredentialsError(f"{label} must be a str, got {type(value).__name__}")
+    text = value.strip()
+    for index, char in enumerate(text):
+        if not "!" <= char <= "~":
+            raise CredentialsError(
+                f"{label} contains {_describe(char)} at position {index + 1} of {len(text)}; "
+                "credentials are printable ASCII without spaces: copy the value again "
+                "(the value is not shown)"
+            )
+    return text or None
 
 
 @dataclass(frozen=True, repr=False)
 class Credentials:
     """AK/SK (optionally temporary, with a security token) or an IAM token, plus a project id.
 
-    ``repr``/``str`` show only the kind, the project id and ``<set>`` markers.
+    ``repr``/``str`` show only the kind, the project id and ``<set>`` markers. Values are
+    stripped of surrounding whitespace and checked (see :func:`clean_value`); ``source`` says
+    where they came from (set by :meth:`from_env`; ``None`` when passed in code).
     """
 
     ak: str | None = None
@@ -54,8 +101,11 @@ class Credentials:
     security_token: str | None = None
     token: str | None = None
     project_id: str | None = None
+    source: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
+        for name in ("ak", "sk", "security_token", "token", "project_id"):
+            object.__setattr__(self, name, clean_value(getattr(self, name), name))
         if self.token and (self.ak or self.sk):
             raise CredentialsError("give either ak/sk or an IAM token, not both")
         if not self.token:
@@ -104,26 +154,36 @@ class Credentials:
         file must exist; the default one is optional.
         """
         env = os.environ if environ is None else environ
+
+        def var(name: str) -> str | None:
+            return clean_value(env.get(name), name)
+
         profile = _read_profile(env, credentials_file)
-        project_id = env.get(ENV_PROJECT_ID) or profile.get("project_id") or None
-        ak, sk = env.get(ENV_AK) or None, env.get(ENV_SK) or None
+        where = f"credentials file {profile.get('__file__')}: [{FILE_SECTION}]"
+
+        def item(key: str) -> str | None:
+            return clean_value(profile.get(key), f"{where} {key}")
+
+        project_id = var(ENV_PROJECT_ID) or item("project_id")
+        ak, sk = var(ENV_AK), var(ENV_SK)
         if ak or sk:
             if not (ak and sk):
                 have, lack = (ENV_AK, ENV_SK) if ak else (ENV_SK, ENV_AK)
                 raise CredentialsError(f"{have} is set but {lack} is not; set both")
-            token = env.get(ENV_SECURITY_TOKEN) or None
-            return cls(ak=ak, sk=sk, security_token=token, project_id=project_id)
-        if env.get(ENV_TOKEN):
-            return cls(token=env[ENV_TOKEN], project_id=project_id)
-        ak, sk = profile.get("ak") or None, profile.get("sk") or None
+            token = var(ENV_SECURITY_TOKEN)
+            names = ", ".join([ENV_AK, ENV_SK] + ([ENV_SECURITY_TOKEN] if token else []))
+            source = f"environment ({names})"
+            return cls(ak=ak, sk=sk, security_token=token, project_id=project_id, source=source)
+        iam_token = var(ENV_TOKEN)
+        if iam_token:
+            return cls(token=iam_token, project_id=project_id, source=f"environment ({ENV_TOKEN})")
+        ak, sk = item("ak"), item("sk")
         if ak or sk:
             if not (ak and sk):
                 lack = "sk" if ak else "ak"
-                raise CredentialsError(
-                    f"credentials file {profile['__file__']}: [{FILE_SECTION}] lacks {lack}"
-                )
-            token = profile.get("security_token") or None
-            return cls(ak=ak, sk=sk, security_token=token, project_id=project_id)
+                raise CredentialsError(f"{where} lacks {lack}")
+            token = item("security_token")
+            return cls(ak=ak, sk=sk, security_token=token, project_id=project_id, source=where)
         raise CredentialsError(
             f"no credentials found: set {ENV_AK} and {ENV_SK} (optionally "
             f"{ENV_SECURITY_TOKEN}, {ENV_PROJECT_ID}), or {ENV_TOKEN}, or put ak/sk in section "
@@ -184,7 +244,7 @@ class WorkspaceAuth(httpx.Auth):
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self._credentials = credentials
-        self.project_id = project_id or credentials.project_id
+        self.project_id = clean_value(project_id, "project_id") or credentials.project_id
         self._clock = clock or _utcnow
 
     def __repr__(self) -> str:

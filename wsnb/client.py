@@ -5,6 +5,14 @@ Each operation is described once, by a small function that validates the argumen
 differ in ``_send``, which throttles, signs (through :class:`wsnb.auth.WorkspaceAuth`), sends,
 retries (see :mod:`wsnb._retry`) and maps errors (see :mod:`wsnb.errors`). Paging is shared too: a
 :class:`_Pager` decides the next page from the last one, so no page is ever fetched twice.
+
+Answers: a read needs a JSON object (an empty, non-JSON or HTML 200 is an
+:class:`~wsnb.errors.UnexpectedResponseError`, retried as a read); a 2xx to ``delete_task`` or
+``batch_delete`` is success whatever its body (the ``X-Request-Id`` is returned when there is
+one); an unreadable 2xx to any other write (``create_task`` without a ``task_id``, a non-JSON
+``update_task`` answer) is an :class:`~wsnb.errors.OutcomeUnknownError`. Every error text is
+scrubbed of the credentials and the request's signature (:mod:`wsnb._redact`) before it leaves.
+Arguments are bounded before sending: ``offset`` 0 to :data:`OFFSET_MAX`, ``limit`` per operation.
 """
 
 from __future__ import annotations
@@ -17,6 +25,8 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from enum import Enum
 from types import TracebackType
 from typing import Any, Final, Generic, Self, TypeVar, cast
@@ -25,16 +35,24 @@ from urllib.parse import quote
 import httpx
 
 from wsnb import __version__
+from wsnb._redact import redact, secrets_of
 from wsnb._retry import (
     RateLimit,
     RetryPolicy,
     async_retrying,
     retrying,
+    settle_parse_error,
     settle_response_error,
     transport_error,
 )
-from wsnb.auth import Credentials, WorkspaceAuth
-from wsnb.errors import ThrottledError, WorkspaceError, error_from_response
+from wsnb.auth import Credentials, WorkspaceAuth, clean_value
+from wsnb.errors import (
+    ThrottledError,
+    UnexpectedResponseError,
+    WorkspaceError,
+    error_from_response,
+    html_summary,
+)
 from wsnb.models import (
     BATCH_DELETE_MAX,
     CREATE_FIELDS,
@@ -56,13 +74,17 @@ from wsnb.models import (
     TimeZoneInfo,
 )
 
-__all__ = ["DEFAULT_TIMEOUT", "REGIONS", "AsyncClient", "Client", "ClientStats"]
+__all__ = ["DEFAULT_TIMEOUT", "OFFSET_MAX", "REGIONS", "AsyncClient", "Client", "ClientStats"]
 
 _log = logging.getLogger("wsnb.client")
 T = TypeVar("T")
 
 #: Connect within 10 s; read (and write, and wait for a pooled connection) within 60 s.
 DEFAULT_TIMEOUT: Final = httpx.Timeout(60.0, connect=10.0)
+
+#: The largest ``offset`` the client sends (the API documents no maximum; the server's Java
+#: backend reads it as a 32-bit int, and no project holds two billion tasks).
+OFFSET_MAX: Final = 2**31 - 1
 
 #: The regions the official SDK knows for Workspace.
 REGIONS: Final = frozenset(
@@ -107,12 +129,19 @@ class ClientStats:
     ``calls`` counts HTTP requests sent (retries included, so it matches what the server's
     throttle sees); ``retries`` the attempts after the first; ``throttled`` the 429 answers;
     ``by_operation`` the requests per operation name.
+
+    Observations of the last answer (not part of :meth:`snapshot`): ``server_skew`` is the local
+    wall clock minus the answer's ``Date`` header in seconds (positive: this machine is ahead;
+    ``Date`` has one-second resolution), ``rate_limit_headers`` the answer's rate-limit headers
+    (names containing ``ratelimit`` or ``rate-limit``), if the gateway sends any.
     """
 
     calls: int = 0
     retries: int = 0
     throttled: int = 0
     by_operation: dict[str, int] = field(default_factory=dict)
+    server_skew: float | None = None
+    rate_limit_headers: dict[str, str] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def record_call(self, operation: str) -> None:
@@ -128,6 +157,28 @@ class ClientStats:
         with self._lock:
             self.throttled += 1
 
+    def observe(self, headers: httpx.Headers, local: datetime) -> None:
+        """Note the answer's clock (``Date``) against ``local`` and its rate-limit headers."""
+        skew: float | None = None
+        served = headers.get("Date")
+        if served:
+            try:
+                when = parsedate_to_datetime(served)
+            except (TypeError, ValueError, IndexError):
+                when = None
+            if when is not None and when.tzinfo is not None:
+                skew = (local - when).total_seconds()
+        limits = {
+            name: value
+            for name, value in headers.items()
+            if "ratelimit" in name.lower() or "rate-limit" in name.lower()
+        }
+        with self._lock:
+            if skew is not None:
+                self.server_skew = skew
+            if limits:
+                self.rate_limit_headers = limits
+
     def snapshot(self) -> dict[str, Any]:
         """A consistent copy of the counters as a plain dict."""
         with self._lock:
@@ -142,6 +193,8 @@ class ClientStats:
         with self._lock:
             self.calls = self.retries = self.throttled = 0
             self.by_operation.clear()
+            self.server_skew = None
+            self.rate_limit_headers = {}
 
 
 # --- operations: validation, request description, response parsing -----------------------------
@@ -159,10 +212,13 @@ class _Call(Generic[T]):
     body: Mapping[str, Any] | None = None
 
 
-def _bad_response(response: httpx.Response, why: str) -> WorkspaceError:
+def _bad_response(
+    response: httpx.Response, why: str, *, transient: bool = False
+) -> UnexpectedResponseError:
     request = response.request
-    return WorkspaceError(
+    return UnexpectedResponseError(
         f"unexpected response: {why}",
+        transient=transient,
         status=response.status_code,
         request_id=response.headers.get("X-Request-Id"),
         method=request.method,
@@ -171,13 +227,19 @@ def _bad_response(response: httpx.Response, why: str) -> WorkspaceError:
 
 
 def _json_object(response: httpx.Response) -> dict[str, Any]:
-    """The JSON object of a 200 response; an empty body counts as ``{}``."""
+    """The JSON object of a success answer; empty, non-JSON or non-object bodies are errors."""
     if not response.content.strip():
-        return {}
+        raise _bad_response(response, "empty body where JSON was expected", transient=True)
     try:
         data = json.loads(response.content)
     except ValueError:
-        raise _bad_response(response, "body is not JSON") from None
+        text = response.content[:65536].decode("utf-8", "replace")
+        kind = response.headers.get("Content-Type", "").lower()
+        if "html" in kind or text.lstrip()[:15].lower().startswith(("<!doctype html", "<html")):
+            why = html_summary(response.status_code, text)
+        else:
+            why = f"body is not JSON (Content-Type {kind or 'missing'!r})"
+        raise _bad_response(response, why, transient=True) from None
     if not isinstance(data, dict):
         raise _bad_response(response, f"expected a JSON object, got {type(data).__name__}")
     return data
@@ -190,26 +252,39 @@ def _list_of(response: httpx.Response, key: str) -> list[Any]:
     return value
 
 
-def _page(key: str) -> Callable[[httpx.Response], tuple[list[Any], int | None]]:
+def _page(
+    key: str, *, need_total: bool = False
+) -> Callable[[httpx.Response], tuple[list[Any], int | None]]:
+    """Parse one page; ``need_total``: a missing ``total_count`` is an error, not 0 (callers of
+    ``list_tasks_page`` size the listing by it, and 0 would read as "the project is empty")."""
+
     def parse(response: httpx.Response) -> tuple[list[Any], int | None]:
         data = _json_object(response)
         items = data.get(key, [])
         if not isinstance(items, list):
             raise _bad_response(response, f"{key!r} is not a list")
         total = data.get("total_count")
-        return items, total if isinstance(total, int) else None
+        if isinstance(total, bool) or not isinstance(total, int):
+            if need_total:
+                raise _bad_response(response, "the list answer has no integer 'total_count'")
+            return items, None
+        return items, total
 
     return parse
 
 
 def _nothing(response: httpx.Response) -> None:
-    _json_object(response)  # tolerate empty or {}; reject garbage
+    """``update_task``: an empty body or any JSON is success; anything else is unreadable."""
+    if response.content.strip():
+        try:
+            json.loads(response.content)
+        except ValueError:
+            raise _bad_response(response, "body is not JSON", transient=True) from None
 
 
 def _request_id(response: httpx.Response) -> str | None:
-    """A write's answer has no useful body: its ``X-Request-Id`` is what support asks for."""
-    _json_object(response)  # tolerate empty or {}; reject garbage
-    request_id: str | None = response.headers.get("X-Request-Id")
+    """A delete's 2xx is success whatever its body: ``X-Request-Id`` is what support asks for."""
+    request_id: str | None = response.headers.get("X-Request-Id") or None
     return request_id
 
 
@@ -304,18 +379,21 @@ _TASKS = "/scheduled-tasks"
 _PageCall = _Call[tuple[list[Any], int | None]]
 
 
-def _list_tasks_page_call(offset: int, limit: int, filters: Mapping[str, object]) -> _PageCall:
+def _list_tasks_page_call(
+    offset: int, limit: int, filters: Mapping[str, object], *, need_total: bool = False
+) -> _PageCall:
     params = [
-        ("offset", str(_int("offset", offset, 0))),
+        ("offset", str(_int("offset", offset, 0, OFFSET_MAX))),
         ("limit", str(_int("limit", limit, 0, LIST_PAGE_MAX))),
         *_filter_params(filters),
     ]
-    return _Call("list_tasks", "GET", _TASKS, _page("scheduled_tasks"), tuple(params))
+    parse = _page("scheduled_tasks", need_total=need_total)
+    return _Call("list_tasks", "GET", _TASKS, parse, tuple(params))
 
 
 def _records_page_call(task_id: str, record_id: str | None, offset: int, limit: int) -> _PageCall:
     params = (
-        ("offset", str(_int("offset", offset, 0))),
+        ("offset", str(_int("offset", offset, 0, OFFSET_MAX))),
         ("limit", str(_int("limit", limit, 0, RECORDS_PAGE_MAX))),
     )
     path = f"{_TASKS}/{_seg('task_id', task_id)}/records"
@@ -446,6 +524,10 @@ class _Sentinel(Enum):
     DEFAULT = "default"
 
 
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
 _DEFAULT: Final = _Sentinel.DEFAULT
 
 
@@ -466,10 +548,11 @@ class _Core:
         retry: RetryPolicy,
         clock: Callable[[], float] | None,
         user_agent: str | None,
+        wall_clock: Callable[[], datetime] | None = None,
     ) -> WorkspaceAuth:
         self.endpoint = _endpoint(region, endpoint)
         creds = credentials if credentials is not None else Credentials.from_env()
-        pid = project_id or creds.project_id
+        pid = clean_value(project_id, "project_id") or creds.project_id
         if not pid:
             raise ValueError(
                 "project_id is required: pass project_id= or set HUAWEICLOUD_SDK_PROJECT_ID"
@@ -477,7 +560,12 @@ class _Core:
         self._base_path = f"/v2/{_seg('project_id', pid)}"
         self.project_id = pid
         self._kind = creds.kind
+        self._credentials = creds
+        self._secrets = tuple(
+            value for value in (creds.ak, creds.sk, creds.security_token, creds.token) if value
+        )
         self._clock = clock or time.monotonic
+        self._wall_clock = wall_clock or _utcnow
         self._rate = RateLimit(clock=self._clock) if rate_limit is _DEFAULT else rate_limit
         self._retry = retry
         self.stats = ClientStats()
@@ -485,7 +573,21 @@ class _Core:
             "Content-Type": "application/json",
             "User-Agent": user_agent or f"wsnb/{__version__} httpx/{httpx.__version__}",
         }
-        return WorkspaceAuth(creds, project_id=pid)
+        return WorkspaceAuth(creds, project_id=pid, clock=self._wall_clock)
+
+    @property
+    def credentials(self) -> Credentials:
+        """The credentials in use (their repr shows no secret)."""
+        return self._credentials
+
+    @property
+    def rate_limit(self) -> RateLimit | None:
+        """The client-side rate limit (``None``: off)."""
+        return self._rate
+
+    def wall_clock(self) -> datetime:
+        """The wall clock that stamps ``X-Sdk-Date`` (``datetime.now(UTC)`` unless injected)."""
+        return self._wall_clock()
 
     def _build(self, http: httpx.Client | httpx.AsyncClient, call: _Call[Any]) -> httpx.Request:
         content = json.dumps(call.body).encode() if call.body is not None else None
@@ -513,16 +615,30 @@ class _Core:
             request_id,
             attempt,
         )
+        self.stats.observe(response.headers, self._wall_clock())
         if response.status_code >= 400:
-            error = error_from_response(response, call.operation)
+            error = self._scrub(error_from_response(response, call.operation), request)
             if isinstance(error, ThrottledError):
                 self.stats.record_throttled()
             raise settle_response_error(call.operation, error)
         try:
             return call.parse(response)
-        except WorkspaceError as error:
+        except UnexpectedResponseError as error:
             error.operation = call.operation
-            raise
+            error.refresh()
+            failure = settle_parse_error(call.operation, error)
+        raise failure
+
+    def _scrub(self, error: WorkspaceError, request: httpx.Request) -> WorkspaceError:
+        """Remove the credentials and signature from the texts of an error answer (a gateway
+        may echo the AK in its message)."""
+        secrets = secrets_of(request, self._secrets)
+        for name in ("error_msg", "error_detail"):
+            value = getattr(error, name)
+            if value:
+                setattr(error, name, redact(value, secrets))
+        error.refresh()
+        return error
 
     def _failed(
         self, call: _Call[Any], request: httpx.Request, exc: httpx.TransportError, attempt: int
@@ -535,7 +651,7 @@ class _Core:
             type(exc).__name__,
             attempt,
         )
-        return transport_error(call.operation, exc, request)
+        return transport_error(call.operation, exc, request, secrets_of(request, self._secrets))
 
     def __repr__(self) -> str:
         return (
@@ -560,7 +676,9 @@ def _records_pager(task_id: str, record_id: str | None, limit: int | None) -> _P
 class Client(_Core):
     """Synchronous Workspace scheduled-tasks client (safe to call inside a running event loop).
 
-    ``clock`` and ``sleep`` exist for tests and simulations; ``transport`` for tests.
+    ``clock`` (monotonic seconds: rate limit and retry deadline) and ``sleep`` exist for tests
+    and simulations; ``wall_clock`` (an aware ``datetime``) stamps ``X-Sdk-Date`` and is what
+    the server's ``Date`` is compared with (tests skew it); ``transport`` is for tests.
     """
 
     def __init__(
@@ -577,9 +695,18 @@ class Client(_Core):
         user_agent: str | None = None,
         clock: Callable[[], float] | None = None,
         sleep: Callable[[float], None] | None = None,
+        wall_clock: Callable[[], datetime] | None = None,
     ) -> None:
         auth = self._setup(
-            region, endpoint, project_id, credentials, rate_limit, retry, clock, user_agent
+            region,
+            endpoint,
+            project_id,
+            credentials,
+            rate_limit,
+            retry,
+            clock,
+            user_agent,
+            wall_clock,
         )
         self._sleep = sleep or time.sleep
         self._http = httpx.Client(auth=auth, timeout=timeout, transport=transport)
@@ -622,6 +749,12 @@ class Client(_Core):
             call = pager.feed(self._send(call))
         return pager.items
 
+    def _probe(self) -> TaskPage:
+        """One attempt of ``list_tasks_page(0, 1)``, never retried (:mod:`wsnb.doctor` reports
+        the first answer as it is, and must not sit through a retry schedule)."""
+        items, total = self._attempt(_list_tasks_page_call(0, 1, {}, need_total=True), 1)
+        return {"scheduled_tasks": items, "total_count": total or 0}
+
     def list_tasks(
         self,
         *,
@@ -643,9 +776,11 @@ class Client(_Core):
         return self._pages(_list_tasks_pager(filters))
 
     def list_tasks_page(self, offset: int, limit: int = LIST_PAGE_MAX, **filters: Any) -> TaskPage:
-        """One page of the task list, as the API returns it."""
-        items, total = self._send(_list_tasks_page_call(offset, limit, filters))
-        return {"scheduled_tasks": items, "total_count": total if total is not None else 0}
+        """One page of the task list, as the API returns it (``total_count`` required: an answer
+        without it raises :class:`~wsnb.errors.UnexpectedResponseError`)."""
+        call = _list_tasks_page_call(offset, limit, filters, need_total=True)
+        items, total = self._send(call)
+        return {"scheduled_tasks": items, "total_count": total or 0}
 
     def get_task(self, task_id: str) -> TaskDetail:
         """The full definition of a task (enough to re-create it)."""
@@ -746,9 +881,18 @@ class AsyncClient(_Core):
         user_agent: str | None = None,
         clock: Callable[[], float] | None = None,
         sleep: Callable[[float], Awaitable[None]] | None = None,
+        wall_clock: Callable[[], datetime] | None = None,
     ) -> None:
         auth = self._setup(
-            region, endpoint, project_id, credentials, rate_limit, retry, clock, user_agent
+            region,
+            endpoint,
+            project_id,
+            credentials,
+            rate_limit,
+            retry,
+            clock,
+            user_agent,
+            wall_clock,
         )
         self._sleep = sleep or asyncio.sleep
         self._http = httpx.AsyncClient(auth=auth, timeout=timeout, transport=transport)
@@ -813,9 +957,10 @@ class AsyncClient(_Core):
     async def list_tasks_page(
         self, offset: int, limit: int = LIST_PAGE_MAX, **filters: Any
     ) -> TaskPage:
-        """One page of the task list, as the API returns it."""
-        items, total = await self._send(_list_tasks_page_call(offset, limit, filters))
-        return {"scheduled_tasks": items, "total_count": total if total is not None else 0}
+        """One page of the task list, as the API returns it (``total_count`` required)."""
+        call = _list_tasks_page_call(offset, limit, filters, need_total=True)
+        items, total = await self._send(call)
+        return {"scheduled_tasks": items, "total_count": total or 0}
 
     async def get_task(self, task_id: str) -> TaskDetail:
         """The full definition of a task."""

@@ -24,6 +24,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
         "wsnb.cli.notebook:demo",
         "Start the emulator and run the cleanup notebook against it.",
     ),
+    "doctor": ("wsnb.cli.doctor:doctor", "Check the setup against a tenant (read-only)."),
 }
 
 
