@@ -42,6 +42,7 @@ from typing import Any, Final
 import pandas as pd
 
 from wsnb._aio import Api, run_sync
+from wsnb._listing import list_all
 from wsnb.client import AsyncClient, Client
 from wsnb.errors import (
     AuthenticationError,
@@ -54,7 +55,6 @@ from wsnb.errors import (
     TransportError,
     WorkspaceError,
 )
-from wsnb.frames import list_all
 from wsnb.ledger import Ledger, Outcome
 from wsnb.models import BATCH_DELETE_MAX, CREATE_FIELDS, ID_MAX_LEN, LIST_PAGE_MAX, ScheduledType
 from wsnb.report import DeletionReport
