@@ -524,7 +524,7 @@ def test_batch_delete_at_the_limits_is_one_call(make_api: Callable[..., Api]) ->
         ("list_tasks", (), {"life_cycle_type": "X"}, ValueError, "life_cycle_type must be"),
         ("list_tasks", (), {"task_name": ""}, ValueError, "task_name filter must be"),
         ("list_tasks_page", (0,), {"colour": "red"}, TypeError, "unknown list filter"),
-        ("list_tasks_page", (-1,), {}, ValueError, "offset must be >= 0"),
+        ("list_tasks_page", (-1,), {}, ValueError, "offset must be at least 0"),
         ("list_tasks_page", (0, 51), {}, ValueError, "limit must be between 0 and 50"),
         ("list_tasks_page", (0, True), {}, TypeError, "limit must be an int"),
         ("get_task", ("",), {}, ValueError, "task_id must be a non-empty str"),
