@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from wsnb import runner
+from wsnb.auth import CREDENTIAL_ENV_VARS
 
 _NEEDS_SERVER = {"scheduled_cleanup.ipynb"}
 _state: dict[str, Any] = {}
@@ -60,7 +61,7 @@ def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
         yield
         return
     scratch = _scratch(item.config)
-    env: dict[str, str | None] = {name: None for name in runner.CREDENTIAL_ENV_VARS}
+    env: dict[str, str | None] = {name: None for name in CREDENTIAL_ENV_VARS}
     env.update(
         HOME=str(scratch / "home"),
         WSNB_LEDGER=str(scratch / "ledger.sqlite"),
