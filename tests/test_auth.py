@@ -21,7 +21,13 @@ from huaweicloudsdkcore.sdk_request import SdkRequest
 from huaweicloudsdkcore.signer.signer import Signer
 
 from wsnb import _signer
-from wsnb.auth import Credentials, CredentialsError, WorkspaceAuth, credentials_configured
+from wsnb.auth import (
+    CREDENTIAL_ENV_VARS,
+    Credentials,
+    CredentialsError,
+    WorkspaceAuth,
+    credentials_configured,
+)
 from wsnb.emulator import Emulator
 
 AK = "AKEXAMPLE0000000WSNB"
@@ -493,6 +499,50 @@ def test_from_env_file_errors(tmp_path: Path) -> None:
     _write(tmp_path / ".huaweicloud" / "credentials", "[global]\nak = x\n")
     with pytest.raises(CredentialsError, match="no credentials found"):
         Credentials.from_env({"HOME": str(tmp_path)})
+
+
+def test_credential_env_vars_are_every_credential_source(tmp_path: Path) -> None:
+    """Peeling the listed variables off one by one (in precedence order) changes the credentials
+    each time, and with all of them gone there is no source left; the project id stays."""
+    book = _write(tmp_path / "c.ini", f"[basic]\nak = file-ak\nsk = {SK}\n")
+    env = {
+        "HOME": str(tmp_path),  # no default credentials file there
+        "HUAWEICLOUD_SDK_PROJECT_ID": PID,
+        "HUAWEICLOUD_SDK_AK": AK,
+        "HUAWEICLOUD_SDK_SK": SK,
+        "HUAWEICLOUD_SDK_SECURITY_TOKEN": STS,
+        "WSNB_AUTH_TOKEN": IAM_TOKEN,
+        "HUAWEICLOUD_SDK_CREDENTIALS_FILE": str(book),
+    }
+    assert "HUAWEICLOUD_SDK_PROJECT_ID" not in CREDENTIAL_ENV_VARS
+    assert set(env) - {"HOME", "HUAWEICLOUD_SDK_PROJECT_ID"} == set(CREDENTIAL_ENV_VARS)
+
+    def seen() -> tuple[str | None, ...]:
+        try:
+            creds = Credentials.from_env(env)
+        except CredentialsError as error:
+            return ("error", str(error).split(":")[0])
+        assert creds.project_id == PID
+        return (creds.kind, creds.ak, creds.security_token, creds.token)
+
+    steps = [seen()]
+    for name in (
+        "HUAWEICLOUD_SDK_SECURITY_TOKEN",
+        "HUAWEICLOUD_SDK_AK",
+        "HUAWEICLOUD_SDK_SK",
+        "WSNB_AUTH_TOKEN",
+        "HUAWEICLOUD_SDK_CREDENTIALS_FILE",
+    ):
+        del env[name]
+        steps.append(seen())
+    assert steps == [
+        ("aksk", AK, STS, None),
+        ("aksk", AK, None, None),
+        ("error", "HUAWEICLOUD_SDK_SK is set but HUAWEICLOUD_SDK_AK is not; set both"),
+        ("token", None, None, IAM_TOKEN),
+        ("aksk", "file-ak", None, None),
+        ("error", "no credentials found"),
+    ]
 
 
 def test_from_env_defaults_to_os_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

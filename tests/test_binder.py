@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from wsnb.auth import CREDENTIAL_ENV_VARS
+
 REPO = Path(__file__).resolve().parents[1]
 BINDER = REPO / "binder"
 
@@ -50,7 +52,7 @@ def venv_env(venv: Path, **extra: str) -> dict[str, str]:
         PIP_DISABLE_PIP_VERSION_CHECK="1",
         PIP_NO_WARN_SCRIPT_LOCATION="1",
     )
-    for name in ("HUAWEICLOUD_SDK_AK", "HUAWEICLOUD_SDK_SK", "WSNB_AUTH_TOKEN", "WSNB_ENDPOINT"):
+    for name in (*CREDENTIAL_ENV_VARS, "WSNB_ENDPOINT"):
         env.pop(name, None)
     env.update(extra)
     return env

@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from wsnb._retry import RateLimit, RetryPolicy
-from wsnb.auth import Credentials
+from wsnb.auth import CREDENTIAL_ENV_VARS, Credentials
 from wsnb.client import DEFAULT_TIMEOUT, REGIONS, AsyncClient, Client
 from wsnb.errors import (
     AuthenticationError,
@@ -997,9 +997,8 @@ def test_construction_errors_are_clear(kwargs: dict[str, Any], match: str) -> No
 
 def test_from_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
     monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.delenv("HUAWEICLOUD_SDK_CREDENTIALS_FILE", raising=False)
-    monkeypatch.delenv("HUAWEICLOUD_SDK_SECURITY_TOKEN", raising=False)
-    monkeypatch.delenv("WSNB_AUTH_TOKEN", raising=False)
+    for name in CREDENTIAL_ENV_VARS:
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HUAWEICLOUD_SDK_AK", AK)
     monkeypatch.setenv("HUAWEICLOUD_SDK_SK", SK)
     monkeypatch.setenv("HUAWEICLOUD_SDK_PROJECT_ID", PID)

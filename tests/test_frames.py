@@ -1,9 +1,10 @@
-"""wsnb.frames: the schema, vectorized time parsing, listing against the emulator, filters."""
+"""wsnb.frames: the schema, vectorized time parsing, the fetch-and-convert calls, filters.
+
+Listing itself (pages, restarts, filters pushed down) is tested in ``test_listing.py``."""
 
 from __future__ import annotations
 
 import asyncio
-import math
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,7 +19,6 @@ from wsnb.frames import (
     disabled,
     expired,
     last_failed,
-    list_all,
     name_matches,
     next_run_between,
     of_type,
@@ -85,40 +85,6 @@ def test_unknown_zone_warns_and_leaves_times_empty() -> None:
     assert pd.isna(frame["expire_time"].iloc[0])
 
 
-def test_tasks_frame_lists_everything_once(emulator: Emulator) -> None:
-    ids = emulator.control.seed(230, seed=1)
-    with emulator.client(rate_limit=None) as client:
-        frame = tasks_frame(client)
-    assert set(frame.index) == set(ids)
-    assert frame.index.is_unique
-    assert "LIFE_CYCLE" in set(frame["scheduled_type"].dropna())
-    lists = [e for e in emulator.control.requests() if e["operation"] == "list_tasks"]
-    normal = sum(frame["scheduled_type"] != "LIFE_CYCLE")
-    life = len(frame) - normal
-    # one request per page: no page is listed twice
-    assert len(lists) == math.ceil(normal / 50) + max(1, math.ceil(life / 50))
-
-
-def test_filters_are_pushed_down(emulator: Emulator) -> None:
-    emulator.control.seed(120, seed=2)
-    with emulator.client(rate_limit=None) as client:
-        everything = tasks_frame(client)
-        emulator.control.clear_requests()
-        stops = tasks_frame(client, task_type="STOP")
-        life = tasks_frame(client, scheduled_type="LIFE_CYCLE")
-        plain = tasks_frame(client, include_life_cycle=False)
-    expected = everything[everything["task_type"] == "STOP"]
-    assert set(stops.index) == set(expected.index)
-    assert set(life.index) == set(everything.index[everything["scheduled_type"] == "LIFE_CYCLE"])
-    assert "LIFE_CYCLE" not in set(plain["scheduled_type"].dropna())
-    assert len(stops) < len(everything)
-    # the server filtered: the STOP listing fetched only the pages STOP needs
-    lists = [e for e in emulator.control.requests() if e["operation"] == "list_tasks"]
-    assert len(lists) < math.ceil(len(everything) / 50) * 3 + 4
-    with pytest.raises(TypeError, match="unknown task filter"):
-        tasks_frame(client, colour="red")
-
-
 def test_async_listing(emulator: Emulator) -> None:
     ids = emulator.control.seed(70, seed=3)
 
@@ -133,29 +99,6 @@ def test_async_listing(emulator: Emulator) -> None:
             tasks_frame(client)  # type: ignore[arg-type]
     finally:
         asyncio.run(client.aclose())
-
-
-class _ShiftingApi:
-    """A listing whose total grows once, after the first page: the pass must restart."""
-
-    def __init__(self) -> None:
-        self.items = [{"id": f"t-{i}"} for i in range(120)]
-        self.calls: list[int] = []
-
-    async def list_page(self, offset: int, filters: Any, limit: int = 50) -> tuple[list[Any], int]:
-        self.calls.append(offset)
-        if len(self.calls) == 2:
-            self.items.insert(0, {"id": "new"})
-        return self.items[offset : offset + limit], len(self.items)
-
-
-def test_listing_restarts_when_the_total_changes() -> None:
-    api = _ShiftingApi()
-    items = asyncio.run(list_all(api, {}, include_life_cycle=False, concurrency=1))  # type: ignore[arg-type]
-    assert len(items) == 121
-    assert len({i["id"] for i in items}) == 121
-    first_pass, second_pass = api.calls[:2], api.calls[2:]
-    assert first_pass[0] == 0 and second_pass == [0, 50, 100]
 
 
 def test_records_frame(emulator: Emulator) -> None:

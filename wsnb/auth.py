@@ -20,14 +20,21 @@ from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Final, Literal
 from urllib.parse import parse_qsl
 
 import httpx
 
 from wsnb import _signer
 
-__all__ = ["Credentials", "CredentialsError", "WorkspaceAuth", "clean_value"]
+__all__ = [
+    "CREDENTIAL_ENV_VARS",
+    "Credentials",
+    "CredentialsError",
+    "WorkspaceAuth",
+    "clean_value",
+    "credentials_configured",
+]
 
 ENV_AK = "HUAWEICLOUD_SDK_AK"
 ENV_SK = "HUAWEICLOUD_SDK_SK"
@@ -35,8 +42,9 @@ ENV_SECURITY_TOKEN = "HUAWEICLOUD_SDK_SECURITY_TOKEN"  # noqa: S105 (a variable 
 ENV_PROJECT_ID = "HUAWEICLOUD_SDK_PROJECT_ID"
 ENV_CREDENTIALS_FILE = "HUAWEICLOUD_SDK_CREDENTIALS_FILE"
 ENV_TOKEN = "WSNB_AUTH_TOKEN"  # noqa: S105 (a variable name)
-#: Environment variables that carry (or point to) credentials.
-CREDENTIAL_ENV_VARS = (ENV_AK, ENV_SK, ENV_SECURITY_TOKEN, ENV_CREDENTIALS_FILE, ENV_TOKEN)
+#: The environment variables that carry (or point to) credentials, for code that must clear or
+#: detect every credential source (the project id is not one: it names, it does not grant).
+CREDENTIAL_ENV_VARS: Final = (ENV_AK, ENV_SK, ENV_SECURITY_TOKEN, ENV_CREDENTIALS_FILE, ENV_TOKEN)
 FILE_SECTION = "basic"
 
 # Headers WorkspaceAuth signs when present. Deliberately not user-agent, accept, accept-encoding,

@@ -35,6 +35,7 @@ from urllib.parse import quote
 import httpx
 
 from wsnb import __version__
+from wsnb._checks import check_int
 from wsnb._redact import redact, secrets_of
 from wsnb._retry import (
     RateLimit,
@@ -304,15 +305,6 @@ def _seg(name: str, value: object) -> str:
     return quote(value, safe="")
 
 
-def _int(name: str, value: object, low: int, high: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < low or (high is not None and value > high):
-        limit = f"between {low} and {high}" if high is not None else f">= {low}"
-        raise ValueError(f"{name} must be {limit}, got {value}")
-    return value
-
-
 def _filter_params(filters: Mapping[str, object]) -> list[tuple[str, str]]:
     """Validate list filters client-side (clear errors instead of a 400 round trip)."""
     unknown = sorted(set(filters) - set(_FILTERS))
@@ -383,8 +375,8 @@ def _list_tasks_page_call(
     offset: int, limit: int, filters: Mapping[str, object], *, need_total: bool = False
 ) -> _PageCall:
     params = [
-        ("offset", str(_int("offset", offset, 0, OFFSET_MAX))),
-        ("limit", str(_int("limit", limit, 0, LIST_PAGE_MAX))),
+        ("offset", str(check_int("offset", offset, 0, OFFSET_MAX))),
+        ("limit", str(check_int("limit", limit, 0, LIST_PAGE_MAX))),
         *_filter_params(filters),
     ]
     parse = _page("scheduled_tasks", need_total=need_total)
@@ -393,8 +385,8 @@ def _list_tasks_page_call(
 
 def _records_page_call(task_id: str, record_id: str | None, offset: int, limit: int) -> _PageCall:
     params = (
-        ("offset", str(_int("offset", offset, 0, OFFSET_MAX))),
-        ("limit", str(_int("limit", limit, 0, RECORDS_PAGE_MAX))),
+        ("offset", str(check_int("offset", offset, 0, OFFSET_MAX))),
+        ("limit", str(check_int("limit", limit, 0, RECORDS_PAGE_MAX))),
     )
     path = f"{_TASKS}/{_seg('task_id', task_id)}/records"
     if record_id is None:
@@ -666,7 +658,7 @@ def _list_tasks_pager(filters: Mapping[str, object]) -> _Pager:
 
 
 def _records_pager(task_id: str, record_id: str | None, limit: int | None) -> _Pager:
-    size = RECORDS_PAGE_MAX if limit is None else _int("limit", limit, 1, RECORDS_PAGE_MAX)
+    size = RECORDS_PAGE_MAX if limit is None else check_int("limit", limit, 1, RECORDS_PAGE_MAX)
     return _Pager(lambda offset, lim: _records_page_call(task_id, record_id, offset, lim), size)
 
 

@@ -1,10 +1,9 @@
 """Tasks and records as pandas DataFrames, and filter helpers that compose with pandas.
 
-Listing: the first page gives ``total_count``; the other pages are then fetched concurrently (the
-client's rate limiter keeps the pace within the read limit). Every page is fetched once per pass;
-if the server's ``total_count`` changes mid-listing (someone created or deleted tasks), the pass
-is thrown away and the listing restarts, because offsets have shifted. Items are de-duplicated by
-id. API filters are pushed down to the server.
+Contract: :func:`tasks_to_frame` / :func:`records_to_frame` turn API items into frames with a
+fixed schema (:data:`TASK_COLUMNS`, :data:`RECORD_COLUMNS`); :func:`tasks_frame`,
+:func:`atasks_frame` and :func:`records_frame` are thin calls that fetch (listing:
+:func:`wsnb._listing.list_all`) and convert.
 
 Conversion is vectorized: one column at a time, times parsed with ``pd.to_datetime`` per time
 zone group, then localized and converted to UTC. Values in unusual formats (a ``GMT+08:00``
@@ -16,10 +15,9 @@ they combine with ``&``, ``|`` and ``~`` and select with ``df[mask]``.
 
 from __future__ import annotations
 
-import asyncio
 import re
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from datetime import datetime, tzinfo
 from enum import StrEnum
 from typing import Any, Final
@@ -28,16 +26,10 @@ import numpy as np
 import pandas as pd
 
 from wsnb._aio import Api, run_sync
+from wsnb._listing import DEFAULT_CONCURRENCY, list_all
 from wsnb._time import parse_api_time, zone
 from wsnb.client import AsyncClient, Client
-from wsnb.models import (
-    LIST_PAGE_MAX,
-    LastStatus,
-    LifeCycleType,
-    ScheduledType,
-    Task,
-    TaskType,
-)
+from wsnb.models import LastStatus, LifeCycleType, ScheduledType, Task, TaskType
 
 __all__ = [
     "RECORD_COLUMNS",
@@ -99,13 +91,6 @@ _CATEGORIES: Final[dict[str, list[str]]] = {
 }
 
 _API_FORMAT: Final = "%Y-%m-%d %H:%M:%S"
-#: How often a listing restarts because the task count changed before giving up.
-MAX_RESTARTS: Final = 5
-#: Pages fetched at once (the rate limiter sets the pace). On the emulator with 20k tasks,
-#: 1/2/4/8 at once listed in 6.6/5.1/3.8/4.8 s: past 4 the server is the bottleneck.
-DEFAULT_CONCURRENCY: Final = 4
-
-_FILTERS: Final = ("task_name", "task_type", "scheduled_type", "life_cycle_type", "last_status")
 
 
 # --- conversion ----------------------------------------------------------------------------------
@@ -201,94 +186,29 @@ def records_to_frame(records: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     return _to_frame(records, RECORD_COLUMNS, "record_id")
 
 
-# --- listing -------------------------------------------------------------------------------------
-
-
-class _Changed(Exception):
-    """The listing shifted under us (total changed or a page came back short)."""
-
-
-def _progress(enabled: bool, desc: str) -> Any:
-    from tqdm.auto import tqdm
-
-    return tqdm(total=0, desc=desc, unit="task", disable=not enabled, leave=False)
-
-
-async def _list_pass(
-    api: Api, filters: Mapping[str, Any], concurrency: int, bar: Any
-) -> list[Task]:
-    first, total = await api.list_page(0, filters)
-    bar.total = (bar.total or 0) + total
-    bar.update(len(first))
-    offsets = (
-        list(range(LIST_PAGE_MAX, total, LIST_PAGE_MAX)) if len(first) >= LIST_PAGE_MAX else []
-    )
-    gate = asyncio.Semaphore(concurrency)
-
-    shifted = asyncio.Event()
-
-    async def fetch(offset: int) -> list[Task]:
-        async with gate:
-            if shifted.is_set():  # the pass is void: send nothing more
-                raise _Changed
-            items, seen_total = await api.list_page(offset, filters)
-        expected = min(LIST_PAGE_MAX, total - offset)
-        if seen_total != total or len(items) != expected:
-            shifted.set()
-            raise _Changed
-        bar.update(len(items))
-        return items
-
-    tasks = [asyncio.ensure_future(fetch(o)) for o in offsets]
-    try:
-        pages = await asyncio.gather(*tasks)
-    except BaseException:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        raise
-    return [item for page in (first, *pages) for item in page]
-
-
-async def list_all(
-    api: Api,
-    filters: Mapping[str, Any],
-    *,
-    include_life_cycle: bool = True,
-    concurrency: int = DEFAULT_CONCURRENCY,
-    progress: bool = False,
-) -> list[Task]:
-    """Every task matching ``filters`` (plus LIFE_CYCLE ones, see :func:`tasks_frame`)."""
-    unknown = sorted(set(filters) - set(_FILTERS))
-    if unknown:
-        raise TypeError(f"unknown task filter(s) {unknown}; the filters are {list(_FILTERS)}")
-    clean = {k: v for k, v in filters.items() if v is not None}
-    passes = [clean]
-    if include_life_cycle and "scheduled_type" not in clean:
-        passes.append({**clean, "scheduled_type": ScheduledType.LIFE_CYCLE.value})
-    seen: dict[str, Task] = {}
-    with _progress(progress, "listing tasks") as bar:
-        for pass_filters in passes:
-            for _ in range(MAX_RESTARTS):
-                try:
-                    items = await _list_pass(api, pass_filters, concurrency, bar)
-                    break
-                except _Changed:
-                    bar.reset(total=0)
-                    continue
-            else:
-                raise RuntimeError(
-                    f"the task list kept changing while it was read ({MAX_RESTARTS} attempts); "
-                    "try again when no one else is creating or deleting tasks"
-                )
-            for item in items:
-                seen.setdefault(str(item.get("id")), item)
-    return list(seen.values())
+# --- fetch and convert ---------------------------------------------------------------------------
 
 
 def _check_sync(client: Any, name: str) -> None:
     if isinstance(client, AsyncClient):
         raise TypeError(f"{name}() needs a sync Client; use a{name}() with an AsyncClient")
+
+
+def _list(
+    client: Client | AsyncClient,
+    filters: Mapping[str, Any],
+    include_life_cycle: bool,
+    concurrency: int,
+    progress: bool,
+) -> Coroutine[Any, Any, list[Task]]:
+    """The one listing call behind :func:`tasks_frame` and :func:`atasks_frame`."""
+    return list_all(
+        Api(client),
+        filters,
+        include_life_cycle=include_life_cycle,
+        concurrency=concurrency,
+        progress=progress,
+    )
 
 
 def tasks_frame(
@@ -307,16 +227,9 @@ def tasks_frame(
     are listed too. Times are tz-aware UTC; ``time_zone`` says how to show them.
     """
     _check_sync(client, "tasks_frame")
-    items = run_sync(
-        list_all(
-            Api(client),
-            filters,
-            include_life_cycle=include_life_cycle,
-            concurrency=concurrency,
-            progress=progress,
-        )
+    return tasks_to_frame(
+        run_sync(_list(client, filters, include_life_cycle, concurrency, progress))
     )
-    return tasks_to_frame(items)
 
 
 async def atasks_frame(
@@ -328,14 +241,7 @@ async def atasks_frame(
     **filters: Any,
 ) -> pd.DataFrame:
     """The :class:`~wsnb.client.AsyncClient` twin of :func:`tasks_frame`."""
-    items = await list_all(
-        Api(client),
-        filters,
-        include_life_cycle=include_life_cycle,
-        concurrency=concurrency,
-        progress=progress,
-    )
-    return tasks_to_frame(items)
+    return tasks_to_frame(await _list(client, filters, include_life_cycle, concurrency, progress))
 
 
 def records_frame(client: Client, task_id: str) -> pd.DataFrame:

@@ -8,9 +8,9 @@ out ("in flight") and completed after. A run killed mid-way therefore leaves eno
 :func:`~wsnb.deletion.resume` to finish it without resending anything already settled.
 
 Durability: WAL journal, ``synchronous=FULL``, explicit ``BEGIN IMMEDIATE``/``COMMIT`` on a
-connection opened with ``isolation_level=None``. One connection is shared by the threads of a run
-behind a lock. The schema is versioned with ``PRAGMA user_version`` and upgraded by
-:func:`migrate`.
+connection opened with ``isolation_level=None`` (both from :mod:`wsnb._sqlite`). One connection
+is shared by the threads of a run behind a lock. The schema is versioned with
+``PRAGMA user_version`` and upgraded by :func:`migrate`.
 
 Default location (when no ledger is given): ``$WSNB_LEDGER``, else
 ``$XDG_DATA_HOME/wsnb/ledger.sqlite``, else ``~/.local/share/wsnb/ledger.sqlite``.
@@ -22,14 +22,16 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Final, Literal, Self
 
 import pandas as pd
+
+from wsnb._sqlite import connect, transaction
 
 __all__ = [
     "OUTCOMES",
@@ -154,17 +156,12 @@ def migrate(con: sqlite3.Connection) -> int:
         )
     while version < SCHEMA_VERSION:
         script = _MIGRATIONS[version]
-        con.execute("BEGIN IMMEDIATE")
-        try:
+        with transaction(con):
             for statement in script.split(";"):
                 if statement.strip():
                     con.execute(statement)
-            version += 1
-            con.execute(f"PRAGMA user_version = {version:d}")
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
+            con.execute(f"PRAGMA user_version = {version + 1:d}")
+        version += 1
     return version
 
 
@@ -193,13 +190,8 @@ class Ledger:
         if self.path != ":memory:":
             Path(self.path).expanduser().parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
-        self._con = sqlite3.connect(
-            self.path, isolation_level=None, check_same_thread=False, timeout=30.0
-        )
+        self._con = connect(self.path, synchronous="FULL", foreign_keys=True)
         self._con.row_factory = sqlite3.Row
-        self._con.execute("PRAGMA journal_mode=WAL")
-        self._con.execute("PRAGMA synchronous=FULL")
-        self._con.execute("PRAGMA foreign_keys=ON")
         with self._lock:
             migrate(self._con)
 
@@ -218,16 +210,8 @@ class Ledger:
     ) -> None:
         self.close()
 
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._con.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._con
-            except BaseException:
-                self._con.execute("ROLLBACK")
-                raise
-            self._con.execute("COMMIT")
+    def _tx(self) -> AbstractContextManager[sqlite3.Connection]:
+        return transaction(self._con, self._lock)
 
     def _query(self, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
         with self._lock:

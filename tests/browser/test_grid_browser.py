@@ -20,6 +20,7 @@ from typing import Any
 import nbformat
 import pytest
 
+from wsnb.auth import CREDENTIAL_ENV_VARS
 from wsnb.emulator import Emulator
 
 pytestmark = pytest.mark.browser
@@ -59,12 +60,7 @@ def grid_server(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Any]:
     env = dict(jupyter_env)
-    for name in (
-        "WSNB_REGION",
-        "WSNB_AUTH_TOKEN",
-        "HUAWEICLOUD_SDK_SECURITY_TOKEN",
-        "HUAWEICLOUD_SDK_CREDENTIALS_FILE",
-    ):
+    for name in ("WSNB_REGION", *CREDENTIAL_ENV_VARS):
         env.pop(name, None)
     env.update(
         WSNB_ENDPOINT=emulator_20k.endpoint,

@@ -1,7 +1,7 @@
 """The emulator's state in SQLite: tasks, execution records and their per-desktop details.
 
 One connection, guarded by a lock, so the store is safe from any thread; each public method is
-one explicit ``BEGIN IMMEDIATE`` … ``COMMIT`` transaction (``isolation_level=None``). File
+one explicit ``BEGIN IMMEDIATE`` … ``COMMIT`` transaction (:mod:`wsnb._sqlite`). File
 databases use WAL, so a restarted emulator on the same file sees the same tasks. Every row
 belongs to a project; no query crosses projects.
 """
@@ -13,10 +13,12 @@ import sqlite3
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from wsnb._sqlite import connect, transaction
 
 from ._errors import TASK_MISSING, bad_request
 
@@ -104,13 +106,7 @@ class Store:
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = None if path is None else str(path)
         self._lock = threading.RLock()
-        self._con = sqlite3.connect(
-            self.path or ":memory:", isolation_level=None, check_same_thread=False, timeout=30
-        )
-        self._con.execute("PRAGMA busy_timeout = 30000")
-        if self.path:
-            self._con.execute("PRAGMA journal_mode = WAL")
-            self._con.execute("PRAGMA synchronous = NORMAL")
+        self._con = connect(self.path or ":memory:", synchronous="NORMAL")
         with self._lock:
             self._con.executescript(_SCHEMA)
 
@@ -119,17 +115,9 @@ class Store:
         with self._lock:
             self._con.close()
 
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
+    def _tx(self) -> AbstractContextManager[sqlite3.Connection]:
         """One write transaction, serialized across threads and processes."""
-        with self._lock:
-            self._con.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._con
-            except BaseException:
-                self._con.execute("ROLLBACK")
-                raise
-            self._con.execute("COMMIT")
+        return transaction(self._con, self._lock)
 
     def default_project(self, proposed: str | None) -> str:
         """The default project id: remembered in the db, so a restart on a file finds its tasks.

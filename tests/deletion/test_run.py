@@ -1,5 +1,6 @@
-"""wsnb.deletion against the real emulator over a socket: planning, caps, dry runs, bisection,
-ambiguity resolution, restore, and a property test under random faults."""
+"""wsnb.deletion._run against the real emulator over a socket: sending in chunks, progress,
+bisection, ambiguity resolution, interruption and resume, the async twin, and a property test
+under random faults."""
 
 from __future__ import annotations
 
@@ -9,53 +10,16 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import task_body
-from wsnb._retry import RateLimit, RetryPolicy
-from wsnb.deletion import (
-    DeletionCapError,
-    adelete_tasks,
-    create_body,
-    delete_tasks,
-    restore_tasks,
-    resume,
-    selection_ids,
-)
+from tests.deletion.conftest import FAST_RETRY, _client, _deleted_in_log, _writes
+from wsnb._retry import RateLimit
+from wsnb.deletion import adelete_tasks, delete_tasks, resume
 from wsnb.emulator import Emulator, FaultRule, Throttle
 from wsnb.errors import AuthenticationError
 from wsnb.ledger import Ledger
-
-FAST_RETRY = RetryPolicy(max_attempts=8, initial=0.01, max_backoff=0.2, deadline=30.0)
-
-
-@pytest.fixture
-def ledger(tmp_path: Path) -> Ledger:
-    with Ledger(tmp_path / "ledger.sqlite") as book:
-        yield book
-
-
-def _client(emu: Emulator, **kw: Any) -> Any:
-    kw.setdefault("rate_limit", None)
-    kw.setdefault("retry", FAST_RETRY)
-    return emu.client(**kw)
-
-
-def _deleted_in_log(emu: Emulator, since: int = 0) -> Counter[str]:
-    """How many batch-delete requests named each id."""
-    counts: Counter[str] = Counter()
-    for entry in emu.control.requests(since):
-        if entry["operation"] == "batch_delete":
-            counts.update(entry["task_ids"] or [])
-    return counts
-
-
-def _writes(emu: Emulator) -> list[dict[str, Any]]:
-    ops = {"create_task", "update_task", "delete_task", "batch_delete", "export_records"}
-    return [e for e in emu.control.requests() if e["operation"] in ops]
 
 
 def test_deletes_exactly_the_selection(emulator: Emulator, ledger: Ledger) -> None:
@@ -75,68 +39,6 @@ def test_deletes_exactly_the_selection(emulator: Emulator, ledger: Ledger) -> No
     assert max(sent.values()) == 1
     assert report.summary["write_calls"] == 3  # chunks of 10, 10, 5
     assert set(report.frame["chunk"]) == {0, 1, 2}
-
-
-def test_invalid_and_duplicate_ids_are_reported_not_sent(
-    emulator: Emulator, ledger: Ledger
-) -> None:
-    ids = emulator.control.seed(5, seed=4)
-    too_long = "x" * 256
-    selection = [ids[0], ids[0], "", too_long, 42, ids[1], "no-such-task"]
-    with _client(emulator) as client:
-        report = delete_tasks(client, selection, ledger=ledger, progress=False)
-    frame = report.frame.set_index("task_id")
-    assert frame.loc[ids[0], "outcome"] == "deleted"
-    assert frame.loc[ids[1], "outcome"] == "deleted"
-    assert frame.loc["no-such-task", "outcome"] == "already_absent"
-    assert report.summary["invalid"] == 3
-    assert "256" in str(frame.loc[too_long[:255], "error_msg"])
-    sent = _deleted_in_log(emulator)
-    assert set(sent) == {ids[0], ids[1]}  # the absent one was found by the snapshot, not sent
-    assert len(report.frame) == 6
-
-
-def test_cap_refuses_before_any_call(emulator: Emulator, ledger: Ledger) -> None:
-    ids = emulator.control.seed(12, seed=5)
-    with _client(emulator) as client, pytest.raises(DeletionCapError, match="max_deletions is 10"):
-        delete_tasks(client, ids, ledger=ledger, max_deletions=10, progress=False)
-    assert emulator.control.requests() == []
-    assert ledger.runs().empty
-    assert len(emulator.control.task_ids()) == 12
-
-
-def test_no_cap_is_refused_before_any_call(emulator: Emulator, ledger: Ledger) -> None:
-    """Every path to deletion is capped: ``max_deletions=None`` is an error, not "no cap"."""
-    ids = emulator.control.seed(3, seed=5)
-    with _client(emulator) as client:
-        with pytest.raises(ValueError, match=r"max_deletions=None .*len\(selection\)") as info:
-            delete_tasks(client, ids, ledger=ledger, max_deletions=None, progress=False)  # type: ignore[arg-type]
-        assert not isinstance(info.value, DeletionCapError)
-        assert "max_deletions=3" in str(info.value)  # the explicit number to pass
-        with pytest.raises(ValueError, match="max_deletions must be at least 0, got -1"):
-            delete_tasks(client, ids, ledger=ledger, max_deletions=-1, progress=False)
-        with pytest.raises(TypeError, match="max_deletions must be an int"):
-            delete_tasks(client, ids, ledger=ledger, max_deletions=2.5, progress=False)  # type: ignore[arg-type]
-
-    async def main() -> None:
-        async with emulator.async_client(rate_limit=None, retry=FAST_RETRY) as client:
-            await adelete_tasks(client, ids, ledger=ledger, max_deletions=None, progress=False)  # type: ignore[arg-type]
-
-    with pytest.raises(ValueError, match="max_deletions=None is not allowed"):
-        asyncio.run(main())
-    assert emulator.control.requests() == []
-    assert ledger.runs().empty
-    assert len(emulator.control.task_ids()) == 3
-
-
-def test_zero_cap_allows_an_empty_selection_only(emulator: Emulator, ledger: Ledger) -> None:
-    ids = emulator.control.seed(2, seed=5)
-    with _client(emulator) as client:
-        report = delete_tasks(client, [], ledger=ledger, max_deletions=0, progress=False)
-        assert report.summary["ids"] == 0
-        with pytest.raises(DeletionCapError, match="max_deletions is 0"):
-            delete_tasks(client, ids[:1], ledger=ledger, max_deletions=0, progress=False)
-    assert len(emulator.control.task_ids()) == 2
 
 
 def test_success_records_status_and_request_id_per_id(emulator: Emulator, ledger: Ledger) -> None:
@@ -229,48 +131,6 @@ def test_a_failing_progress_callable_does_not_stop_the_run(
     with _client(emulator) as client:
         report = delete_tasks(client, ids, ledger=ledger, chunk_size=2, progress=broken)
     assert report.ok and report.summary["deleted"] == 6
-
-
-def test_dry_run_makes_no_write_call(emulator: Emulator, ledger: Ledger) -> None:
-    ids = emulator.control.seed(30, seed=6)
-    with _client(emulator) as client:
-        report = delete_tasks(
-            client,
-            [*ids[:20], "gone-already"],
-            ledger=ledger,
-            dry_run=True,
-            chunk_size=8,
-            progress=False,
-        )
-    assert _writes(emulator) == []
-    assert len(emulator.control.task_ids()) == 30
-    assert report.summary["planned"] == 20
-    assert report.summary["already_absent"] == 1
-    assert report.summary["dry_run"] is True
-    planned = report.frame[report.frame["outcome"] == "planned"]
-    assert sorted(planned["chunk"].unique()) == [0, 1, 2]
-    assert len(ledger.snapshots(report.run_id)) == 21
-
-
-def test_selection_kinds(emulator: Emulator, ledger: Ledger) -> None:
-    ids = emulator.control.seed(8, seed=7)
-    frame = pd.DataFrame({"task_name": list("abcdefgh")}, index=pd.Index(ids, name="task_id"))
-
-    class Grid:
-        def __init__(self) -> None:
-            self.selected_ids = [ids[0]]
-
-    assert selection_ids(frame) == ids
-    assert selection_ids(frame["task_name"] == "b") == [ids[1]]
-    assert selection_ids(pd.Index(ids[2:4])) == ids[2:4]
-    assert selection_ids(pd.Series(ids[4:6])) == ids[4:6]
-    assert selection_ids(Grid()) == [ids[0]]
-    with pytest.raises(TypeError, match="not a single string"):
-        selection_ids(ids[0])
-    with _client(emulator) as client:
-        report = delete_tasks(client, frame.iloc[:3], ledger=ledger, progress=False)
-    assert report.summary["deleted"] == 3
-    assert set(emulator.control.task_ids()) == set(ids[3:])
 
 
 def test_bad_request_is_bisected_to_the_missing_id(emulator: Emulator, ledger: Ledger) -> None:
@@ -403,70 +263,6 @@ def test_snapshot_false_checks_existence_by_listing(emulator: Emulator, ledger: 
     assert ledger.snapshots(report.run_id) == {}
 
 
-def _definition(detail: Any) -> dict[str, Any]:
-    """A show response without ``object_name``: the server fills that from the desktop, and the
-    emulator's seeded names differ from the ones it derives on create."""
-    out = dict(detail)
-    out["apply_objects"] = [
-        {k: v for k, v in obj.items() if k != "object_name"} for obj in out.get("apply_objects", [])
-    ]
-    return out
-
-
-def test_restore_brings_back_equal_definitions(emulator: Emulator, ledger: Ledger) -> None:
-    with _client(emulator) as client:
-        ids = [
-            client.create_task(task_body(task_name="daily", description="keep me")),
-            client.create_task(
-                task_body(
-                    task_name="lc",
-                    task_type="EXECUTE_SCRIPT",
-                    scheduled_type="LIFE_CYCLE",
-                    life_cycle_type="POST_DESKTOP_DISCONNECTED",
-                    scheduled_time=None,
-                    day_interval=None,
-                    wait_time=5,
-                    extra_params='{"script_id": "s-1"}',
-                )
-            ),
-        ]
-        ids += emulator.control.seed(3, seed=15)
-        before = {i: client.get_task(i) for i in ids}
-        report = delete_tasks(client, ids, ledger=ledger, progress=False)
-        assert report.summary["deleted"] == 5
-        mapping = restore_tasks(client, ledger, report.run_id)
-        assert list(mapping.index) == ids
-        assert (mapping["state"] == "ok").all()
-        for old_id, new_id in mapping["new_id"].items():
-            again = _definition(client.get_task(str(new_id)))
-            assert again.pop("id") == new_id
-            expected = _definition(before[str(old_id)])
-            expected.pop("id")
-            assert again == expected
-        # restoring again creates no twin
-        creates = sum(e["operation"] == "create_task" for e in emulator.control.requests())
-        again_map = restore_tasks(client, ledger, report.run_id)
-        assert list(again_map["new_id"]) == list(mapping["new_id"])
-        assert creates == sum(e["operation"] == "create_task" for e in emulator.control.requests())
-        with pytest.raises(ValueError, match="did not delete"):
-            restore_tasks(client, ledger, report.run_id, ids=["never-deleted"])
-
-
-def test_create_body_drops_output_only_fields() -> None:
-    detail = {
-        "id": "t-1",
-        "task_name": "n",
-        "task_type": "STOP",
-        "apply_objects": [{"object_id": "d", "object_type": "DESKTOP", "object_name": "x"}],
-        "gray_count": None,
-    }
-    assert create_body(detail) == {
-        "task_name": "n",
-        "task_type": "STOP",
-        "apply_objects": [{"object_id": "d", "object_type": "DESKTOP"}],
-    }
-
-
 def test_async_twin(emulator: Emulator, ledger: Ledger) -> None:
     ids = emulator.control.seed(12, seed=16)
     emulator.control.add_fault(operation="batch_delete", kind="drop", phase="after", count=1)
@@ -508,6 +304,8 @@ _WRITE_FAULT = st.one_of(
         phase=st.sampled_from(["before", "after"]),
     ),
 )
+
+
 _OTHER_FAULT = st.one_of(
     st.builds(
         dict,

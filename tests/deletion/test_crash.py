@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from wsnb.auth import CREDENTIAL_ENV_VARS
 from wsnb.deletion import resume
 from wsnb.emulator import Emulator
 from wsnb.ledger import Ledger
@@ -50,13 +51,12 @@ def test_sigkill_then_resume(emulator: Emulator, tmp_path: Path) -> None:
     ids_file.write_text(json.dumps(chosen))
     ledger_path = tmp_path / "ledger.sqlite"
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if k not in CREDENTIAL_ENV_VARS},
         "WSNB_ENDPOINT": emulator.endpoint,
         "HUAWEICLOUD_SDK_AK": emulator.ak,
         "HUAWEICLOUD_SDK_SK": emulator.sk,
         "HUAWEICLOUD_SDK_PROJECT_ID": emulator.project_id,
     }
-    env.pop("HUAWEICLOUD_SDK_CREDENTIALS_FILE", None)
     child = subprocess.Popen(
         [sys.executable, "-c", _CHILD, str(ids_file), str(ledger_path)],
         env=env,

@@ -1,32 +1,13 @@
-"""Safe, accounted-for batch deletion: plan, snapshot, chunk, send, bisect, resolve, verify.
+"""One deletion run, fresh or resumed: the ``_Run`` state machine and the phases that drive it.
 
-One call of :func:`delete_tasks` is one *run* in the :class:`~wsnb.ledger.Ledger`:
-
-1. **Plan.** The selection is de-duplicated; ids that are not strings of 1–255 characters are
-   recorded as ``invalid`` and never sent. More than ``max_deletions`` ids is refused with
-   :class:`DeletionCapError` before any call (or ledger row) is made.
-2. **Snapshot.** Each id's full definition is read with ``get_task`` (reads only, within the read
-   limit) and stored, so :func:`restore_tasks` can re-create it; an id the server does not know
-   is settled as ``already_absent``. With ``snapshot=False`` existence is checked instead, by
-   whichever is cheaper: one ``get_task`` per id, or listing the whole project (50 per page);
-   ``precheck=False`` skips that too (the fastest mode, for a selection just listed).
-3. **Send.** The ids still pending go out in chunks of at most 5000 through ``batch_delete``,
-   ``concurrency`` at a time; throttling and retries of refused calls are the client's. Every call
-   is written ahead to the ledger ("in flight") and completed after. A 400 on a chunk is bisected
-   until the offending ids are isolated (each split logged); an ambiguous failure
-   (:class:`~wsnb.errors.OutcomeUnknownError`: timeout, 502/503/504, dropped connection after
-   sending, and a 500) is never guessed: when no write is in flight, the server is asked which
-   of those ids still exist; the gone ones are ``deleted``, the others are sent again (at most
-   :data:`MAX_ROUNDS` times).
-4. **Verify.** With ``verify=True`` every id reported ``deleted`` is confirmed gone.
-
-Outcomes per id: ``deleted``, ``already_absent``, ``invalid``, ``failed``, ``skipped`` (not sent
-because the run stopped, or no snapshot could be taken), ``planned`` (dry run). A dry run reads
-but makes no write call. Ids not selected are never sent.
-
-The algorithm is written once, as coroutines over :class:`wsnb._aio.Api`; :func:`delete_tasks`
-runs it for a sync :class:`~wsnb.client.Client` and :func:`adelete_tasks` for an
-:class:`~wsnb.client.AsyncClient`.
+Contract: every id of the run's plan ends with exactly one outcome in the ledger; no id outside
+the plan is ever sent. ``_delete`` validates the options, plans (:mod:`wsnb.deletion._plan`),
+creates the run in the ledger and drives it; ``_resume`` re-opens an interrupted run. ``_drive``
+runs the phases (snapshot or existence check, send, verify) and marks the run ``done``, or
+``interrupted`` (resumable) on any exception. Every write call is written ahead to the ledger
+before it goes out; an ambiguous outcome is resolved by asking the server (``_existing``) while
+nothing of the run is in flight, never by guessing. Ids go out in at most :data:`MAX_ROUNDS`
+rounds (within a round, a chunk refused with 400 is bisected and its halves sent again).
 """
 
 from __future__ import annotations
@@ -36,13 +17,18 @@ import logging
 import math
 import os
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any, Final
 
-import pandas as pd
-
-from wsnb._aio import Api, run_sync
-from wsnb.client import AsyncClient, Client
+from wsnb._aio import Api
+from wsnb._checks import check_int
+from wsnb._listing import list_all
+from wsnb.deletion._plan import (
+    DEFAULT_CHUNK_SIZE,
+    DeletionCapError,
+    _check_max_deletions,
+    _chunks,
+    _select,
+)
 from wsnb.errors import (
     AuthenticationError,
     BadRequestError,
@@ -54,39 +40,12 @@ from wsnb.errors import (
     TransportError,
     WorkspaceError,
 )
-from wsnb.frames import list_all
 from wsnb.ledger import Ledger, Outcome
-from wsnb.models import (
-    BATCH_DELETE_MAX,
-    CREATE_FIELDS,
-    DEFAULT_MAX_DELETIONS,
-    ID_MAX_LEN,
-    LIST_PAGE_MAX,
-    ScheduledType,
-)
+from wsnb.models import BATCH_DELETE_MAX, LIST_PAGE_MAX, ScheduledType
 from wsnb.report import DeletionReport
 
-__all__ = [
-    "DEFAULT_CHUNK_SIZE",
-    "DEFAULT_CONCURRENCY",
-    "DEFAULT_MAX",
-    "DeletionCapError",
-    "Progress",
-    "adelete_tasks",
-    "aresume",
-    "delete_tasks",
-    "restore_tasks",
-    "resume",
-    "selection_ids",
-]
+__all__ = ["DEFAULT_CONCURRENCY", "MAX_ROUNDS", "READ_CONCURRENCY", "Progress"]
 
-#: Most ids one call deletes unless ``max_deletions`` says otherwise (a typo guard, not a limit
-#: of the API: pass a larger number on purpose; there is no "no cap").
-DEFAULT_MAX: Final = DEFAULT_MAX_DELETIONS
-#: Ids per batch-delete call: the API's maximum. Measured on the emulator, 10k ids took about
-#: the same time unthrottled with chunks of 250, 1000, 2500 or 5000 (0.6-1.2 s, noise), while
-#: under the ~100 writes/min limit every extra call costs 0.6 s; writes are the scarce resource.
-DEFAULT_CHUNK_SIZE: Final = BATCH_DELETE_MAX
 #: Batch-delete calls in flight at once (the client's write limiter sets the pace).
 DEFAULT_CONCURRENCY: Final = 4
 #: ``get_task`` calls in flight at once for snapshots and existence checks.
@@ -95,114 +54,12 @@ READ_CONCURRENCY: Final = 8
 MAX_ROUNDS: Final = 4
 
 
-class DeletionCapError(ValueError):
-    """The selection holds more ids than ``max_deletions`` allows; nothing was called."""
-
-
 #: A progress sink: ``True``/``False`` for a tqdm bar (on/off), or a callable
 #: ``(done, total) -> None`` called as ids settle (e.g. to drive a widget's bar).
 Progress = bool | Callable[[int, int], None]
 
 
-def _check_max_deletions(value: object, selected: int | None = None) -> int:
-    """``value`` as a cap: a non-negative int. ``None`` is refused: every path to deletion
-    has a cap, so "no cap" must be written as an explicit number."""
-    if value is None:
-        example = f"max_deletions={selected}" if selected is not None else "max_deletions=len(ids)"
-        raise ValueError(
-            "max_deletions=None is not allowed: every deletion is capped. Pass an explicit "
-            f"number such as len(selection) ({example}) if you mean to delete them all."
-        )
-    return _check_int("max_deletions", value, 0)
-
-
 _log = logging.getLogger(__name__)
-
-
-# --- the selection -------------------------------------------------------------------------------
-
-
-@dataclass
-class _Selection:
-    ids: list[str] = field(default_factory=list)
-    invalid: list[tuple[str, str]] = field(default_factory=list)  # (shown id, reason)
-    names: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
-
-
-def selection_ids(tasks: Any) -> list[Any]:
-    """The ids a selection names: a DataFrame's index, a boolean Series' True labels, a
-    Series' or Index's values, an object's ``selected_ids``, or any iterable of ids."""
-    if hasattr(tasks, "selected_ids") and not isinstance(tasks, pd.DataFrame | pd.Series):
-        tasks = tasks.selected_ids
-    if isinstance(tasks, pd.DataFrame):
-        return tasks.index.tolist()
-    if isinstance(tasks, pd.Series):
-        if pd.api.types.is_bool_dtype(tasks.dtype):
-            return tasks.index[tasks.fillna(False).astype(bool)].tolist()
-        return tasks.dropna().tolist()
-    if isinstance(tasks, pd.Index):
-        return tasks.tolist()
-    if isinstance(tasks, str | bytes):
-        raise TypeError("tasks must be a collection of ids (e.g. a list), not a single string")
-    if not isinstance(tasks, Iterable):
-        raise TypeError(
-            "tasks must be task ids, a DataFrame (its index), a Series/Index, or an object "
-            f"with selected_ids; got {type(tasks).__name__}"
-        )
-    return list(tasks)
-
-
-def _select(tasks: Any) -> _Selection:
-    out = _Selection()
-    frame = tasks if isinstance(tasks, pd.DataFrame) else None
-    seen: set[str] = set()
-    for raw in selection_ids(tasks):
-        if isinstance(raw, str) and 1 <= len(raw) <= ID_MAX_LEN:
-            if raw not in seen:
-                seen.add(raw)
-                out.ids.append(raw)
-            continue
-        shown = raw if isinstance(raw, str) else repr(raw)
-        shown = shown[:ID_MAX_LEN] if shown else "''"
-        if shown in seen:
-            continue
-        seen.add(shown)
-        reason = (
-            f"task id must be a str of 1 to {ID_MAX_LEN} characters "
-            f"(got {type(raw).__name__} of length {len(raw) if isinstance(raw, str) else '-'})"
-        )
-        out.invalid.append((shown, reason))
-    if frame is not None and len(out.ids):
-        for column in ("task_name", "task_type"):
-            if column not in frame.columns:
-                return out
-        sub = frame.loc[~frame.index.duplicated(), ["task_name", "task_type"]]
-        names, types = (_optional_strs(sub[column]) for column in ("task_name", "task_type"))
-        out.names = {
-            tid: (name, ttype)
-            for tid, name, ttype in zip(sub.index.tolist(), names, types, strict=True)
-            if isinstance(tid, str) and tid in seen
-        }
-    return out
-
-
-def _optional_strs(column: pd.Series) -> list[str | None]:
-    """A column as Python ``str`` values, missing ones (NaN, None, NA) as ``None``."""
-    values = column.astype(object).where(column.notna(), None).tolist()
-    return [None if v is None else str(v) for v in values]
-
-
-def _chunks(ids: Sequence[str], size: int) -> list[list[str]]:
-    return [list(ids[i : i + size]) for i in range(0, len(ids), size)]
-
-
-def _check_int(name: str, value: object, low: int, high: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < low or (high is not None and value > high):
-        limit = f"between {low} and {high}" if high is not None else f"at least {low}"
-        raise ValueError(f"{name} must be {limit}, got {value}")
-    return value
 
 
 # --- existence checks ----------------------------------------------------------------------------
@@ -598,10 +455,10 @@ async def _delete(
     snapshot: bool,
     precheck: bool,
 ) -> DeletionReport:
-    size = _check_int(
+    size = check_int(
         "chunk_size", DEFAULT_CHUNK_SIZE if chunk_size is None else chunk_size, 1, BATCH_DELETE_MAX
     )
-    workers = _check_int(
+    workers = check_int(
         "concurrency", DEFAULT_CONCURRENCY if concurrency is None else concurrency, 1, 64
     )
     selection = _select(tasks)
@@ -653,87 +510,6 @@ async def _delete(
             book.close()
 
 
-def delete_tasks(
-    client: Client,
-    tasks: Any,
-    *,
-    chunk_size: int | None = None,
-    concurrency: int | None = None,
-    dry_run: bool = False,
-    max_deletions: int = DEFAULT_MAX,
-    ledger: Ledger | str | os.PathLike[str] | None = None,
-    verify: bool = True,
-    progress: Progress = True,
-    snapshot: bool = True,
-    precheck: bool = True,
-) -> DeletionReport:
-    """Delete the selected tasks safely and return a :class:`~wsnb.report.DeletionReport`.
-
-    ``tasks``: ids, a DataFrame (its index), a Series/Index, or an object with
-    ``selected_ids``. ``chunk_size`` (1–5000, default :data:`DEFAULT_CHUNK_SIZE`) ids per call,
-    ``concurrency`` calls at once. More than ``max_deletions`` ids (a non-negative int, default
-    :data:`DEFAULT_MAX`; there is no "no cap": ``None`` raises ``ValueError``, pass
-    ``len(selection)`` on purpose) raises :class:`DeletionCapError` before any call.
-    ``ledger``: a :class:`~wsnb.ledger.Ledger`, a path, or None for the default location.
-    ``progress``: ``True``/``False`` for a tqdm bar, or a callable ``(done, total) -> None``
-    called at the start and as ids settle (``done`` never decreases; it ends at ``total`` when
-    every id settled).
-    ``snapshot=False`` skips saving definitions (one read per id: slow for big selections
-    under the read limit; without them there is no restore) and checks existence by the cheaper
-    of listing or ``get_task``; ``precheck=False`` (with ``snapshot=False``) skips even that and
-    sends at once: then an id that never existed may be reported ``deleted`` (when the API
-    ignores unknown ids, or an ambiguous call is resolved as "gone"); it is gone either way,
-    and verification still runs.
-    """
-    if isinstance(client, AsyncClient):
-        raise TypeError("delete_tasks() needs a sync Client; use adelete_tasks() with AsyncClient")
-    return run_sync(
-        _delete(
-            Api(client),
-            tasks,
-            chunk_size=chunk_size,
-            concurrency=concurrency,
-            dry_run=dry_run,
-            max_deletions=max_deletions,
-            ledger=ledger,
-            verify=verify,
-            progress=progress,
-            snapshot=snapshot,
-            precheck=precheck,
-        )
-    )
-
-
-async def adelete_tasks(
-    client: AsyncClient,
-    tasks: Any,
-    *,
-    chunk_size: int | None = None,
-    concurrency: int | None = None,
-    dry_run: bool = False,
-    max_deletions: int = DEFAULT_MAX,
-    ledger: Ledger | str | os.PathLike[str] | None = None,
-    verify: bool = True,
-    progress: Progress = True,
-    snapshot: bool = True,
-    precheck: bool = True,
-) -> DeletionReport:
-    """The :class:`~wsnb.client.AsyncClient` twin of :func:`delete_tasks`."""
-    return await _delete(
-        Api(client),
-        tasks,
-        chunk_size=chunk_size,
-        concurrency=concurrency,
-        dry_run=dry_run,
-        max_deletions=max_deletions,
-        ledger=ledger,
-        verify=verify,
-        progress=progress,
-        snapshot=snapshot,
-        precheck=precheck,
-    )
-
-
 # --- resume --------------------------------------------------------------------------------------
 
 
@@ -765,112 +541,3 @@ async def _resume(api: Api, ledger: Ledger, run_id: int, progress: Progress) -> 
     ambiguous = [i for i in pending if i in run.sent]
     await _drive(run, pending, dry_run=info["dry_run"], ambiguous=ambiguous)
     return DeletionReport.from_ledger(ledger, run_id)
-
-
-def resume(
-    client: Client,
-    ledger: Ledger | str | os.PathLike[str],
-    run_id: int,
-    *,
-    progress: Progress = True,
-) -> DeletionReport:
-    """Finish an interrupted run: ids sent before the interruption are checked on the server
-    (never re-sent blindly), ids already settled are left alone, the rest are deleted.
-    ``progress`` as in :func:`delete_tasks` (``total``: the ids still pending)."""
-    book, owned = _open_ledger(ledger)
-    try:
-        return run_sync(_resume(Api(client), book, run_id, progress))
-    finally:
-        if owned:
-            book.close()
-
-
-async def aresume(
-    client: AsyncClient,
-    ledger: Ledger | str | os.PathLike[str],
-    run_id: int,
-    *,
-    progress: Progress = True,
-) -> DeletionReport:
-    """The :class:`~wsnb.client.AsyncClient` twin of :func:`resume`."""
-    book, owned = _open_ledger(ledger)
-    try:
-        return await _resume(Api(client), book, run_id, progress)
-    finally:
-        if owned:
-            book.close()
-
-
-# --- restore -------------------------------------------------------------------------------------
-
-
-def create_body(definition: Mapping[str, Any]) -> dict[str, Any]:
-    """A create request from a task's show response: the create fields only, output-only data
-    (``id``, ``apply_objects[].object_name``) dropped."""
-    body: dict[str, Any] = {}
-    for name in CREATE_FIELDS:
-        value = definition.get(name)
-        if value is None:
-            continue
-        if name == "apply_objects":
-            value = [
-                {k: v for k, v in obj.items() if k != "object_name" and v is not None}
-                for obj in value
-            ]
-        body[name] = value
-    return body
-
-
-async def _restore(
-    api: Api, ledger: Ledger, run_id: int, ids: Sequence[str] | None
-) -> pd.DataFrame:
-    ledger.run(run_id)  # KeyError for an unknown run
-    outcomes = ledger.outcomes(run_id)
-    deleted = [str(t) for t in outcomes.loc[outcomes["outcome"] == "deleted", "task_id"]]
-    wanted = deleted if ids is None else list(dict.fromkeys(ids))
-    not_deleted = sorted(set(wanted) - set(deleted))
-    if not_deleted:
-        raise ValueError(
-            f"run {run_id} did not delete {len(not_deleted)} of the given ids "
-            f"(e.g. {not_deleted[:3]}); only deleted tasks can be restored"
-        )
-    snaps = ledger.snapshots(run_id)
-    done = ledger.restores(run_id)
-    for old_id in wanted:
-        if old_id in done.index and done.at[old_id, "state"] in ("ok", "unknown"):
-            continue  # never create a twin: "unknown" needs a human look
-        definition = snaps.get(old_id)
-        if definition is None:
-            ledger.record_restore(run_id, old_id, "failed", error_msg="no snapshot was taken")
-            continue
-        ledger.record_restore(run_id, old_id, "in_flight")
-        try:
-            new_id = await api.create_task(create_body(definition))
-        except OutcomeUnknownError as error:
-            ledger.record_restore(run_id, old_id, "unknown", error_msg=str(error)[:500])
-        except WorkspaceError as error:
-            ledger.record_restore(run_id, old_id, "failed", error_msg=str(error)[:500])
-        else:
-            ledger.record_restore(run_id, old_id, "ok", new_id=new_id)
-    frame = ledger.restores(run_id)
-    return frame.loc[[i for i in wanted if i in frame.index]]
-
-
-def restore_tasks(
-    client: Client,
-    ledger: Ledger | str | os.PathLike[str],
-    run_id: int,
-    ids: Sequence[str] | None = None,
-) -> pd.DataFrame:
-    """Re-create tasks a run deleted (all, or ``ids``) from their snapshots.
-
-    Returns a frame indexed by ``old_id`` with ``new_id``, ``state`` (``ok``, ``failed``,
-    ``unknown``) and ``error_msg``; the mapping is kept in the ledger, and a task already
-    restored is not created again.
-    """
-    book, owned = _open_ledger(ledger)
-    try:
-        return run_sync(_restore(Api(client), book, run_id, ids))
-    finally:
-        if owned:
-            book.close()

@@ -1,0 +1,206 @@
+"""Safe, accounted-for batch deletion: plan, snapshot, chunk, send, bisect, resolve, verify.
+
+One call of :func:`delete_tasks` is one *run* in the :class:`~wsnb.ledger.Ledger`:
+
+1. **Plan.** The selection is de-duplicated; ids that are not strings of 1–255 characters are
+   recorded as ``invalid`` and never sent. More than ``max_deletions`` ids is refused with
+   :class:`DeletionCapError` before any call (or ledger row) is made.
+2. **Snapshot.** Each id's full definition is read with ``get_task`` (reads only, within the read
+   limit) and stored, so :func:`restore_tasks` can re-create it; an id the server does not know
+   is settled as ``already_absent``. With ``snapshot=False`` existence is checked instead, by
+   whichever is cheaper: one ``get_task`` per id, or listing the whole project (50 per page);
+   ``precheck=False`` skips that too (the fastest mode, for a selection just listed).
+3. **Send.** The ids still pending go out in chunks of at most 5000 through ``batch_delete``,
+   ``concurrency`` at a time; throttling and retries of refused calls are the client's. Every call
+   is written ahead to the ledger ("in flight") and completed after. A 400 on a chunk is bisected
+   until the offending ids are isolated (each split logged); an ambiguous failure
+   (:class:`~wsnb.errors.OutcomeUnknownError`: timeout, 502/503/504, dropped connection after
+   sending, and a 500) is never guessed: when no write is in flight, the server is asked which
+   of those ids still exist; the gone ones are ``deleted``, the others are sent again (at most
+   :data:`MAX_ROUNDS` times).
+4. **Verify.** With ``verify=True`` every id reported ``deleted`` is confirmed gone.
+
+Outcomes per id: ``deleted``, ``already_absent``, ``invalid``, ``failed``, ``skipped`` (not sent
+because the run stopped, or no snapshot could be taken), ``planned`` (dry run). A dry run reads
+but makes no write call. Ids not selected are never sent.
+
+The algorithm is written once, as coroutines over :class:`wsnb._aio.Api`; :func:`delete_tasks`
+runs it for a sync :class:`~wsnb.client.Client` and :func:`adelete_tasks` for an
+:class:`~wsnb.client.AsyncClient`.
+
+The package's rooms: :mod:`wsnb.deletion._plan` (selection, validation, cap, chunks),
+:mod:`wsnb.deletion._run` (one run, fresh or resumed), :mod:`wsnb.deletion._restore` (restore);
+this module is the public face (the sync and async entry points).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from wsnb._aio import Api, run_sync
+from wsnb.client import AsyncClient, Client
+from wsnb.deletion._plan import DEFAULT_CHUNK_SIZE, DEFAULT_MAX, DeletionCapError, selection_ids
+from wsnb.deletion._restore import _restore, create_body
+from wsnb.deletion._run import DEFAULT_CONCURRENCY, Progress, _delete, _open_ledger, _resume
+from wsnb.ledger import Ledger
+from wsnb.report import DeletionReport
+
+__all__ = [
+    "DEFAULT_CHUNK_SIZE",
+    "DEFAULT_CONCURRENCY",
+    "DEFAULT_MAX",
+    "DeletionCapError",
+    "Progress",
+    "adelete_tasks",
+    "aresume",
+    "create_body",
+    "delete_tasks",
+    "restore_tasks",
+    "resume",
+    "selection_ids",
+]
+
+
+def delete_tasks(
+    client: Client,
+    tasks: Any,
+    *,
+    chunk_size: int | None = None,
+    concurrency: int | None = None,
+    dry_run: bool = False,
+    max_deletions: int = DEFAULT_MAX,
+    ledger: Ledger | str | os.PathLike[str] | None = None,
+    verify: bool = True,
+    progress: Progress = True,
+    snapshot: bool = True,
+    precheck: bool = True,
+) -> DeletionReport:
+    """Delete the selected tasks safely and return a :class:`~wsnb.report.DeletionReport`.
+
+    ``tasks``: ids, a DataFrame (its index), a Series/Index, or an object with
+    ``selected_ids``. ``chunk_size`` (1–5000, default :data:`DEFAULT_CHUNK_SIZE`) ids per call,
+    ``concurrency`` calls at once. More than ``max_deletions`` ids (a non-negative int, default
+    :data:`DEFAULT_MAX`; there is no "no cap": ``None`` raises ``ValueError``, pass
+    ``len(selection)`` on purpose) raises :class:`DeletionCapError` before any call.
+    ``ledger``: a :class:`~wsnb.ledger.Ledger`, a path, or None for the default location.
+    ``progress``: ``True``/``False`` for a tqdm bar, or a callable ``(done, total) -> None``
+    called at the start and as ids settle (``done`` never decreases; it ends at ``total`` when
+    every id settled).
+    ``snapshot=False`` skips saving definitions (one read per id: slow for big selections
+    under the read limit; without them there is no restore) and checks existence by the cheaper
+    of listing or ``get_task``; ``precheck=False`` (with ``snapshot=False``) skips even that and
+    sends at once: then an id that never existed may be reported ``deleted`` (when the API
+    ignores unknown ids, or an ambiguous call is resolved as "gone"); it is gone either way,
+    and verification still runs.
+    """
+    if isinstance(client, AsyncClient):
+        raise TypeError("delete_tasks() needs a sync Client; use adelete_tasks() with AsyncClient")
+    return run_sync(
+        _delete(
+            Api(client),
+            tasks,
+            chunk_size=chunk_size,
+            concurrency=concurrency,
+            dry_run=dry_run,
+            max_deletions=max_deletions,
+            ledger=ledger,
+            verify=verify,
+            progress=progress,
+            snapshot=snapshot,
+            precheck=precheck,
+        )
+    )
+
+
+async def adelete_tasks(
+    client: AsyncClient,
+    tasks: Any,
+    *,
+    chunk_size: int | None = None,
+    concurrency: int | None = None,
+    dry_run: bool = False,
+    max_deletions: int = DEFAULT_MAX,
+    ledger: Ledger | str | os.PathLike[str] | None = None,
+    verify: bool = True,
+    progress: Progress = True,
+    snapshot: bool = True,
+    precheck: bool = True,
+) -> DeletionReport:
+    """The :class:`~wsnb.client.AsyncClient` twin of :func:`delete_tasks`."""
+    return await _delete(
+        Api(client),
+        tasks,
+        chunk_size=chunk_size,
+        concurrency=concurrency,
+        dry_run=dry_run,
+        max_deletions=max_deletions,
+        ledger=ledger,
+        verify=verify,
+        progress=progress,
+        snapshot=snapshot,
+        precheck=precheck,
+    )
+
+
+# --- resume --------------------------------------------------------------------------------------
+
+
+def resume(
+    client: Client,
+    ledger: Ledger | str | os.PathLike[str],
+    run_id: int,
+    *,
+    progress: Progress = True,
+) -> DeletionReport:
+    """Finish an interrupted run: ids sent before the interruption are checked on the server
+    (never re-sent blindly), ids already settled are left alone, the rest are deleted.
+    ``progress`` as in :func:`delete_tasks` (``total``: the ids still pending)."""
+    book, owned = _open_ledger(ledger)
+    try:
+        return run_sync(_resume(Api(client), book, run_id, progress))
+    finally:
+        if owned:
+            book.close()
+
+
+async def aresume(
+    client: AsyncClient,
+    ledger: Ledger | str | os.PathLike[str],
+    run_id: int,
+    *,
+    progress: Progress = True,
+) -> DeletionReport:
+    """The :class:`~wsnb.client.AsyncClient` twin of :func:`resume`."""
+    book, owned = _open_ledger(ledger)
+    try:
+        return await _resume(Api(client), book, run_id, progress)
+    finally:
+        if owned:
+            book.close()
+
+
+# --- restore -------------------------------------------------------------------------------------
+
+
+def restore_tasks(
+    client: Client,
+    ledger: Ledger | str | os.PathLike[str],
+    run_id: int,
+    ids: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Re-create tasks a run deleted (all, or ``ids``) from their snapshots.
+
+    Returns a frame indexed by ``old_id`` with ``new_id``, ``state`` (``ok``, ``failed``,
+    ``unknown``) and ``error_msg``; the mapping is kept in the ledger, and a task already
+    restored is not created again.
+    """
+    book, owned = _open_ledger(ledger)
+    try:
+        return run_sync(_restore(Api(client), book, run_id, ids))
+    finally:
+        if owned:
+            book.close()
