@@ -312,8 +312,9 @@ def test_demo_report_renders_in_chromium(demo_run: tuple[Path, str, dict[str, st
             rows = page.locator("table.wsnb-outcomes tbody tr")
             assert rows.count() == deleted
             assert page.locator("table.wsnb-outcomes").inner_text().count("deleted") >= deleted
-            chart = page.locator("img[alt='outcome chart']")
-            assert chart.evaluate("img => img.complete && img.naturalWidth > 0")
+            chart = page.locator("svg.wsnb-chart[role=img]")
+            assert chart.locator("rect").first.evaluate("r => r.getBBox().width > 0")
+            assert f"deleted {deleted:,}" in (chart.get_attribute("aria-label") or "")
             page.screenshot(path=str(shots / "demo-report.png"), full_page=True)
 
             page.goto((out / "run" / "scheduled_cleanup.html").as_uri())
