@@ -526,6 +526,7 @@ _OTHER_FAULT = st.one_of(
 )
 
 
+@pytest.mark.slow  # a hypothesis search against the emulator: ~30 s
 @settings(
     max_examples=100,
     deadline=None,

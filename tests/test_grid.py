@@ -498,6 +498,7 @@ def test_state_sent_to_the_browser_stays_small_on_100k() -> None:
     assert max(len(json.dumps(m)) for m in browser.sent) < 50_000
 
 
+@pytest.mark.slow  # a 100k-row frame
 def test_static_fallback_is_a_small_summary() -> None:
     frame = sample_tasks_frame(100_000, seed=3)
     grid = TaskGrid(frame)

@@ -21,6 +21,8 @@ import pytest
 from wsnb import frames, runner
 from wsnb.emulator import Emulator
 
+pytestmark = pytest.mark.slow  # every test runs the notebook in a kernel
+
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = REPO / "notebooks" / "scheduled_cleanup.ipynb"
 PAPERMILL = Path(sys.executable).parent / "papermill"

@@ -234,6 +234,7 @@ def test_patched_environ_restores() -> None:
         os.environ.pop("WSNB_TEST_KEEP", None)
 
 
+@pytest.mark.slow
 def test_export_html_hides_input(tmp_path: Path) -> None:
     nb = nbformat.v4.new_notebook()
     cell = nbformat.v4.new_code_cell("secret_looking_source_code = 1")
@@ -270,6 +271,7 @@ def test_run_refuses_bad_parameters(tmp_path: Path, args: list[str], message: st
 # --- wsnb demo, and its report in Chromium ----------------------------------------------------
 
 
+@pytest.mark.slow
 def test_demo_dry_run_then_capped_real_run(demo_run: tuple[Path, str, dict[str, str]]) -> None:
     out, output, _ = demo_run
     last = output.strip().splitlines()[-1]
@@ -289,6 +291,8 @@ def test_demo_dry_run_then_capped_real_run(demo_run: tuple[Path, str, dict[str, 
         assert "wsnb " in page
 
 
+@pytest.mark.slow
+@pytest.mark.browser
 def test_demo_report_renders_in_chromium(demo_run: tuple[Path, str, dict[str, str]]) -> None:
     if not CHROMIUM.exists():
         if os.environ.get("CI", "").lower() == "true":

@@ -34,6 +34,7 @@ def test_the_scanner_finds_a_planted_secret(tmp_path: Path) -> None:
     assert hits == [(tmp_path / "deep" / "out.ipynb", "sk")]
 
 
+@pytest.mark.slow  # needs the wsnb demo run
 def test_no_secret_in_any_output(
     demo_run: tuple[Path, str, dict[str, str]],
     _shared_emulator: Emulator,
