@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from wsnb.cli import cli
 from wsnb.emulator import Emulator
@@ -24,7 +24,7 @@ def env(emulator: Emulator, tmp_path: Path) -> dict[str, str]:
     }
 
 
-def _run(env: dict[str, str], *args: str, input: str | None = None) -> object:
+def _run(env: dict[str, str], *args: str, input: str | None = None) -> Result:
     return CliRunner().invoke(cli, list(args), env=env, input=input, catch_exceptions=False)
 
 

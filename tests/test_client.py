@@ -981,6 +981,7 @@ class _Handler(BaseHTTPRequestHandler):
         type(self).hits += 1
         length = int(self.headers.get("Content-Length") or 0)
         self.rfile.read(length)
+        body: dict[str, object]
         if type(self).hits == 1:
             status, body = 429, {"error_code": "APIG.0308", "error_msg": "over ratelimit"}
         elif self.command == "DELETE":

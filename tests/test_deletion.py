@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,7 @@ FAST_RETRY = RetryPolicy(max_attempts=8, initial=0.01, max_backoff=0.2, deadline
 
 
 @pytest.fixture
-def ledger(tmp_path: Path) -> Ledger:
+def ledger(tmp_path: Path) -> Iterator[Ledger]:
     with Ledger(tmp_path / "ledger.sqlite") as book:
         yield book
 
@@ -495,7 +496,7 @@ def test_delete_tasks_inside_a_running_loop(emulator: Emulator, ledger: Ledger) 
 
 # Write faults are finite (each fires once; at most three), so that every id gets through within
 # MAX_ROUNDS attempts and the property can be exact; read faults, latency and 429 storms are not.
-_WRITE_FAULT = st.one_of(
+_WRITE_FAULT: st.SearchStrategy[dict[str, Any]] = st.one_of(
     st.builds(
         dict,
         kind=st.just("drop"),
@@ -508,7 +509,7 @@ _WRITE_FAULT = st.one_of(
         phase=st.sampled_from(["before", "after"]),
     ),
 )
-_OTHER_FAULT = st.one_of(
+_OTHER_FAULT: st.SearchStrategy[dict[str, Any]] = st.one_of(
     st.builds(
         dict,
         operation=st.sampled_from(["*", "get_task", "list_tasks"]),

@@ -21,7 +21,7 @@ WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 
 
 def _read(name: str) -> Any:
-    notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
+    notebook = nbformat.read(NOTEBOOKS / name, as_version=4)  # type: ignore[no-untyped-call]
     nbformat.validate(notebook)
     return notebook
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 import pandas as pd
 import pytest
@@ -17,7 +19,7 @@ from wsnb.report import REPORT_COLUMNS, DeletionReport
 
 
 @pytest.fixture
-def book() -> Ledger:
+def book() -> Iterator[Ledger]:
     with Ledger(":memory:") as ledger:
         yield ledger
 
@@ -208,7 +210,7 @@ def test_page_is_standalone_escaped_and_shares_the_notebook_view(
     assert len(rows) == 3  # header + two ids
     deleted = next(r for r in rows if "rid-2" in r)
     assert 'wsnb-chip wsnb-deleted">deleted' in deleted and ">200<" in deleted
-    finished = report.frame.set_index("task_id").at["t2", "finished"]
+    finished = cast("pd.Timestamp", report.frame.set_index("task_id").at["t2", "finished"])
     assert f">{finished.strftime('%Y-%m-%d %H:%M:%S')}<" in deleted
     assert not re.search(r"\d\d:\d\d:\d\d\.\d", page)  # no microseconds anywhere
     assert page.startswith("<!doctype html>") and "<title>wsnb deletion run" in page

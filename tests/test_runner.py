@@ -236,11 +236,11 @@ def test_patched_environ_restores() -> None:
 
 @pytest.mark.slow
 def test_export_html_hides_input(tmp_path: Path) -> None:
-    nb = nbformat.v4.new_notebook()
-    cell = nbformat.v4.new_code_cell("secret_looking_source_code = 1")
-    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="visible output\n")]
+    nb = nbformat.v4.new_notebook()  # type: ignore[no-untyped-call]
+    cell = nbformat.v4.new_code_cell("secret_looking_source_code = 1")  # type: ignore[no-untyped-call]
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="visible output\n")]  # type: ignore[no-untyped-call]
     nb.cells = [cell]
-    nbformat.write(nb, tmp_path / "n.ipynb")
+    nbformat.write(nb, tmp_path / "n.ipynb")  # type: ignore[no-untyped-call]
     page = runner.export_html(tmp_path / "n.ipynb", tmp_path / "n.html").read_text()
     assert "visible output" in page
     assert "secret_looking_source_code" not in page

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import httpx
 import pytest
@@ -30,7 +30,7 @@ class Api:
                 "day_interval": 1, "scheduled_time": "22:00:00"}  # fmt: skip
         return self.http.post(self.base, json=body)
 
-    def batch_delete(self, ids: list[str]) -> httpx.Response:
+    def batch_delete(self, ids: Sequence[str]) -> httpx.Response:  # `list` is a method here
         return self.http.post(f"{self.base}/batch-delete", json={"task_ids": ids})
 
 
