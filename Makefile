@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint format venv clean
+.PHONY: demo test test-fast bench lint format strip-notebooks venv clean
 
 venv: $(STAMP)
 
@@ -24,6 +24,11 @@ test: $(STAMP)
 	$(BIN)/python -m mypy
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The quick loop: the suite without tests marked `slow` (> ~2 s: papermill runs, kernels,
+# subprocesses, big frames) or `browser` (Chromium); no ruff/mypy (see `make lint`).
+test-fast: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -m "not slow and not browser" $(PYTEST_ARGS)
+
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
@@ -35,6 +40,15 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/python -m ruff format wsnb tests bench examples
 	$(BIN)/python -m ruff check --fix wsnb tests bench examples
+
+# The working notebooks are committed without outputs, counts, timing or widget state (README,
+# "Notebook outputs in git"); cell tags such as `parameters` stay.
+strip-notebooks: $(STAMP)
+	$(BIN)/jupyter nbconvert --clear-output --inplace \
+	  --ClearOutputPreprocessor.remove_metadata_fields='["collapsed","scrolled","execution"]' \
+	  --ClearMetadataPreprocessor.enabled=True --ClearMetadataPreprocessor.clear_cell_metadata=False \
+	  --ClearMetadataPreprocessor.preserve_nb_metadata_mask='["kernelspec","language_info"]' \
+	  notebooks/select_and_delete.ipynb notebooks/scheduled_cleanup.ipynb
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

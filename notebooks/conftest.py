@@ -55,6 +55,14 @@ def _server_env(config: pytest.Config) -> dict[str, str | None]:
     }
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every nbval cell is ``slow``: a notebook starts a kernel and runs as a whole, so
+    ``-m "not slow"`` (``make test-fast``) leaves the notebooks out entirely."""
+    for item in items:
+        if item.path.suffix == ".ipynb":
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
     """Give the kernel that nbval starts for this notebook its environment (see above)."""

@@ -21,6 +21,8 @@ import pytest
 
 from wsnb.auth import CREDENTIAL_ENV_VARS
 
+pytestmark = pytest.mark.slow  # every test needs the venv postBuild installs into
+
 REPO = Path(__file__).resolve().parents[1]
 BINDER = REPO / "binder"
 
@@ -41,7 +43,12 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def venv_env(venv: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "VIRTUAL_ENV"))}
+    # no PYTHONPATH either: a source tree on it would shadow the copy postBuild installs
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("PIP_", "VIRTUAL_ENV")) and k != "PYTHONPATH"
+    }
     env.update(
         PATH=f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}",
         VIRTUAL_ENV=str(venv),

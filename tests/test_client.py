@@ -394,7 +394,7 @@ def test_deletes_without_a_request_id_return_none(make_api: Callable[..., Api], 
     "answer",
     [
         ok(b"[]"),
-        ok(b"<html><title>OK</title></html>", **{"Content-Type": "text/html"}),
+        ok(b"<html><title>OK</title></html>", 200, **{"Content-Type": "text/html"}),
         ok(b"garbage \xff\x00"),
         ok(b"", 204),
         ok(b"not json", 202),
@@ -1081,6 +1081,7 @@ class _Handler(BaseHTTPRequestHandler):
         type(self).hits += 1
         length = int(self.headers.get("Content-Length") or 0)
         self.rfile.read(length)
+        body: dict[str, object]
         if type(self).hits == 1:
             status, body = 429, {"error_code": "APIG.0308", "error_msg": "over ratelimit"}
         elif self.command == "DELETE":

@@ -365,6 +365,7 @@ _json = st.recursive(
 )
 
 
+@pytest.mark.slow
 @settings(deadline=None)  # a shared 2-core box: no per-example timing
 @given(status=st.sampled_from([400, 401, 403, 404, 409, 413, 429, 500, 502, 503]), body=_json)
 def test_any_json_body_gives_a_readable_error(status: int, body: Any) -> None:

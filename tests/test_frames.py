@@ -53,7 +53,7 @@ def test_schema_exactly() -> None:
     for name, dtype in TASK_COLUMNS.items():
         assert str(frame[name].dtype) == dtype, name
     assert frame.loc["t-1", "priority"] == 3
-    assert pd.isna(frame.loc["t-2", "priority"])
+    assert frame["priority"].isna()["t-2"]
     assert list(frame["task_type"].cat.categories[:2]) == ["START", "STOP"]
 
 

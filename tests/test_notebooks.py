@@ -22,6 +22,8 @@ from wsnb import frames, runner
 from wsnb.auth import CREDENTIAL_ENV_VARS
 from wsnb.emulator import Emulator
 
+pytestmark = pytest.mark.slow  # every test runs the notebook in a kernel
+
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = REPO / "notebooks" / "scheduled_cleanup.ipynb"
 PAPERMILL = Path(sys.executable).parent / "papermill"
@@ -38,7 +40,7 @@ def kernel() -> Iterator[runner.LocalKernel]:
 @pytest.fixture
 def runs(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Path:
     """This test's folder under the session-wide ``notebook-runs`` (scanned for secrets)."""
-    folder = tmp_path_factory.getbasetemp() / "notebook-runs" / request.node.name
+    folder = tmp_path_factory.getbasetemp() / "notebook-runs" / str(request.node.name)
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
@@ -107,7 +109,7 @@ def report(folder: Path) -> dict[str, Any]:
 
 def error_text(path: Path) -> str:
     """The error outputs of an executed notebook."""
-    nb = nbformat.read(path, as_version=4)
+    nb = nbformat.read(path, as_version=4)  # type: ignore[no-untyped-call]
     return "\n".join(
         f"{o.get('ename')}: {o.get('evalue')}"
         for cell in nb.cells
@@ -134,7 +136,7 @@ def test_dry_run_deletes_nothing_and_writes_the_report(
     assert want and set(pd.read_csv(runs / "report.csv")["task_id"]) == want
     assert "<table" in (runs / "report.html").read_text()
     assert f"wsnb dry run {summary['run_id']}: OK" in json.dumps(
-        [c.get("outputs") for c in nbformat.read(runs / "out.ipynb", as_version=4).cells]
+        [c.get("outputs") for c in nbformat.read(runs / "out.ipynb", as_version=4).cells]  # type: ignore[no-untyped-call]
     )
 
 

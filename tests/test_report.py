@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import re
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 import pandas as pd
 import pytest
@@ -18,7 +20,7 @@ from wsnb.report import REPORT_COLUMNS, DeletionReport, summary_text
 
 
 @pytest.fixture
-def book() -> Ledger:
+def book() -> Iterator[Ledger]:
     with Ledger(":memory:") as ledger:
         yield ledger
 
@@ -85,9 +87,63 @@ def test_html_has_summary_failures_and_chart(book: Ledger) -> None:
     assert page.count('class="wsnb-chip wsnb-failed"') == 1  # failures: one row per code
     assert page.count('class="wsnb-chip wsnb-skipped"') == 1
     assert '<table class="wsnb-outcomes">' not in page  # the per-task table: file only
-    png = re.search(r'data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
-    assert png is not None
-    assert base64.b64decode(png.group(1)).startswith(b"\x89PNG")
+    assert "data:image" not in page and "<img" not in page  # the chart is inline SVG
+    assert page.count("<svg") == 1 and report.chart_svg() in page
+
+
+_SVG = "{http://www.w3.org/2000/svg}"
+
+
+def _bars(svg: str) -> dict[str, tuple[int, int, str]]:
+    """outcome -> (count shown, bar width, label shown), read back from the chart's markup."""
+    root = ET.fromstring(svg)
+    bars: dict[str, tuple[int, int, str]] = {}
+    for group in root.iter(f"{_SVG}g"):
+        label, count = (t.text or "" for t in group.iter(f"{_SVG}text"))
+        rect = group.find(f"{_SVG}rect")
+        assert rect is not None
+        assert int(group.attrib["data-count"]) == int(count.replace(",", ""))
+        bars[group.attrib["data-outcome"]] = (
+            int(count.replace(",", "")),
+            int(rect.attrib["width"]),
+            label,
+        )
+    return bars
+
+
+def test_chart_is_accessible_inline_svg_with_one_bar_per_outcome(book: Ledger) -> None:
+    report = DeletionReport.from_ledger(book, _made_run(book))
+    svg = report.chart_svg()
+    root = ET.fromstring(svg)  # well-formed XML, so it also survives e-mail and XHTML
+    assert root.tag == f"{_SVG}svg" and root.attrib["role"] == "img"
+    title = root.find(f"{_SVG}title")
+    assert title is not None and title is root[0]
+    spoken = "deleted 2, already_absent 1, invalid 1, skipped 1, failed 2"
+    assert title.text == root.attrib["aria-label"] == f"Run {report.run_id} outcomes: {spoken}"
+    bars = _bars(svg)
+    assert {name: (count, label) for name, (count, _, label) in bars.items()} == {
+        "deleted": (2, "deleted"),
+        "already_absent": (1, "already_absent"),
+        "invalid": (1, "invalid"),
+        "skipped": (1, "skipped"),
+        "failed": (2, "failed"),
+    }
+    # widths follow the counts: the largest count gets the full bar, half the count half of it
+    assert bars["deleted"][1] == bars["failed"][1] == 2 * bars["skipped"][1]
+    assert "data:" not in svg and "<script" not in svg and "href" not in svg
+
+
+def test_chart_of_a_large_and_an_empty_run() -> None:
+    from wsnb.report import _bar_chart
+
+    bars = _bars(_bar_chart("Run 9 outcomes", {"deleted": 12_000, "failed": 1}))
+    assert bars["deleted"][0] == 12_000 and bars["failed"][0] == 1
+    assert bars["failed"][1] >= 3  # a tiny count stays visible next to a huge one
+    assert bars["deleted"][1] > 50 * bars["failed"][1]
+    empty = ET.fromstring(_bar_chart("Run <&> outcomes", {}))
+    assert not list(empty.iter(f"{_SVG}rect"))
+    assert empty.attrib["aria-label"] == "Run <&> outcomes: no ids"  # escaped, read back intact
+    assert "no ids" in [t.text for t in empty.iter(f"{_SVG}text")]
 
 
 def test_files_round_trip(book: Ledger, tmp_path: Path) -> None:
@@ -187,7 +243,7 @@ def test_page_is_standalone_escaped_and_shares_the_notebook_view(
     assert len(rows) == 3  # header + two ids
     deleted = next(r for r in rows if "rid-2" in r)
     assert 'wsnb-chip wsnb-deleted">deleted' in deleted and ">200<" in deleted
-    finished = report.frame.set_index("task_id").at["t2", "finished"]
+    finished = cast("pd.Timestamp", report.frame.set_index("task_id").at["t2", "finished"])
     assert f">{finished.strftime('%Y-%m-%d %H:%M:%S')}<" in deleted
     assert not re.search(r"\d\d:\d\d:\d\d\.\d", page)  # no microseconds anywhere
     assert page.startswith("<!doctype html>") and "<title>wsnb deletion run" in page

@@ -18,19 +18,19 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def _probe_notebook(path: Path, code: str) -> Path:
-    nb = nbformat.v4.new_notebook()
+    nb = nbformat.v4.new_notebook()  # type: ignore[no-untyped-call]
     nb.metadata["kernelspec"] = {
         "name": "python3",
         "display_name": "Python 3",
         "language": "python",
     }
-    nb.cells = [nbformat.v4.new_code_cell(code)]
-    nbformat.write(nb, path)
+    nb.cells = [nbformat.v4.new_code_cell(code)]  # type: ignore[no-untyped-call]
+    nbformat.write(nb, path)  # type: ignore[no-untyped-call]
     return path
 
 
 def _printed(path: Path) -> str:
-    [cell] = nbformat.read(path, as_version=4).cells
+    [cell] = nbformat.read(path, as_version=4).cells  # type: ignore[no-untyped-call]
     return "".join(o.get("text", "") for o in cell.outputs if o["output_type"] == "stream")
 
 
@@ -83,6 +83,7 @@ def test_kernel_environ_applies_changes_to_a_copy() -> None:
     assert runner.kernel_environ() == dict(os.environ)
 
 
+@pytest.mark.slow
 def test_the_kernel_gets_its_env_and_os_environ_is_untouched(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -129,6 +130,7 @@ def test_the_kernel_gets_its_env_and_os_environ_is_untouched(
     }
 
 
+@pytest.mark.slow
 def test_execute_finds_the_throwaway_kernel_without_jupyter_path(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -140,11 +142,11 @@ def test_execute_finds_the_throwaway_kernel_without_jupyter_path(
 
 
 def test_export_html_hides_input(tmp_path: Path) -> None:
-    nb = nbformat.v4.new_notebook()
-    cell = nbformat.v4.new_code_cell("secret_looking_source_code = 1")
-    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="visible output\n")]
+    nb = nbformat.v4.new_notebook()  # type: ignore[no-untyped-call]
+    cell = nbformat.v4.new_code_cell("secret_looking_source_code = 1")  # type: ignore[no-untyped-call]
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="visible output\n")]  # type: ignore[no-untyped-call]
     nb.cells = [cell]
-    nbformat.write(nb, tmp_path / "n.ipynb")
+    nbformat.write(nb, tmp_path / "n.ipynb")  # type: ignore[no-untyped-call]
     page = runner.export_html(tmp_path / "n.ipynb", tmp_path / "n.html").read_text()
     assert "visible output" in page
     assert "secret_looking_source_code" not in page

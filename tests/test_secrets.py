@@ -84,6 +84,7 @@ def test_a_credential_the_http_stack_refuses_leaves_no_trace(
     assert find_secrets(tmp_path, secrets) == []  # ...without the secrets
 
 
+@pytest.mark.slow  # needs the wsnb demo run
 def test_no_secret_in_any_output(
     demo_run: tuple[Path, str, dict[str, str]],
     _shared_emulator: Emulator,

@@ -321,6 +321,7 @@ def generated_requests(draw: st.DrawFn) -> dict[str, Any]:
     }
 
 
+@pytest.mark.slow
 def test_byte_identical_to_sdk_signer_for_generated_requests() -> None:
     seen: set[str] = set()
 

@@ -1,7 +1,7 @@
 """wsnb — clean up Huawei Cloud Workspace scheduled tasks from Jupyter.
 
 The public API is re-exported here and loaded lazily, so ``import wsnb`` stays cheap (the grid
-pulls in ipywidgets, the report matplotlib) until a name is used.
+pulls in ipywidgets, the frames pandas) until a name is used.
 """
 
 from __future__ import annotations

@@ -69,14 +69,14 @@ def grid_server(
         HUAWEICLOUD_SDK_PROJECT_ID=emulator_20k.project_id,
     )
     root = tmp_path_factory.mktemp("grid-root")
-    notebook = nbformat.v4.new_notebook()
+    notebook = nbformat.v4.new_notebook()  # type: ignore[no-untyped-call]
     notebook.metadata["kernelspec"] = {
         "name": "python3",
         "display_name": "Python 3 (ipykernel)",
         "language": "python",
     }
-    notebook.cells = [nbformat.v4.new_code_cell(SETUP_CELL), nbformat.v4.new_code_cell(GRID_CELL)]
-    nbformat.write(notebook, root / NOTEBOOK)
+    notebook.cells = [nbformat.v4.new_code_cell(SETUP_CELL), nbformat.v4.new_code_cell(GRID_CELL)]  # type: ignore[no-untyped-call]
+    nbformat.write(notebook, root / NOTEBOOK)  # type: ignore[no-untyped-call]
     with jupyter_launcher(env, root) as server:
         yield server
 

@@ -49,6 +49,7 @@ def test_run_refuses_bad_parameters(tmp_path: Path, args: list[str], message: st
 # --- wsnb demo, and its report in Chromium ----------------------------------------------------
 
 
+@pytest.mark.slow
 def test_demo_dry_run_then_capped_real_run(demo_run: tuple[Path, str, dict[str, str]]) -> None:
     out, output, _ = demo_run
     last = output.strip().splitlines()[-1]
@@ -68,6 +69,8 @@ def test_demo_dry_run_then_capped_real_run(demo_run: tuple[Path, str, dict[str, 
         assert "wsnb " in page
 
 
+@pytest.mark.slow
+@pytest.mark.browser
 def test_demo_report_renders_in_chromium(demo_run: tuple[Path, str, dict[str, str]]) -> None:
     if not CHROMIUM.exists():
         if os.environ.get("CI", "").lower() == "true":
@@ -91,8 +94,9 @@ def test_demo_report_renders_in_chromium(demo_run: tuple[Path, str, dict[str, st
             rows = page.locator("table.wsnb-outcomes tbody tr")
             assert rows.count() == deleted
             assert page.locator("table.wsnb-outcomes").inner_text().count("deleted") >= deleted
-            chart = page.locator("img[alt='outcome chart']")
-            assert chart.evaluate("img => img.complete && img.naturalWidth > 0")
+            chart = page.locator("svg.wsnb-chart[role=img]")
+            assert chart.locator("rect").first.evaluate("r => r.getBBox().width > 0")
+            assert f"deleted {deleted:,}" in (chart.get_attribute("aria-label") or "")
             page.screenshot(path=str(shots / "demo-report.png"), full_page=True)
 
             page.goto((out / "run" / "scheduled_cleanup.html").as_uri())

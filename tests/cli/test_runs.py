@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from wsnb.cli import cli
 from wsnb.emulator import Emulator
 from wsnb.ledger import Ledger
 
 
-def _run(env: dict[str, str], *args: str, input: str | None = None) -> object:
+def _run(env: dict[str, str], *args: str, input: str | None = None) -> Result:
     return CliRunner().invoke(cli, list(args), env=env, input=input, catch_exceptions=False)
 
 

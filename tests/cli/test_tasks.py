@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from wsnb.cli import cli
 from wsnb.emulator import Emulator
@@ -13,7 +13,7 @@ from wsnb.params import cleanup_params
 from wsnb.selection import select_tasks
 
 
-def _run(env: dict[str, str], *args: str, input: str | None = None) -> object:
+def _run(env: dict[str, str], *args: str, input: str | None = None) -> Result:
     return CliRunner().invoke(cli, list(args), env=env, input=input, catch_exceptions=False)
 
 

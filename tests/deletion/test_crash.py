@@ -41,6 +41,14 @@ def _calls(path: Path) -> Counter[str]:
     return Counter({state: int(n) for state, n in rows})
 
 
+def _logged(emulator: Emulator, task_ids: list[str]) -> bool:
+    """Whether the emulator has handled a batch delete of exactly ``task_ids``."""
+    return any(
+        e["operation"] == "batch_delete" and e["task_ids"] == task_ids
+        for e in emulator.control.requests()
+    )
+
+
 @pytest.mark.slow
 def test_sigkill_then_resume(emulator: Emulator, tmp_path: Path) -> None:
     ids = emulator.control.seed(80, seed=21)
@@ -73,7 +81,6 @@ def test_sigkill_then_resume(emulator: Emulator, tmp_path: Path) -> None:
     finally:
         child.wait(timeout=30)
     assert child.returncode == -signal.SIGKILL
-    time.sleep(0.5)  # the server finishes the request the child left in flight
 
     with Ledger(ledger_path) as book:
         run_id = int(book.runs().index[0])
@@ -82,6 +89,12 @@ def test_sigkill_then_resume(emulator: Emulator, tmp_path: Path) -> None:
         settled = set(before.loc[before["outcome"] != "pending", "task_id"])
         assert settled and len(settled) < len(chosen)
         in_flight = book.calls(run_id).query("state == 'in_flight'")["task_ids"].iloc[0]
+        # Let the server finish the request the child left in flight (it logs a request once
+        # handled). If the kill came before the request left, nothing will arrive: give up
+        # waiting after a generous deadline and go on with "not received".
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not _logged(emulator, in_flight):
+            time.sleep(0.02)
         mark = emulator.control.requests()[-1]["seq"]
         emulator.control.clear_faults()
         with emulator.client(rate_limit=None) as client:

@@ -291,7 +291,7 @@ def test_delete_tasks_inside_a_running_loop(emulator: Emulator, ledger: Ledger) 
 
 # Write faults are finite (each fires once; at most three), so that every id gets through within
 # MAX_ROUNDS attempts and the property can be exact; read faults, latency and 429 storms are not.
-_WRITE_FAULT = st.one_of(
+_WRITE_FAULT: st.SearchStrategy[dict[str, Any]] = st.one_of(
     st.builds(
         dict,
         kind=st.just("drop"),
@@ -306,7 +306,7 @@ _WRITE_FAULT = st.one_of(
 )
 
 
-_OTHER_FAULT = st.one_of(
+_OTHER_FAULT: st.SearchStrategy[dict[str, Any]] = st.one_of(
     st.builds(
         dict,
         operation=st.sampled_from(["*", "get_task", "list_tasks"]),
@@ -324,6 +324,7 @@ _OTHER_FAULT = st.one_of(
 )
 
 
+@pytest.mark.slow  # a hypothesis search against the emulator: ~30 s
 @settings(
     max_examples=100,
     deadline=None,

@@ -153,7 +153,8 @@ def test_clock_skew_window_is_15_minutes(
 
 
 def test_unknown_ak_and_wrong_sk(emulator: Emulator, http: httpx.Client) -> None:
-    for kw in ({"ak": "UNKNOWNAK00000000000"}, {"sk": "wrong-secret"}):
+    cases: list[dict[str, Any]] = [{"ak": "UNKNOWNAK00000000000"}, {"sk": "wrong-secret"}]
+    for kw in cases:
         r = http.send(signed(emulator, "GET", _tasks(emulator), query=LIST_QUERY, **kw))
         assert r.status_code == 401 and r.json()["error_code"] == "APIG.0301"
         assert "wrong-secret" not in r.text and emulator.sk not in r.text

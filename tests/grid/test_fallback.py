@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import pytest
+
 from wsnb.grid import TaskGrid
 from wsnb.grid._sample import sample_tasks_frame
 
 
+@pytest.mark.slow  # a 100k-row frame
 def test_static_fallback_is_a_small_summary() -> None:
     frame = sample_tasks_frame(100_000, seed=3)
     grid = TaskGrid(frame)
     grid.filters = {"task_type": ["REBOOT"]}
     grid.select(frame.index[:10])
-    data, _ = grid._repr_mimebundle_()
+    bundle = grid._repr_mimebundle_()
+    assert bundle is not None
+    data, _ = bundle
     assert "application/vnd.jupyter.widget-view+json" in data
     html = data["text/html"]
     assert len(html) < 10_000

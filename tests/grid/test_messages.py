@@ -88,8 +88,9 @@ def test_payload_shapes_match_key_for_key() -> None:
     }
     assert set(python) <= set(js), f"no JSDoc twin for {set(python) - set(js)}"
     for name, typed_dict in python.items():
-        required = {k: True for k in typed_dict.__required_keys__}
-        optional = {k: False for k in typed_dict.__optional_keys__}
+        keys: Any = typed_dict  # a TypedDict class: its key sets are runtime attributes
+        required = {k: True for k in keys.__required_keys__}
+        optional = {k: False for k in keys.__optional_keys__}
         assert js[name] == required | optional, name
 
 

@@ -36,8 +36,10 @@ def test_front_end_files_ship_in_the_wheel(tmp_path: Any) -> None:
     } <= names
     assert "export default { render }" in esm
     grid = TaskGrid(make_frame([{"id": "a"}]))
-    assert grid._esm == esm  # the widget serves that very file
-    assert grid._css == css
+    served: object = grid._esm  # the file's text, once built
+    assert served == esm  # the widget serves that very file
+    served_css: object = grid._css
+    assert served_css == css
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")

@@ -5,6 +5,8 @@ driven headlessly through the comm protocol as the browser drives it.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -107,7 +109,8 @@ def test_shift_click_range_spans_pages_and_ignores_hidden_rows(big: pd.DataFrame
     browser.click(browser.shown[5])
     browser.set(page=2)
     browser.click(browser.shown[3], shift=True)
-    assert grid.selected_ids == sorted(expected_order[5:24], key=big.index.get_loc)
+    position = cast("Callable[[str], int]", big.index.get_loc)  # unique index: an int
+    assert grid.selected_ids == sorted(expected_order[5:24], key=position)
     assert all(big.loc[grid.selected_ids, "task_type"] == "REBOOT")
 
 
