@@ -198,3 +198,17 @@ def test_control_plane_refuses_nested_json(api: TestClient) -> None:
     r = api.post("/_emulator/seed", content=NESTED)
     assert r.status_code == 400, r.text
     assert r.json()["error_code"] == "EMU.400"
+
+
+def test_raw_http_garbage_gets_uvicorns_plain_400(emulator: Emulator) -> None:
+    """Documented in the README: it never reaches the app (no envelope, no log entry)."""
+    import socket
+    from urllib.parse import urlparse
+
+    where = urlparse(emulator.endpoint)
+    for raw in (b"GARBAGE\r\n\r\n", b"GET /v2/p/\xff HTTP/1.1\r\nHost: x\r\n\r\n"):
+        with socket.create_connection((where.hostname, where.port), timeout=10) as sock:
+            sock.sendall(raw)
+            head = sock.recv(200)
+        assert head.startswith(b"HTTP/1.1 400 ") and b"text/plain" in head
+    assert emulator.control.requests() == []
