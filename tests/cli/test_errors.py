@@ -227,6 +227,27 @@ def test_delete_run_not_ok_is_exit_1_with_one_error_line(
     assert "NEEDS ATTENTION" in result.stdout and "NEEDS ATTENTION" not in line
 
 
+def test_resume_and_restore_not_ok_are_exit_1(
+    emulator: Emulator, env: dict[str, str], tmp_path: Path
+) -> None:
+    ids = emulator.control.seed(4, seed=58)
+    ids_file = tmp_path / "ids.txt"
+    ids_file.write_text("\n".join(ids[:2]))
+    emulator.control.add_fault(operation="batch_delete", status=500, count=100)
+    emulator.control.add_fault(operation="delete_task", status=500, count=100)
+    args = ["--ids-file", str(ids_file), "--yes", "--no-progress", "--no-verify"]
+    _fails(_invoke(env, "tasks", "delete", *args), 1, "run 1")
+    resumed = _invoke(env, "runs", "resume", "1", "--no-progress")
+    _fails(resumed, 1, "run 1")
+    assert "NEEDS ATTENTION" in resumed.stdout
+    emulator.control.clear_faults()
+    ids_file.write_text("\n".join(ids[2:]))
+    assert _invoke(env, "tasks", "delete", *args).exit_code == 0  # run 2 deletes two
+    emulator.control.add_fault(operation="create_task", status=500, count=100)
+    restored = _invoke(env, "runs", "restore", "2", "--yes")
+    _fails(restored, 1, "2 of 2", "run 2")
+
+
 def test_cap_exceeded_is_exit_2(emulator: Emulator, env: dict[str, str]) -> None:
     emulator.control.seed(5, seed=56)
     result = _invoke(env, "tasks", "delete", "--all", "--max", "3", "--no-progress", input="y\n")
