@@ -57,7 +57,7 @@ def zone(name: str | None = None) -> tzinfo:
         return _offset(text[0], text[1:3], text[-2:], text)
     try:
         return ZoneInfo(text)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: name too long
         raise ValueError(
             f"unknown time_zone {text!r}: expected an IANA name (e.g. 'Asia/Shanghai') "
             "or an offset such as 'GMT+08:00'"

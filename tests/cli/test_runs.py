@@ -33,7 +33,7 @@ def test_runs_list_show_restore(emulator: Emulator, env: dict[str, str], tmp_pat
     shown = _run(env, "runs", "show", "1", "--format", "csv")
     assert shown.output.count("deleted") == 3
     missing = _run(env, "runs", "show", "7")
-    assert missing.exit_code == 1 and "no run 7" in missing.output
+    assert missing.exit_code == 2 and "no run 7" in missing.output  # bad input
     restored = _run(env, "runs", "restore", "1", "--yes", "--format", "json")
     assert restored.exit_code == 0, restored.output
     assert len(emulator.control.task_ids()) == 5

@@ -71,8 +71,8 @@ def test_delete_by_filter_dry_run_and_cap(
     writes = [e for e in emulator.control.requests() if e["operation"] == "batch_delete"]
     assert writes == []
     result = _run(env, "tasks", "delete", "--all", "--max", "3", "--yes", "--no-progress")
-    assert result.exit_code == 1
-    assert "max_deletions is 3" in result.output
+    assert result.exit_code == 2  # bad input: more ids than --max
+    assert "--max is 3" in result.output and "nothing was sent" in result.output
     for no_cap in ("none", "-1"):  # every deletion is capped: there is no "no cap" value
         result = _run(env, "tasks", "delete", "--all", "--max", no_cap, "--yes", "--no-progress")
         assert result.exit_code == 2 and "--max" in result.output, result.output

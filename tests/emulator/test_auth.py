@@ -201,7 +201,7 @@ def test_loose_mode_accepts_anything(make_emulator: Any, http: httpx.Client) -> 
 
 
 def test_secrets_stay_out_of_reprs() -> None:
-    emu = Emulator(sk="S" * 40, token="T" * 30)
+    emu = Emulator(ak="A" * 20, sk="S" * 40, token="T" * 30)
     for text in (repr(emu), repr(emu.config), repr(emu.state.config)):
         assert "S" * 40 not in text and "T" * 30 not in text
     emu.state.store.close()

@@ -9,9 +9,11 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 import click
+
+from wsnb.cli._errors import CliError, ExitCode
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -40,20 +42,40 @@ def connection_options(fn: F) -> F:
 
 
 def make_client(endpoint: str | None, region: str | None, project_id: str | None) -> Client:
-    """A client from the options, else the environment; bad settings are usage errors."""
+    """A client from the options, else the environment; bad settings are usage errors, missing
+    or contradictory credentials go to the CLI's handler (exit code 3)."""
+    from wsnb.auth import CredentialsError
     from wsnb.client import Client
 
     kw = {"endpoint": endpoint, "region": region, "project_id": project_id}
     try:
-        return Client.from_env(**{k: v for k, v in kw.items() if v})
+        client = Client.from_env(**{k: v for k, v in kw.items() if v})
+    except CredentialsError:
+        raise
     except (ValueError, TypeError) as exc:
         raise click.UsageError(str(exc)) from exc
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        ctx.meta["wsnb.endpoint"] = client.endpoint  # named in connection errors
+    return client
 
 
 def open_ledger(path: str | None) -> Ledger:
-    from wsnb.ledger import Ledger
+    """The ledger at ``path`` (default ``WSNB_LEDGER``); one that cannot be opened is exit 5."""
+    import sqlite3
 
-    return Ledger(path)
+    from wsnb.ledger import Ledger, default_ledger_path
+
+    shown = path or str(default_ledger_path())
+    try:
+        return Ledger(path)
+    except (sqlite3.Error, OSError, RuntimeError) as exc:  # RuntimeError: a newer schema
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise CliError(
+            f"cannot open the ledger {shown}: {reason}. Point --ledger (or WSNB_LEDGER) at a"
+            " wsnb ledger or a new file",
+            ExitCode.LEDGER,
+        ) from exc
 
 
 def emit(frame: pd.DataFrame, fmt: str, output: str | None) -> None:
@@ -76,11 +98,57 @@ def emit(frame: pd.DataFrame, fmt: str, output: str | None) -> None:
         click.echo(text, nl=False)
 
 
-def read_ids(path: str) -> list[str]:
-    """One id per line; blank lines and ``#`` comments skipped; ``-`` reads stdin."""
-    text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
-    lines = (line.strip() for line in text.splitlines())
+#: Byte-order marks of encodings an ids file must not be in (longest first: UTF-32 LE starts
+#: with UTF-16 LE's mark).
+_FOREIGN_BOMS: tuple[tuple[bytes, str], ...] = (
+    (b"\xff\xfe\x00\x00", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe", "UTF-16"),
+    (b"\xfe\xff", "UTF-16"),
+)
+
+
+def decode_ids(data: bytes, name: str) -> list[str]:
+    """The ids in an ids file's bytes: UTF-8 (a BOM is fine), one per line (LF or CRLF),
+    blank lines and ``#`` comments skipped. Anything else is a :class:`CliError` naming
+    ``name``: UTF-16/UTF-32 (a BOM, or NUL bytes) or invalid UTF-8 would otherwise turn into
+    ids the server never knew (a BOM read as text hid the first id)."""
+    save = "save it as UTF-8 (e.g. iconv -t UTF-8)"
+    for bom, encoding in _FOREIGN_BOMS:
+        if data.startswith(bom):
+            raise CliError(
+                f"--ids-file {name} is {encoding} encoded (it starts with a {encoding}"
+                f" byte-order mark); {save}"
+            )
+    if b"\x00" in data:
+        raise CliError(
+            f"--ids-file {name} contains NUL bytes (UTF-16 or UTF-32 without a"
+            f" byte-order mark?); {save}"
+        )
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise CliError(
+            f"--ids-file {name} is not valid UTF-8 (byte 0x{data[exc.start]:02x} on"
+            f" line {line}); {save}"
+        ) from None
+    lines = (line.strip().strip("\ufeff").strip() for line in text.splitlines())
     return [line for line in lines if line and not line.startswith("#")]
+
+
+def read_ids(path: str) -> list[str]:
+    """The ids of ``--ids-file`` (``-`` reads stdin); see :func:`decode_ids`. A file that
+    cannot be read is a :class:`CliError` (exit code 2) naming it."""
+    if path == "-":
+        raw: BinaryIO | None = getattr(sys.stdin, "buffer", None)  # None: a text-only stand-in
+        data = raw.read() if raw is not None else sys.stdin.read().encode("utf-8")
+        return decode_ids(data, "<stdin>")
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise CliError(f"cannot read --ids-file {path}: {exc.strerror or exc}") from None
+    return decode_ids(data, path)
 
 
 def echo_report(report: DeletionReport) -> None:
@@ -89,3 +157,12 @@ def echo_report(report: DeletionReport) -> None:
     failures = report.failures()
     if not failures.empty:
         click.echo(failures.to_string(), err=True)
+
+
+def not_ok(run_id: int) -> CliError:
+    """The error of a run that finished but is not OK (exit code 1), after its summary."""
+    return CliError(
+        f"run {run_id} did not finish OK (see the summary above): 'wsnb runs show {run_id}'"
+        f" lists every outcome, 'wsnb runs resume {run_id}' finishes what is pending",
+        ExitCode.NOT_OK,
+    )

@@ -20,17 +20,25 @@ from typing import Any
 
 import click
 
+from wsnb.cli._errors import CliError, ExitCode
+
 __all__ = ["demo", "run"]
 
 _DEMO_FILTERS: dict[str, Any] = {"expired_only": True}
 
 
 def notebook_defaults(path: Path) -> dict[str, Any]:
-    """The literal defaults of a notebook's ``parameters`` cell (as papermill sees them)."""
+    """The literal defaults of a notebook's ``parameters`` cell (as papermill sees them); a file
+    that is not a readable notebook is a :class:`~wsnb.cli.CliError` (exit code 2)."""
     import papermill
+    from nbformat import ValidationError
 
+    try:
+        parameters = papermill.inspect_notebook(str(path))
+    except (ValueError, ValidationError, KeyError, AttributeError) as exc:  # NotJSONError, …
+        raise CliError(f"{path} is not a readable Jupyter notebook: {exc}") from exc
     defaults: dict[str, Any] = {}
-    for name, info in papermill.inspect_notebook(str(path)).items():
+    for name, info in parameters.items():
         try:
             defaults[name] = ast.literal_eval(info["default"])
         except (ValueError, SyntaxError):
@@ -76,6 +84,7 @@ def run_notebook(
     env: dict[str, str | None] | None = None,
 ) -> tuple[Path, Path | None, BaseException | None]:
     """Execute and export one notebook; returns (notebook, html, the cell error if any)."""
+    from jupyter_client.kernelspec import NoSuchKernel
     from papermill.exceptions import PapermillExecutionError
 
     from wsnb import runner
@@ -93,6 +102,11 @@ def run_notebook(
         )
     except PapermillExecutionError as exc:
         error = exc
+    except NoSuchKernel as exc:
+        raise CliError(
+            f"no Jupyter kernel named {exc.name!r}: 'jupyter kernelspec list' shows the"
+            " installed ones (without --kernel, wsnb uses one running this Python)"
+        ) from exc
     page = runner.export_html(executed, executed.with_suffix(".html")) if html else None
     return executed, page, error
 
@@ -107,7 +121,7 @@ def _finish(executed: Path, page: Path | None, error: BaseException | None, out:
     if error is not None:
         ename = getattr(error, "ename", type(error).__name__)
         evalue = getattr(error, "evalue", str(error))
-        raise click.ClickException(f"the notebook failed: {ename}: {evalue}")
+        raise CliError(f"the notebook failed: {ename}: {evalue}", ExitCode.NOT_OK)
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -165,10 +179,20 @@ def run(
     default=Path("out/demo"),
     show_default=True,
 )
-@click.option("--tasks", default=300, show_default=True, help="Demo tasks in the emulator.")
+@click.option(
+    "--tasks",
+    type=click.IntRange(0),
+    default=300,
+    show_default=True,
+    help="Demo tasks in the emulator.",
+)
 @click.option("--seed", default=0, show_default=True, help="RNG seed of the demo data.")
 @click.option(
-    "--max-deletions", default=100, show_default=True, help="Cap of the real deletion run."
+    "--max-deletions",
+    type=click.IntRange(0),
+    default=100,
+    show_default=True,
+    help="Cap of the real deletion run.",
 )
 def demo(output_dir: Path, tasks: int, seed: int, max_deletions: int) -> None:
     """Start a seeded emulator, then run the cleanup notebook: a dry run, then a real run."""

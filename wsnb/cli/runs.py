@@ -7,7 +7,7 @@ A thin shell over :class:`wsnb.ledger.Ledger`, :mod:`wsnb.deletion` (``resume``,
 
 from __future__ import annotations
 
-import sys
+from typing import TYPE_CHECKING
 
 import click
 
@@ -18,11 +18,24 @@ from wsnb.cli._common import (
     emit,
     ledger_option,
     make_client,
+    not_ok,
     open_ledger,
     read_ids,
 )
+from wsnb.cli._errors import CliError, ExitCode
+
+if TYPE_CHECKING:
+    from wsnb.ledger import Ledger
 
 __all__ = ["runs"]
+
+
+def _known_run(book: Ledger, run_id: int) -> None:
+    """A :class:`CliError` (exit code 2) unless the ledger holds run ``run_id``."""
+    try:
+        book.run(run_id)
+    except KeyError as exc:
+        raise CliError(str(exc.args[0])) from exc
 
 
 @click.group()
@@ -56,7 +69,7 @@ def runs_show(run_id: int, ledger: str | None, fmt: str, output: str | None) -> 
         try:
             report = DeletionReport.from_ledger(book, run_id)
         except KeyError as exc:
-            raise click.ClickException(str(exc.args[0])) from exc
+            raise CliError(str(exc.args[0])) from exc
     finally:
         book.close()
     if fmt == "table" and not output:
@@ -82,16 +95,17 @@ def runs_resume(
 
     book = open_ledger(ledger)
     try:
+        _known_run(book, run_id)
         with make_client(endpoint, region, project_id) as client:
             try:
                 report = resume(client, book, run_id, progress=progress)
-            except (KeyError, ValueError) as exc:
-                raise click.ClickException(str(exc)) from exc
+            except ValueError as exc:  # another endpoint or project than the run's
+                raise CliError(str(exc)) from exc
     finally:
         book.close()
     echo_report(report)
     if not report.ok:
-        sys.exit(1)
+        raise not_ok(run_id)
 
 
 @runs.command("restore")
@@ -121,16 +135,23 @@ def runs_restore(
     ids = read_ids(ids_file) if ids_file else None
     book = open_ledger(ledger)
     try:
+        _known_run(book, run_id)
         with make_client(endpoint, region, project_id) as client:
             what = f"{len(ids)} task(s)" if ids is not None else "every task"
             if not yes:
                 click.confirm(f"Re-create {what} deleted by run {run_id}?", abort=True)
             try:
                 frame = restore_tasks(client, book, run_id, ids)
-            except (KeyError, ValueError) as exc:
-                raise click.ClickException(str(exc)) from exc
+            except ValueError as exc:  # ids the run did not delete
+                raise CliError(str(exc)) from exc
     finally:
         book.close()
     emit(frame, fmt, None)
-    if (frame["state"] != "ok").any():
-        sys.exit(1)
+    failed = int((frame["state"] != "ok").sum())
+    if failed:
+        raise CliError(
+            f"{failed} of {len(frame)} task(s) of run {run_id} were not re-created (see the"
+            f" table above); 'wsnb runs restore {run_id}' tries the failed ones again (check"
+            " 'unknown' ones on the server first)",
+            ExitCode.NOT_OK,
+        )

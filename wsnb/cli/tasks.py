@@ -10,7 +10,6 @@ at the top (``wsnb tasks --help`` does not load pandas).
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,9 +23,11 @@ from wsnb.cli._common import (
     emit,
     ledger_option,
     make_client,
+    not_ok,
     open_ledger,
     read_ids,
 )
+from wsnb.cli._errors import CliError
 from wsnb.models import (
     BATCH_DELETE_MAX,
     DEFAULT_MAX_DELETIONS,
@@ -184,7 +185,7 @@ def delete_command(
     **filters: Any,
 ) -> None:
     """Delete tasks named in --ids-file, or those the filters select (all must match)."""
-    from wsnb.deletion import DeletionCapError, delete_tasks
+    from wsnb.deletion import delete_tasks
     from wsnb.report import REPORT_FILES
     from wsnb.selection import select_tasks
 
@@ -195,25 +196,31 @@ def delete_command(
         raise click.UsageError("nothing selected: give --ids-file, a filter, or --all")
     if report and Path(report).suffix.lower().lstrip(".") not in REPORT_FILES:
         raise click.UsageError("--report must end in .html, .csv or .json")
-    with make_client(endpoint, region, project_id) as client:
-        selection: Any
-        if ids_file:
-            selection = read_ids(ids_file)
-        else:
-            selection = select_tasks(
-                client, chosen, include_life_cycle=include_life_cycle, progress=progress
-            )
-        count = len(selection)
-        if count == 0:
-            click.echo("no task selected; nothing to do")
-            return
-        if not dry_run and not yes:
-            click.confirm(
-                f"Delete {count} task(s) in project {client.project_id} at {client.endpoint}?",
-                abort=True,
-            )
-        book = open_ledger(ledger)
-        try:
+    if report and not Path(report).expanduser().absolute().parent.is_dir():
+        raise CliError(f"--report {report}: its folder does not exist; create it first")
+    ids = read_ids(ids_file) if ids_file else None  # bad input fails before any call
+    book = open_ledger(ledger)  # so does a ledger that cannot be used
+    try:
+        with make_client(endpoint, region, project_id) as client:
+            selection: Any = ids
+            if selection is None:
+                selection = select_tasks(
+                    client, chosen, include_life_cycle=include_life_cycle, progress=progress
+                )
+            count = len(selection)
+            if count == 0:
+                click.echo("no task selected; nothing to do")
+                return
+            if count > max_deletions:  # before asking: the deleter would refuse anyway
+                raise CliError(
+                    f"refusing to delete {count} task(s): --max is {max_deletions}; nothing was"
+                    f" sent. Use --max {count} if you mean it"
+                )
+            if not dry_run and not yes:
+                click.confirm(
+                    f"Delete {count} task(s) in project {client.project_id} at {client.endpoint}?",
+                    abort=True,
+                )
             result = delete_tasks(
                 client,
                 selection,
@@ -227,13 +234,11 @@ def delete_command(
                 snapshot=snapshot,
                 precheck=precheck,
             )
-        except DeletionCapError as exc:
-            raise click.ClickException(f"{exc} (use --max)") from exc
-        finally:
-            book.close()
+    finally:
+        book.close()
     echo_report(result)
     if report:
         result.write(report)
         click.echo(f"report written to {report}", err=True)
     if not result.ok:
-        sys.exit(1)
+        raise not_ok(result.run_id)

@@ -37,7 +37,10 @@ def _fail(status: int, message: str) -> Response:
 
 async def _body(request: Request) -> Any:
     raw = await request.body()
-    return json.loads(raw) if raw.strip() else {}
+    try:
+        return json.loads(raw) if raw.strip() else {}
+    except RecursionError:
+        raise ValueError("the body is nested too deeply") from None
 
 
 def control_routes(state: EmulatorState) -> list[BaseRoute]:

@@ -1,7 +1,9 @@
 """Request validation with the API's limits; every failure is a 400 ``WKS.0001`` naming the field.
 
 Limits come from the API definitions (reference §4–§8, §11). Rules the documents leave open are
-marked "assumed" in the README's fidelity table.
+marked "assumed" in the README's fidelity table. Hostile input is a client mistake too: a body
+nested past :data:`MAX_DEPTH`, a lone surrogate anywhere in a body (SQLite and UTF-8 cannot hold
+one), or a query integer outside Java's ``int`` is a 400, never a 500.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from wsnb.models import (
     TaskType,
 )
 
-from ._errors import bad_request
+from ._errors import ApiError, bad_request
 from ._schedule import resolve_zone
 
 #: (min, max) of integer fields.
@@ -69,18 +71,60 @@ _LIST_FILTERS: Final[dict[str, frozenset[str]]] = {
     "last_status": frozenset(LastStatus),
 }
 _NUMBER_LIST = re.compile(r"^\s*\w+(\s*,\s*\w+)*\s*$")
+#: Deepest nesting a body may have (the API's own bodies nest 3 levels; assumed limit).
+MAX_DEPTH: Final = 64
+#: Query integers are Java ``int``s upstream (assumed): ASCII digits, optional sign, ≤ 2**31-1.
+INT_MAX: Final = 2**31 - 1
+_QUERY_INT = re.compile(r"[+-]?[0-9]{1,12}")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_NESTED_MSG: Final = f"The request body is nested too deeply (at most {MAX_DEPTH} levels)."
+
+
+def _lone_surrogate(name: str) -> ApiError:
+    """400 for a string or key holding a lone surrogate; the name is made printable first."""
+    shown = name.encode("utf-8", "backslashreplace").decode("utf-8")[:100]
+    return bad_request(f"Invalid parameter {shown}: not valid Unicode (a lone surrogate).")
+
+
+def _check_text(body: Any) -> None:
+    """400 when the body nests deeper than :data:`MAX_DEPTH` or any string or key holds a lone
+    surrogate (JSON's ``"\\ud800"``), naming the field (``apply_objects[1].object_id``)."""
+    stack: list[tuple[Any, str, int]] = [(body, "body", 0)]
+    while stack:
+        value, where, depth = stack.pop()
+        if isinstance(value, str):
+            if _SURROGATE.search(value):
+                raise _lone_surrogate(where)
+            continue
+        if not isinstance(value, dict | list):
+            continue
+        if depth >= MAX_DEPTH:
+            raise bad_request(_NESTED_MSG)
+        if isinstance(value, dict):
+            for key, item in reversed(value.items()):
+                name = key if depth == 0 else f"{where}.{key}"
+                if _SURROGATE.search(key):
+                    raise _lone_surrogate(name)
+                stack.append((item, name, depth + 1))
+        else:
+            for i in reversed(range(len(value))):
+                stack.append((value[i], f"{where}[{i}]", depth + 1))
 
 
 def parse_json_body(raw: bytes) -> dict[str, Any]:
-    """The body as a JSON object, else 400 (empty, malformed, or not an object)."""
+    """The body as a JSON object, else 400: empty, malformed, not an object, nested too deeply,
+    or holding a lone surrogate."""
     if not raw.strip():
         raise bad_request("The request body is empty.")
     try:
         body = json.loads(raw)
+    except RecursionError:
+        raise bad_request(_NESTED_MSG) from None
     except ValueError:
         raise bad_request("The request body is not valid JSON.") from None
     if not isinstance(body, dict):
         raise bad_request("The request body must be a JSON object.")
+    _check_text(body)
     return body
 
 
@@ -159,7 +203,7 @@ def _check_field(name: str, value: Any, mode: str) -> None:
         if value:
             try:
                 json.loads(value)
-            except ValueError:
+            except (ValueError, RecursionError):
                 raise bad_request(
                     "Invalid parameter extra_params: must be a JSON document in a string."
                 ) from None
@@ -259,16 +303,19 @@ def validate_schedule(body: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _int_param(query: Mapping[str, str], name: str, low: int, high: int | None) -> int | None:
+    """A query integer: ASCII digits (Python's ``int()`` would also take ``1_0``, `` 5`` and
+    other scripts' digits), within ``low``..``high`` (``None``: :data:`INT_MAX`)."""
     raw = query.get(name)
     if raw is None:
         return None
-    try:
-        value = int(raw)
-    except ValueError:
-        raise bad_request(f"Invalid parameter {name}: must be an integer.") from None
-    if value < low or (high is not None and value > high):
-        limit = f"between {low} and {high}" if high is not None else f"at least {low}"
-        raise bad_request(f"Invalid parameter {name}: must be {limit}.")
+    top = INT_MAX if high is None else high
+    if not _QUERY_INT.fullmatch(raw):
+        if re.fullmatch(r"[+-]?[0-9]+", raw):  # digits, but more than any int holds
+            raise bad_request(f"Invalid parameter {name}: must be between {low} and {top}.")
+        raise bad_request(f"Invalid parameter {name}: must be an integer.")
+    value = int(raw)
+    if not low <= value <= top:
+        raise bad_request(f"Invalid parameter {name}: must be between {low} and {top}.")
     return value
 
 

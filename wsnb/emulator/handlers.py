@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from datetime import datetime
 from typing import Any, Final
 
 from wsnb.models import RECORD_FIELDS, TASK_DETAIL_FIELDS, TASK_FIELDS
 
 from . import _validation as v
-from ._errors import RECORD_MISSING, TASK_MISSING, bad_request
+from ._errors import RECORD_MISSING, TASK_MISSING, ApiError, bad_request
 from ._reference import LIFE_CYCLE_CONFIGURATIONS, TIME_ZONES
 from ._schedule import PREVIEW_COUNT, executions, local_date, next_execution
 from .pipeline import Call, Reply
@@ -178,9 +177,9 @@ def named_task_ids(operation: str, call: Call) -> list[str] | None:
     if operation == "delete_task":
         return [call.params["task_id"]]
     if operation == "batch_delete":
-        try:
-            ids = json.loads(call.body).get("task_ids")
-        except (ValueError, AttributeError):
+        try:  # the handler's own parser: hostile bodies (deep, lone surrogates) log no ids
+            ids = v.parse_json_body(call.body).get("task_ids")
+        except ApiError:
             return None
         return [str(i) for i in ids] if isinstance(ids, list) else None
     return None

@@ -12,9 +12,10 @@ import socket
 import string
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 import uvicorn
 
@@ -23,6 +24,7 @@ from .faults import Throttle
 from .routes import create_app
 from .seed import seed_store
 from .state import AuthMode, EmulatorConfig, EmulatorState, UnknownIds
+from .store import Store
 
 if TYPE_CHECKING:
     from wsnb.auth import Credentials
@@ -51,10 +53,51 @@ def random_sk() -> str:
     return secrets.token_urlsafe(30)[:40]
 
 
+#: Where a key came from: minted now (and stored), read from the db, or given by the caller.
+KeyOrigin = Literal["new", "stored", "given"]
+
+
+def _pick(
+    store: Store,
+    given: dict[str, str] | None,
+    mint: Callable[[], dict[str, str]],
+) -> tuple[dict[str, str], KeyOrigin]:
+    """Given values win (never stored); else the stored ones; else minted ones, stored now."""
+    if given is not None:
+        return given, "given"
+    names = list(mint())
+    stored = store.recall(*names)
+    if len(stored) == len(names):
+        return stored, "stored"
+    fresh = mint()
+    kept = store.remember(fresh)  # another process on the same file may have been first
+    return kept, "new" if kept == fresh else "stored"
+
+
+def _resolve_keys(
+    store: Store, ak: str | None, sk: str | None, token: str | None
+) -> tuple[str, str, str, dict[str, KeyOrigin]]:
+    """(ak, sk, token, origins) for an emulator on ``store`` (see :class:`Emulator`)."""
+    pair, pair_origin = _pick(
+        store,
+        {"ak": ak, "sk": sk} if ak and sk else None,
+        lambda: {"ak": random_ak(), "sk": random_sk()},
+    )
+    tok, tok_origin = _pick(
+        store,
+        {"token": token} if token else None,
+        lambda: {"token": secrets.token_urlsafe(32)},
+    )
+    return pair["ak"], pair["sk"], tok["token"], {"aksk": pair_origin, "token": tok_origin}
+
+
 class Emulator:
     """A running scheduled-tasks emulator. Use as a context manager, or call ``stop()``.
 
-    The AK/SK and token are random per instance unless given; ``credentials`` hands them to
+    Keys: given ``ak``/``sk`` (together) and ``token`` win and are never stored; otherwise the
+    ones stored in the db are reused, else fresh random ones are minted and stored, so a restart
+    on the same file ``db`` keeps clients working (``keys_origin`` says which happened:
+    ``{"aksk": "new" | "stored" | "given", "token": ...}``). ``credentials`` hands them to
     wsnb's client, ``endpoint`` and ``project_id`` say where to point it. ``tasks=N`` seeds N
     demo tasks (RNG ``seed``) into an empty project. A full ``config`` replaces ``db``,
     ``project_id``, ``auth``, ``unknown_ids`` and ``throttle``.
@@ -78,17 +121,23 @@ class Emulator:
         log_level: str = "warning",
         config: EmulatorConfig | None = None,
     ) -> None:
-        self.ak = ak or random_ak()
-        self._sk = sk or random_sk()
-        self.token = token or secrets.token_urlsafe(32)
+        if bool(ak) != bool(sk):
+            raise ValueError("the emulator's ak and sk go together: give both or neither")
         if config is None:
             config = EmulatorConfig(db=db, auth=auth, unknown_ids=unknown_ids, throttle=throttle)
             if project_id:
                 config.project_id = project_id
-        config.keys = {**config.keys, self.ak: self._sk}
-        config.tokens = config.tokens | {self.token}
         self.config = config
         self.state = EmulatorState(config)
+        try:
+            self.ak, self._sk, self.token, self.keys_origin = _resolve_keys(
+                self.state.store, ak, sk, token
+            )
+        except BaseException:
+            self.state.store.close()
+            raise
+        config.keys = {**config.keys, self.ak: self._sk}
+        config.tokens = config.tokens | {self.token}
         self.project_id = self.state.project_id
         self.app = create_app(state=self.state)
         self._host = host

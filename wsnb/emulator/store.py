@@ -132,6 +132,27 @@ class Store:
                 con.execute("INSERT INTO meta (key, value) VALUES ('project_id', ?)", (chosen,))
         return str(chosen)
 
+    def remember(self, values: Mapping[str, str]) -> dict[str, str]:
+        """Store ``values`` in the db's meta table unless already there (one transaction);
+        returns what the table holds for those keys now (another process may have won)."""
+        with self._tx() as con:
+            con.executemany(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", list(values.items())
+            )
+            return {
+                key: str(con.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()[0])
+                for key in values
+            }
+
+    def recall(self, *keys: str) -> dict[str, str]:
+        """The meta values stored for ``keys`` (absent keys are left out)."""
+        with self._tx() as con:
+            rows = [
+                con.execute("SELECT key, value FROM meta WHERE key = ?", (key,)).fetchone()
+                for key in keys
+            ]
+        return {str(row[0]): str(row[1]) for row in rows if row is not None}
+
     # --- tasks -----------------------------------------------------------------------------
 
     def create_task(self, project_id: str, data: dict[str, Any], created_at: str) -> str:
