@@ -48,7 +48,7 @@ def test_values_are_normalised() -> None:
     [
         ({"chunk_size": 0}, "chunk_size must be between 1 and 5000, got 0"),
         ({"chunk_size": 5001}, "chunk_size must be between 1 and 5000, got 5001"),
-        ({"max_deletions": -1}, "max_deletions must be >= 0, got -1"),
+        ({"max_deletions": -1}, "max_deletions must be at least 0, got -1"),
         ({"max_deletions": 2.5}, "max_deletions must be an integer"),
         ({"max_deletions": None}, r"max_deletions must be a number >= 0, not None.*explicit"),
         ({"max_deletions": ""}, r"max_deletions must be a number >= 0, not None"),

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import pandas as pd
 
+from wsnb._checks import check_int
 from wsnb.models import BATCH_DELETE_MAX, DEFAULT_MAX_DELETIONS, LastStatus, TaskType
 from wsnb.selection import TaskFilters
 
@@ -170,10 +171,10 @@ def _int(name: str, value: Any, low: int, high: int | None, *, none_ok: bool) ->
         number = int(value)
     except ValueError:
         raise ParameterError(f"{name} must be an integer, got {value!r}") from None
-    if number < low or (high is not None and number > high):
-        limit = f"between {low} and {high}" if high is not None else f">= {low}"
-        raise ParameterError(f"{name} must be {limit}, got {number}")
-    return number
+    try:
+        return check_int(name, number, low, high)
+    except ValueError as error:
+        raise ParameterError(str(error)) from None
 
 
 def _cap(value: Any) -> int:
