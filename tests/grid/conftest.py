@@ -63,13 +63,24 @@ class Browser:
         data = {"method": "update", "state": state, "buffer_paths": []}
         self.grid._handle_msg({"content": {"data": data}, "buffers": []})
 
-    def act(self, action: str, **content: Any) -> None:
-        """A custom message (``model.send({action, ...})``)."""
+    def act(self, action: str, *, wait: bool = True, **content: Any) -> None:
+        """A custom message (``model.send({action, ...})``).
+
+        The delete panel's dry run and real run go to a background thread; with ``wait`` (the
+        default) this returns once that work is done, as a user watching the panel would see it.
+        """
         data = {"method": "custom", "content": {"action": action, **content}}
         self.grid._handle_msg({"content": {"data": data}, "buffers": []})
+        if wait:
+            assert self.grid.wait(timeout=120), "the grid's background work did not finish"
+
+    @property
+    def custom(self) -> list[dict[str, Any]]:
+        """The custom messages the kernel sent (``{"kind": ...}``), oldest first."""
+        return [m["content"] for m in self.sent if m and m.get("method") == "custom"]
 
     def click(self, task_id: str, *, shift: bool = False) -> None:
-        self.act("toggle", id=task_id, shift=shift)
+        self.act("toggle", id=task_id, shift=shift, wait=False)  # never starts background work
 
     @property
     def shown(self) -> list[str]:

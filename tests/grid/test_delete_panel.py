@@ -95,7 +95,12 @@ def test_delete_refuses_when_the_selection_changed_since_the_preview(
     assert set(emulator.control.task_ids()) == before
 
 
-def test_delete_cap_is_shown_and_nothing_is_sent(emulator: Any, tmp_path: Any) -> None:
+# --- regression: over the cap (issue item 6) -----------------------------------------------------
+
+
+def test_over_the_cap_delete_is_refused_up_front_and_the_cap_can_be_raised(
+    emulator: Any, tmp_path: Any
+) -> None:
     from wsnb.frames import tasks_frame
 
     emulator.control.seed(10, seed=1)
@@ -103,35 +108,177 @@ def test_delete_cap_is_shown_and_nothing_is_sent(emulator: Any, tmp_path: Any) -
     grid = TaskGrid(
         tasks_frame(client), client=client, ledger=tmp_path / "l.sqlite", max_deletions=2
     )
-    assert grid.max_deletions == 2
+    browser = Browser(grid)
     grid.select(grid.frame.index[:3])
+    assert grid.max_deletions == 2 and grid.over_cap  # the browser disables Delete on this
     emulator.control.clear_requests()
-    Browser(grid).act("delete_preview")
-    assert grid.delete_state == "error"
-    assert "max_deletions is 2" in grid.delete_message
-    assert not [r for r in emulator.control.requests() if r["operation"] == "batch_delete"]
-    assert len(emulator.control.task_ids()) == 10
+    browser.act("delete_preview")
+    assert grid.delete_state == "idle"  # refused by the panel, not a deleter exception
+    assert "3 selected" in grid.delete_message and "at most 2" in grid.delete_message
+    assert emulator.control.requests() == []  # not even a read
+    for bad in (-1, "x", True, 2.5):
+        browser.act("set_cap", value=bad)
+        assert "cap" in grid.error and grid.max_deletions == 2
+    browser.act("set_cap", value=3)
+    assert grid.max_deletions == 3 and not grid.over_cap and grid.error == ""
+    browser.act("delete_preview")
+    assert grid.delete_state == "confirm", grid.delete_message
+    browser.act("delete_confirm", count=3)
+    assert grid.delete_state == "done", grid.delete_message
+    assert len(emulator.control.task_ids()) == 7
 
 
-def test_delete_progress_follows_the_deleter(emulator: Any, tmp_path: Any) -> None:
-    """The panel's bar moves as ids settle (chunks of 1 here), not only at start and end."""
+# --- regression: the preview names the tasks (issue item 7) ----------------------------------
+
+
+def test_preview_lists_the_tasks_the_hidden_ones_an_eta_and_a_command(
+    live: tuple[Any, TaskGrid, Browser],
+) -> None:
+    from wsnb.grid._eta import estimate
+
+    emulator, grid, browser = live
+    frame = grid.frame
+    stops = frame.index[frame["task_type"] == "STOP"].tolist()
+    others = frame.index[frame["task_type"] != "STOP"].tolist()
+    chosen = [*others[:9], *stops[:3]]
+    grid.select(chosen)
+    browser.set(filters={"task_type": ["STOP"]})  # 9 of the 12 are now hidden by the filter
+    browser.act("delete_preview")
+    assert grid.delete_state == "confirm", grid.delete_message
+    assert grid.preview_total == 12 and grid.preview_hidden == 9
+    in_frame_order = [tid for tid in frame.index if tid in set(chosen)]
+    first = grid.preview_rows
+    assert [r["id"] for r in first] == in_frame_order[:10]
+    row = first[0]
+    source = frame.loc[row["id"]]
+    assert row["task_name"] == source["task_name"] and row["task_type"] == source["task_type"]
+    assert row["time_zone"] == (source["time_zone"] or "")
+    assert {"next_execution_time", "next_execution_time_utc"} <= set(row)
+    browser.set(preview_page=1)
+    assert [r["id"] for r in grid.preview_rows] == in_frame_order[10:]
+    expected = estimate(12, project_tasks=len(frame))
+    assert grid.delete_eta == expected.text() and "reads" in grid.delete_eta
+    command = grid.delete_command
+    assert command.startswith("wsnb tasks delete --ids-file wsnb-selected-ids.csv --max 12")
+    assert f"--endpoint {emulator.endpoint}" in command and "--dry-run" in command
+    assert emulator.sk not in command and emulator.ak not in command
+
+    browser.act("export_ids")
+    download = browser.custom[-1]
+    assert download["kind"] == "download" and download["filename"] == "wsnb-selected-ids.csv"
+    assert download["text"].splitlines() == in_frame_order  # one id per line: --ids-file reads it
+
+
+# --- regression: a closed client (issue item 8) ----------------------------------------------
+
+
+def test_a_closed_client_is_shown_and_disables_delete(
+    live: tuple[Any, TaskGrid, Browser],
+) -> None:
+    emulator, grid, browser = live
+    assert not grid.client_closed
+    browser.click(browser.shown[0])
+    grid._client.close()  # what the notebook's last cell does
+    browser.click(browser.shown[1])  # any message from the browser re-checks the client
+    assert grid.client_closed
+    assert "client is closed" in grid.delete_message
+    browser.act("delete_preview")
+    assert grid.delete_state == "idle" and grid.error == ""
+    assert "client is closed" in grid.delete_message
+    assert "Cannot send a request" not in grid.delete_message
+    assert len(emulator.control.task_ids()) == 40
+
+
+# --- regression: progress with phases, old report hidden (issue item 9) ------------------
+
+
+def test_progress_names_the_phases_with_counts_and_hides_the_old_report(
+    emulator: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from wsnb.frames import tasks_frame
+    from wsnb.grid import _progress
 
-    emulator.control.seed(8, seed=2)
+    monkeypatch.setattr(_progress, "POLL_SECONDS", 0.01)
+    emulator.control.seed(30, seed=2)
     client = emulator.client(rate_limit=None)
     grid = TaskGrid(
         tasks_frame(client),
         client=client,
         ledger=tmp_path / "l.sqlite",
-        delete_options={"chunk_size": 1, "concurrency": 1},
+        delete_options={"chunk_size": 10, "concurrency": 1},
     )
-    grid.select(grid.frame.index[:4])
+    grid.select(grid.frame.index)
     browser = Browser(grid)
     browser.act("delete_preview")
-    seen: list[float] = []
-    grid.observe(lambda change: seen.append(change["new"]), names="delete_progress")
-    browser.act("delete_confirm", count=4)
+    assert grid.report_html  # the dry run's report
+    emulator.control.add_fault(operation="get_task", kind="latency", latency=0.05)
+    sent_before = len(browser.sent)
+    keys = ("delete_phase", "delete_done", "delete_total", "delete_progress", "report_html")
+    state = {k: getattr(grid, k) for k in keys}
+    browser.act("delete_confirm", count=30)
     assert grid.delete_state == "done", grid.delete_message
-    assert seen == sorted(seen) and seen[-1] == 1.0
-    assert {0.25, 0.5, 0.75} <= set(seen)  # one step per settled chunk
-    assert len(emulator.control.task_ids()) == 4
+    # What the front end saw: the state after each update message the kernel sent.
+    seen: list[tuple[str, int, int, float, bool]] = []
+    for message in browser.sent[sent_before:]:
+        update = message.get("state", {}) if message.get("method") == "update" else {}
+        if set(update) & set(keys[:4]):
+            state.update({k: v for k, v in update.items() if k in keys})
+            seen.append(tuple(state[k] if k != "report_html" else bool(state[k]) for k in keys))
+        else:
+            state.update({k: v for k, v in update.items() if k in keys})
+    running = [s for s in seen if s[0]]
+    phases = list(dict.fromkeys(s[0] for s in running))
+    assert phases == ["snapshots", "deleting", "verifying"]
+    assert not any(s[4] for s in running)  # the dry run's report is hidden during the run
+    snaps = [s[1] for s in running if s[0] == "snapshots"]
+    assert snaps == sorted(snaps) and len(set(snaps)) > 2 and max(snaps) <= 30
+    assert {s[2] for s in running if s[0] == "snapshots"} == {30}
+    deleting = [s[1] for s in running if s[0] == "deleting"]
+    assert {10, 20} <= set(deleting) and max(deleting) <= 30  # one step per chunk of 10
+    progress = [s[3] for s in running]
+    assert progress == sorted(progress) and 0 < progress[len(progress) // 2] < 1
+    assert grid.delete_progress == 1.0 and grid.delete_phase == ""
+    assert len(emulator.control.task_ids()) == 0
+
+
+# --- the kernel keeps answering while the panel works -------------------------------------------
+
+
+def test_preview_runs_in_the_background_and_the_grid_keeps_answering(
+    live: tuple[Any, TaskGrid, Browser],
+) -> None:
+    import time
+
+    emulator, grid, browser = live
+    browser.set(page_size=10)
+    grid.select(grid.frame.index[:4])
+    emulator.control.add_fault(operation="get_task", kind="latency", latency=0.4)
+    started = time.monotonic()
+    browser.act("delete_preview", wait=False)
+    assert time.monotonic() - started < 0.3  # the comm handler returned at once
+    assert grid.delete_state == "previewing"
+    browser.set(page=1)  # handled while the dry run waits on the server
+    browser.click(browser.shown[0])
+    assert grid.page == 1 and browser.shown == grid.frame.index[10:20].tolist()
+    assert grid.selected_count == 5
+    assert grid.delete_state == "previewing"
+    browser.act("delete_preview", wait=False)  # a second click while busy is ignored
+    assert grid.wait(timeout=60)
+    assert grid.delete_state == "confirm" and grid.delete_count == 4
+    browser.act("delete_confirm", count=4)  # the selection changed meanwhile: refused
+    assert grid.delete_state == "idle" and "preview again" in grid.delete_message
+    assert len(emulator.control.task_ids()) == 40
+
+
+def test_stop_is_offered_only_when_the_deleter_can_cancel(
+    live: tuple[Any, TaskGrid, Browser],
+) -> None:
+    import inspect
+
+    from wsnb.deletion import delete_tasks
+
+    _emulator, grid, browser = live
+    supported = "cancel" in inspect.signature(delete_tasks).parameters
+    assert grid.can_stop is supported
+    browser.act("delete_stop")  # nothing running: a no-op, not an error
+    assert grid.error == "" and grid.delete_state == "idle"

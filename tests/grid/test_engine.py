@@ -164,3 +164,55 @@ def test_bad_frames_are_refused() -> None:
     frame = make_frame([{"id": "a"}, {"id": "a"}])
     with pytest.raises(ValueError, match=r"task_id\) must be unique; repeated: \['a'\]"):
         TaskGrid(frame)
+
+
+# --- regression: typed dates (issue item 1) --------------------------------------------------
+
+
+@pytest.mark.parametrize("bound", ["0002-12-01", "0020-12-01", "9999-12-31", "1500-01-01T10:00"])
+def test_a_date_outside_the_supported_range_is_a_named_error_not_an_overflow(
+    small: pd.DataFrame, bound: str
+) -> None:
+    """A date input reports year 0002 while the user is still typing "2026": the kernel refuses
+    it with a ValueError naming the field (an OverflowError used to escape the comm handler)."""
+    browser = Browser(grid := TaskGrid(small))
+    browser.set(filters={"next_execution_time": {"from": bound}})
+    assert "filters['next_execution_time']['from']" in grid.error
+    assert "between" in grid.error  # says which years are accepted
+    assert grid.filters == {} and grid.matching == len(small)
+    assert browser.sent[-1]["state"]["filters"] == {}  # the view is told the kernel's value
+
+
+# --- regression: name sort (issue item 5) -----------------------------------------------------
+
+
+def test_name_sort_ignores_case_and_accents() -> None:
+    names = [
+        "Nachtabschaltung",
+        "apagado",
+        "Zulu",
+        "éclair",
+        "eclipse",
+        "Echo",
+        "arrêt",
+        "Arret",
+        "echo",
+    ]
+    frame = make_frame([{"id": f"t{i}", "task_name": n} for i, n in enumerate(names)])
+    grid = TaskGrid(frame)
+    grid.sort = [{"column": "task_name", "descending": False}]
+    shown = [frame.loc[i, "task_name"] for i in grid.visible_ids]
+    # Letters first; then accents ("Arret" before "arrêt"); then case, lower first (as ICU).
+    assert shown == [
+        "apagado",
+        "Arret",
+        "arrêt",
+        "echo",
+        "Echo",
+        "éclair",
+        "eclipse",
+        "Nachtabschaltung",
+        "Zulu",
+    ]
+    grid.sort = [{"column": "task_name", "descending": True}]
+    assert next(frame.loc[i, "task_name"] for i in grid.visible_ids) == "Zulu"

@@ -16,7 +16,16 @@ import pytest
 
 from tests.grid.conftest import Browser
 from wsnb.grid import TaskGrid, _messages
-from wsnb.grid._messages import ACTIONS, DELETE_STATES, BrowserMessage, ColumnKind, DeleteState
+from wsnb.grid._messages import (
+    ACTIONS,
+    DELETE_PHASES,
+    DELETE_STATES,
+    BrowserMessage,
+    ColumnKind,
+    DeletePhase,
+    DeleteState,
+    KernelMessage,
+)
 
 GRID_JS = (Path(__file__).resolve().parents[2] / "wsnb" / "grid" / "static" / "grid.js").read_text()
 
@@ -30,6 +39,9 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "delete_preview": {},
     "delete_confirm": {"count": 0},
     "delete_cancel": {},
+    "delete_stop": {},
+    "set_cap": {"value": 5},
+    "export_ids": {},
 }
 
 
@@ -44,9 +56,9 @@ def _js_object_typedefs() -> dict[str, dict[str, bool]]:
 
 def _js_union_typedef(name: str) -> set[str]:
     """The string literals of ``@typedef {"a" | "b"} name`` in grid.js."""
-    match = re.search(r"@typedef \{((?:\"\w+\"(?: \| )?)+)\} " + name + r"\b", GRID_JS)
+    match = re.search(r"@typedef \{((?:\"\w*\"(?: \| )?)+)\} " + name + r"\b", GRID_JS)
     assert match, f"grid.js declares no @typedef {name}"
-    return set(re.findall(r'"(\w+)"', match.group(1)))
+    return set(re.findall(r'"(\w*)"', match.group(1)))
 
 
 def _js_trait_names() -> set[str]:
@@ -68,6 +80,7 @@ def test_grid_js_declares_and_sends_exactly_the_schema_kinds() -> None:
     declared = {
         re.search(r'action: "(\w+)"', body).group(1)  # type: ignore[union-attr]
         for body, name in re.findall(r"@typedef \{\{ (.*?) \}\} (\w+Message)", GRID_JS)
+        if body.startswith("action:")
     }
     sent = set(re.findall(r'send\(\{ action: "(\w+)"', GRID_JS))
     assert declared == ACTIONS
@@ -84,7 +97,7 @@ def test_payload_shapes_match_key_for_key() -> None:
     python = {
         name: obj
         for name, obj in vars(_messages).items()
-        if isinstance(obj, type) and hasattr(obj, "__required_keys__")
+        if isinstance(obj, type) and hasattr(obj, "__required_keys__") and obj.__name__ == name
     }
     assert set(python) <= set(js), f"no JSDoc twin for {set(python) - set(js)}"
     for name, typed_dict in python.items():
@@ -94,8 +107,9 @@ def test_payload_shapes_match_key_for_key() -> None:
         assert js[name] == required | optional, name
 
 
-def test_delete_states_and_column_kinds_match() -> None:
+def test_delete_states_phases_and_column_kinds_match() -> None:
     assert _js_union_typedef("DeleteState") == set(DELETE_STATES)
+    assert _js_union_typedef("DeletePhase") == set(DELETE_PHASES) == set(get_args(DeletePhase))
     assert _js_union_typedef("ColumnKind") == set(get_args(ColumnKind))
     compared = set(re.findall(r'state === "(\w+)"', GRID_JS))
     assert compared and compared <= set(DELETE_STATES)
@@ -134,3 +148,23 @@ def test_an_unknown_kind_is_reported_not_raised(small: pd.DataFrame) -> None:
     assert grid.error == "unknown grid action 'select_everything'"
     browser.act("select_matching")  # the grid still works
     assert grid.selected_count == len(small)
+
+
+def test_the_front_end_handles_the_kernels_custom_messages() -> None:
+    kinds = {get_args(get_type_hints(KernelMessage)["kind"])[0]}
+    handled = set(re.findall(r'content\.kind !== "(\w+)"', GRID_JS))
+    assert handled == kinds == {"download"}
+    assert '"msg:custom": onCustom' in GRID_JS
+
+
+def test_an_export_is_sent_as_the_download_message(small: pd.DataFrame) -> None:
+    grid = TaskGrid(small)
+    browser = Browser(grid)
+    browser.act("export_ids")
+    assert "select tasks first" in grid.error and browser.custom == []
+    browser.click("task-03")
+    browser.click("task-01")
+    browser.act("export_ids")
+    (message,) = browser.custom
+    assert set(message) == set(get_type_hints(KernelMessage))
+    assert message["text"] == "task-01\ntask-03\n"  # frame order, one id per line

@@ -267,3 +267,47 @@ def test_an_empty_frame_gives_an_empty_grid() -> None:
     browser.set(sort=[{"column": "task_name", "descending": True}], query="x", page=3)
     assert grid.selected_ids == [] and grid.page == 0 and grid.error == ""
     assert "0 tasks" in grid._repr_html_()
+
+
+# --- filter menus count what each value would leave -------------------------------------------
+
+
+def test_filter_counts_are_what_each_value_would_leave(big: pd.DataFrame) -> None:
+    grid = TaskGrid(big)
+    browser = Browser(grid)
+    browser.set(filters={"task_type": ["REBOOT"], "enable": [True]}, query="patch")
+    hit = big["task_name"].str.contains("patch") | big.index.str.contains("patch")
+    hit |= big["description"].fillna("").str.lower().str.contains("patch")
+    for column, options in grid.filter_options.items():
+        others = hit.copy()
+        if column != "task_type":
+            others &= big["task_type"] == "REBOOT"
+        if column != "enable":
+            others &= big["enable"]
+        values = big.loc[others, column]
+        expected = [
+            int(values.isna().sum()) if v is None else int((values == v).sum()) for v in options
+        ]
+        assert grid.filter_counts[column] == expected, column
+    assert sum(grid.filter_counts["task_type"]) >= grid.matching > 0
+
+
+# --- column chooser and widths (issue item 4) -----------------------------------------------
+
+
+def test_hidden_columns_and_widths_are_remembered_and_checked(small: pd.DataFrame) -> None:
+    grid = TaskGrid(small)
+    browser = Browser(grid)
+    browser.set(hidden_columns=["expire_time", "time_zone"])
+    assert grid.hidden_columns == ["expire_time", "time_zone"] and grid.error == ""
+    assert "expire_time" in grid.get_state()["hidden_columns"]  # saved with the widget state
+    browser.set(hidden_columns=["bogus"])
+    assert "hidden_columns" in grid.error and grid.hidden_columns == ["expire_time", "time_zone"]
+    browser.set(hidden_columns=["task_id"])  # the id column always stays
+    assert "task_id" in grid.error
+    browser.set(column_widths={"task_name": 30.5, "task_type": 12})
+    assert grid.column_widths == {"task_name": 30.5, "task_type": 12} and grid.error == ""
+    browser.set(column_widths={"task_name": -3})
+    assert "column_widths" in grid.error and grid.column_widths["task_name"] == 30.5
+    grid.refresh(small.drop(columns=["time_zone"]))
+    assert grid.hidden_columns == ["expire_time"]  # a column the frame lost is forgotten

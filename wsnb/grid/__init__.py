@@ -7,6 +7,9 @@ Layout (one concern per module):
   state machine and the widget's representations;
 * ``_engine.py`` — filter, sort, page and format a tasks frame with numpy (no widget code);
 * ``_delete.py`` — the delete panel's dry run and real run through ``wsnb.delete_tasks``;
+* ``_progress.py`` — the run's phase and counts, derived from the deleter's progress callable
+  and the client's call counters;
+* ``_eta.py`` — how long a deletion takes under the API quota;
 * ``_fallback.py`` — the small static HTML shown where widgets do not render (nbconvert);
 * ``_sample.py`` — synthetic frames with the ``tasks_frame`` schema (demos, tests, benchmarks);
 * ``_messages.py`` — the custom messages exchanged with the browser (kinds and payload shapes),

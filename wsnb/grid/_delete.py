@@ -4,10 +4,17 @@ The panel never deletes anything itself: it hands the selected ids to
 :func:`wsnb.deletion.delete_tasks` (cap, ledger, verification and all) and turns the returned
 :class:`~wsnb.report.DeletionReport` into a one-line summary, its HTML, and the ids that are no
 longer on the server (``deleted`` or ``already_absent``), which then leave the grid.
+
+Also here: whether the client can still send (:func:`client_is_closed`), whether the deleter
+takes a ``cancel`` token (:func:`deleter_accepts_cancel`), and the ``wsnb tasks delete`` command
+line that does the same deletion from a shell (:func:`command_line`).
 """
 
 from __future__ import annotations
 
+import inspect
+import shlex
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
@@ -17,6 +24,45 @@ if TYPE_CHECKING:
 
 #: Outcomes after which a task is gone from the server.
 GONE_OUTCOMES: Final = frozenset({"deleted", "already_absent"})
+#: The file name the panel's export and its command line use.
+IDS_FILE: Final = "wsnb-selected-ids.csv"
+
+
+def client_is_closed(client: Any) -> bool:
+    """True when ``client`` can no longer send: its ``is_closed`` flag, else its httpx pool's."""
+    flag = getattr(client, "is_closed", None)
+    if isinstance(flag, bool):
+        return flag
+    pool = getattr(client, "_http", None)
+    return bool(getattr(pool, "is_closed", False))
+
+
+def deleter_accepts_cancel() -> bool:
+    """Whether :func:`wsnb.deletion.delete_tasks` takes a ``cancel=`` token (a
+    :class:`threading.Event` the panel's Stop button sets)."""
+    from wsnb.deletion import delete_tasks
+
+    return "cancel" in inspect.signature(delete_tasks).parameters
+
+
+def command_line(client: Any, count: int, options: Mapping[str, Any]) -> str:
+    """The shell command that does this deletion from :data:`IDS_FILE` (a dry run; the panel
+    says to drop ``--dry-run``). Names the endpoint and project, never a credential."""
+    parts = ["wsnb", "tasks", "delete", "--ids-file", IDS_FILE, "--max", str(count)]
+    endpoint = getattr(client, "endpoint", None)
+    project = getattr(client, "project_id", None)
+    if isinstance(endpoint, str) and endpoint:
+        parts += ["--endpoint", endpoint]
+    if isinstance(project, str) and project:
+        parts += ["--project-id", project]
+    for name in ("chunk_size", "concurrency"):
+        if options.get(name) is not None:
+            parts += [f"--{name.replace('_', '-')}", str(options[name])]
+    for name in ("snapshot", "precheck", "verify"):
+        if options.get(name) is False:
+            parts.append(f"--no-{name}")
+    parts.append("--dry-run")
+    return shlex.join(parts)
 
 
 @dataclass(frozen=True)
@@ -49,12 +95,15 @@ def _call(
     max_deletions: int | None,
     options: Mapping[str, Any],
     progress: Callable[[int, int], None] | None = None,
+    cancel: threading.Event | None = None,
 ) -> DeletionReport:
     from wsnb.deletion import delete_tasks
 
     kwargs: dict[str, Any] = dict(options)
     if max_deletions is not None:  # None here means "the deleter's default cap", not "no cap"
         kwargs["max_deletions"] = max_deletions
+    if cancel is not None and deleter_accepts_cancel():
+        kwargs["cancel"] = cancel
     return delete_tasks(
         client,
         list(ids),
@@ -72,10 +121,19 @@ def dry_run(
     ledger: Any,
     max_deletions: int | None,
     options: Mapping[str, Any],
+    progress: Callable[[int, int], None] | None = None,
+    cancel: threading.Event | None = None,
 ) -> PanelResult:
     """Plan the deletion of ``ids`` without deleting (``delete_tasks(dry_run=True)``)."""
     report = _call(
-        client, ids, dry_run=True, ledger=ledger, max_deletions=max_deletions, options=options
+        client,
+        ids,
+        dry_run=True,
+        ledger=ledger,
+        max_deletions=max_deletions,
+        options=options,
+        progress=progress,
+        cancel=cancel,
     )
     return _result(report)
 
@@ -88,10 +146,10 @@ def run_delete(
     max_deletions: int | None,
     options: Mapping[str, Any],
     progress: Callable[[int, int], None],
+    cancel: threading.Event | None = None,
 ) -> PanelResult:
-    """Delete ``ids``; ``progress(done, total)`` is called at the start, as ids settle (the
-    deleter's progress callable) and once more at the end with ``done == total``."""
-    progress(0, len(ids))
+    """Delete ``ids``; ``progress(done, total)`` is the deleter's progress callable (called at
+    the start and as ids settle)."""
     report = _call(
         client,
         ids,
@@ -100,6 +158,6 @@ def run_delete(
         max_deletions=max_deletions,
         options=options,
         progress=progress,
+        cancel=cancel,
     )
-    progress(len(ids), len(ids))
     return _result(report)

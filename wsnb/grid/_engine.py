@@ -8,6 +8,7 @@ vectorised passes. Positions here index the frame; the widget speaks task ids to
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta, tzinfo
@@ -45,6 +46,8 @@ DISPLAY_COLUMNS: Final = (
     "time_zone",
 )
 ID_COLUMN: Final = "task_id"
+#: Years a date filter accepts (the browser's date inputs use the same bounds as min/max).
+DATE_YEARS: Final = (1900, 2199)
 _NAT: Final = np.iinfo(np.int64).min
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -63,16 +66,40 @@ def _zone_or_utc(name: str) -> tzinfo:
         return UTC
 
 
-def _dense_rank(values: pd.Series) -> IntArray:
-    """Dense rank of each value (ties equal), ``-1`` for missing; text in code-point order.
+_MARKS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 
-    Text is ranked with Python's sort over the row values: about twice as fast as a sorted
-    factorize on 100k distinct strings, and unlike a fixed-width numpy copy it cannot blow up on
-    long descriptions. Categories rank alphabetically, not in declaration order.
+
+def _strip_marks(text: str) -> str:
+    """``text`` without accents: compatibility-decomposed, combining diacritics removed."""
+    return _MARKS.sub("", unicodedata.normalize("NFKD", text))
+
+
+def collation_key(text: str) -> str:
+    """Sort key for names as people read them: letters first, ignoring case and accents; then
+    accents ("Arret" before "arrêt"); then case, lower case first ("echo" before "Echo").
+
+    A portable approximation of the Unicode collation algorithm's three levels (no ICU, and the
+    kernel's C locale makes ``locale.strxfrm`` plain code-point order); scripts keep their
+    code-point order among themselves. The levels are joined by NUL into one string, which
+    compares like the tuple of levels and about twice as fast.
+    """
+    text = text.replace("\x00", "")
+    folded = text.casefold()
+    primary = folded if folded.isascii() else _strip_marks(folded)
+    return f"{primary}\x00{folded}\x00{text.swapcase()}"
+
+
+def _dense_rank(values: pd.Series, *, collate: bool = True) -> IntArray:
+    """Dense rank of each value (ties equal), ``-1`` for missing; text by :func:`collation_key`.
+
+    Text is ranked with Python's sort over the rows' keys (``collate=False``: by code point, as
+    for task ids): about 0.15 s on 100k distinct names, paid once when the grid opens; unlike a
+    fixed-width numpy copy it cannot blow up on long descriptions. Categories rank
+    alphabetically by the same key, not in declaration order.
     """
     if isinstance(values.dtype, pd.CategoricalDtype):
         codes = values.cat.codes.to_numpy()
-        names = values.cat.categories.astype(str).tolist()
+        names = [collation_key(n) for n in values.cat.categories.astype(str)]
         by_name = np.empty(len(names), dtype=np.intp)
         by_name[sorted(range(len(names)), key=names.__getitem__)] = np.arange(len(names))
         return np.where(codes < 0, -1, by_name[codes]).astype(np.intp)
@@ -85,8 +112,9 @@ def _dense_rank(values: pd.Series) -> IntArray:
         return np.asarray(codes, dtype=np.intp)
     missing = values.isna().to_numpy()
     text = values.to_numpy(dtype=object, na_value="")
-    order = np.array(sorted(range(len(text)), key=text.__getitem__), dtype=np.intp)
-    ordered = text[order]
+    keys = list(map(collation_key, text)) if collate else text
+    order = np.array(sorted(range(len(text)), key=keys.__getitem__), dtype=np.intp)
+    ordered = np.asarray(keys, dtype=object)[order]
     starts = np.ones(len(text), dtype=bool)
     starts[1:] = ordered[1:] != ordered[:-1]
     rank = np.empty(len(text), dtype=np.intp)
@@ -108,20 +136,22 @@ def _parse_bound(column: str, key: str, value: object) -> int | None:
         return None
     if not isinstance(value, str):
         raise ValueError(f"filters[{column!r}][{key!r}] must be an ISO date string, got {value!r}")
+    where = f"filters[{column!r}][{key!r}]"
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise ValueError(
-            f"filters[{column!r}][{key!r}]: {value!r} is not an ISO date (YYYY-MM-DD[THH:MM])"
-        ) from None
+        raise ValueError(f"{where}: {value!r} is not an ISO date (YYYY-MM-DD[THH:MM])") from None
     if parsed.tzinfo is not None:
-        raise ValueError(
-            f"filters[{column!r}][{key!r}]: give a wall-clock time without offset, got {value!r}"
-        )
+        raise ValueError(f"{where}: give a wall-clock time without offset, got {value!r}")
+    first, last = DATE_YEARS
+    if not first <= parsed.year <= last:
+        # A browser's date field holds year 0002 while "2026" is being typed; nanosecond
+        # timestamps overflow outside 1677-2262 anyway.
+        raise ValueError(f"{where}: the year must be between {first} and {last}, got {value!r}")
     if key == "to" and _DATE_ONLY.match(value):
         # A date-only upper bound includes that whole day.
         parsed = datetime.combine(parsed.date(), time()) + timedelta(days=1, microseconds=-1)
-    return int(pd.Timestamp(parsed).value)
+    return int(pd.Timestamp(parsed).as_unit("ns").value)
 
 
 def normalize_filters(
@@ -308,13 +338,22 @@ class FrameEngine:
         query: str,
     ) -> BoolArray:
         """The rows that pass every filter and contain ``query`` (case-insensitive)."""
-        mask = np.ones(self.n, dtype=bool)
-        for column, values in enums.items():
-            codes, mapping = self._enum_codes(column)
-            wanted = [mapping[v] for v in values if v is not None and v in mapping]
-            if None in values:
-                wanted.append(-1)
-            mask &= np.isin(codes, np.asarray(wanted, dtype=np.intp))
+        return self.match_and_count(enums, dates, query, ())[0]
+
+    def match_and_count(
+        self,
+        enums: Mapping[str, Sequence[str | bool | None]],
+        dates: Mapping[str, DateRange],
+        query: str,
+        facets: Sequence[str],
+    ) -> tuple[BoolArray, dict[str, list[int]]]:
+        """:meth:`match`, plus for each enum column in ``facets`` how many rows each of its
+        :meth:`enum_values` would leave: rows passing every *other* filter and the search.
+
+        The search runs once over the rows the date filters leave (a superset of every facet's
+        rows), so the counts cost one boolean AND and one ``bincount`` per column.
+        """
+        base = np.ones(self.n, dtype=bool)
         for column, bounds in dates.items():
             local = self.local_ns(column)
             ok = local != _NAT
@@ -322,19 +361,45 @@ class FrameEngine:
                 ok &= local >= bounds.start
             if bounds.end is not None:
                 ok &= local <= bounds.end
-            mask &= ok
+            base &= ok
         if query.strip():
-            candidates = np.flatnonzero(mask)
-            mask[candidates[~self.search(query, candidates)]] = False
-        return mask
+            candidates = np.flatnonzero(base)
+            base[candidates[~self.search(query, candidates)]] = False
+        by_column: dict[str, BoolArray] = {}
+        for column, values in enums.items():
+            codes, mapping = self._enum_codes(column)
+            wanted = [mapping[v] for v in values if v is not None and v in mapping]
+            if None in values:
+                wanted.append(-1)
+            by_column[column] = np.isin(codes, np.asarray(wanted, dtype=np.intp))
+        mask = base.copy()
+        for part in by_column.values():
+            mask &= part
+        counts: dict[str, list[int]] = {}
+        for column in facets:
+            others = base.copy()
+            for name, part in by_column.items():
+                if name != column:
+                    others &= part
+            codes, mapping = self._enum_codes(column)
+            tally = np.bincount(codes[others] + 1, minlength=len(mapping) + 1)
+            counts[column] = [
+                int(tally[0] if value is None else tally[mapping[value] + 1])
+                if value is None or value in mapping
+                else 0
+                for value in self.enum_values(column)
+            ]
+        return mask, counts
 
     # -- sorting ---------------------------------------------------------------------------
 
     def _sort_key(self, column: str) -> IntArray:
         """Dense rank of each row for ``column`` (ties equal), ``-1`` where missing."""
         if column not in self._sort_keys:
-            values = pd.Series(self.ids) if column == ID_COLUMN else self.frame[column]
-            key = _dense_rank(values)
+            if column == ID_COLUMN:
+                key = _dense_rank(pd.Series(self.ids), collate=False)
+            else:
+                key = _dense_rank(self.frame[column])
             self._sort_keys[column] = key
         return self._sort_keys[column]
 

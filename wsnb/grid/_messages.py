@@ -6,12 +6,14 @@ Two channels, one contract:
   :data:`ACTIONS`, with the payload of the matching ``*Message`` TypedDict. ``TaskGrid`` applies
   them (``_on_browser_msg``); an unknown action or a bad payload is reported in the ``error``
   trait, never raised into the comm.
-* kernel → browser: no custom messages; the kernel answers by setting synced traits. The shapes
-  the front end reads from them are :class:`Column`, :class:`SortKey`, :class:`DateRange` and
-  :data:`DeleteState` here (``rows`` are flat ``{"id", "selected", column: text}`` records).
+* kernel → browser: the kernel answers by setting synced traits. The shapes the front end reads
+  from them are :class:`Column`, :class:`SortKey`, :class:`DateRange`, :data:`DeleteState` and
+  :data:`DeletePhase` here (``rows`` and ``preview_rows`` are flat ``{"id", "selected", column:
+  text}`` records). One custom message goes the other way, :class:`DownloadMessage` (a file the
+  browser saves, e.g. the selected ids), because a file has no place in the widget's state.
 
 ``static/grid.js`` declares the same shapes as JSDoc ``@typedef``s; ``tests/grid/test_messages.py``
-checks that the two sides name the same actions and delete states, so they cannot drift.
+checks that the two sides name the same actions, states and keys, so they cannot drift.
 """
 
 # No ``from __future__ import annotations`` here: on Python 3.11 TypedDict reads NotRequired[...]
@@ -20,6 +22,7 @@ from typing import Final, Literal, NotRequired, TypedDict, get_args
 
 __all__ = [
     "ACTIONS",
+    "DELETE_PHASES",
     "DELETE_STATES",
     "Action",
     "BrowserMessage",
@@ -29,11 +32,17 @@ __all__ = [
     "DateRange",
     "DeleteCancelMessage",
     "DeleteConfirmMessage",
+    "DeletePhase",
     "DeletePreviewMessage",
     "DeleteState",
+    "DeleteStopMessage",
+    "DownloadMessage",
+    "ExportIdsMessage",
     "InvertMessage",
+    "KernelMessage",
     "SelectMatchingMessage",
     "SelectPageMessage",
+    "SetCapMessage",
     "SortKey",
     "ToggleMessage",
 ]
@@ -48,6 +57,9 @@ Action = Literal[
     "delete_preview",
     "delete_confirm",
     "delete_cancel",
+    "delete_stop",
+    "set_cap",
+    "export_ids",
 ]
 ACTIONS: Final[frozenset[str]] = frozenset(get_args(Action))
 
@@ -104,6 +116,25 @@ class DeleteCancelMessage(TypedDict):
     action: Literal["delete_cancel"]
 
 
+class DeleteStopMessage(TypedDict):
+    """Stop the dry run or the deletion under way (sets the grid's cancel flag)."""
+
+    action: Literal["delete_stop"]
+
+
+class SetCapMessage(TypedDict):
+    """Set the grid's ``max_deletions`` to the number the user typed and confirmed."""
+
+    action: Literal["set_cap"]
+    value: int
+
+
+class ExportIdsMessage(TypedDict):
+    """Ask for the selected ids as a file (answered with a :class:`DownloadMessage`)."""
+
+    action: Literal["export_ids"]
+
+
 BrowserMessage = (
     ToggleMessage
     | SelectPageMessage
@@ -113,11 +144,31 @@ BrowserMessage = (
     | DeletePreviewMessage
     | DeleteConfirmMessage
     | DeleteCancelMessage
+    | DeleteStopMessage
+    | SetCapMessage
+    | ExportIdsMessage
 )
+
+
+class DownloadMessage(TypedDict):
+    """Kernel → browser: save ``text`` as ``filename`` (``mime`` type)."""
+
+    kind: Literal["download"]
+    filename: str
+    mime: str
+    text: str
+
+
+#: The custom messages the kernel sends.
+KernelMessage = DownloadMessage
 
 #: The delete panel's states (``delete_state`` trait), in the order a deletion goes through them.
 DeleteState = Literal["idle", "previewing", "confirm", "running", "done", "error"]
 DELETE_STATES: Final[tuple[str, ...]] = get_args(DeleteState)
+
+#: What a dry run or a deletion is doing (``delete_phase`` trait; ``""`` when nothing runs).
+DeletePhase = Literal["", "snapshots", "deleting", "verifying"]
+DELETE_PHASES: Final[tuple[str, ...]] = get_args(DeletePhase)
 
 #: How the front end renders and filters a column.
 ColumnKind = Literal["id", "enum", "date", "text"]

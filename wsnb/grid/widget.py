@@ -9,10 +9,20 @@ applied here, so a notebook can drive the same methods headlessly.
 ``selected_ids`` is deliberately kernel-only (observable, not synced): "select all" over 100k
 tasks would otherwise ship megabytes to the browser on every click and into saved widget state.
 The browser gets a per-row ``selected`` flag and the counts instead.
+
+The delete panel's dry run and real run go to a background thread when the browser asks for
+them, so the kernel keeps answering the grid (and runs cells) meanwhile; the thread updates the
+synced traits itself (ipykernel sends comm messages from any thread). One re-entrant lock
+serialises every state change: browser messages, the worker's updates and the selection API.
+After every cell (IPython's ``post_run_cell``) and every browser message the grid checks
+whether its client was closed, and if so says so and disables the panel.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
+import weakref
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -33,7 +43,7 @@ from wsnb.grid._engine import (
     normalize_sort,
 )
 from wsnb.grid._fallback import summary_html
-from wsnb.grid._messages import Column, ColumnKind, DeleteState
+from wsnb.grid._messages import Column, ColumnKind, DeletePhase, DeleteState, DownloadMessage
 
 if TYPE_CHECKING:
     from wsnb.report import DeletionReport
@@ -42,7 +52,15 @@ __all__ = ["MAX_PAGE_SIZE", "TaskGrid"]
 
 #: Largest page the browser may ask for (rows rendered at once).
 MAX_PAGE_SIZE: Final = 1000
+#: Tasks per page of the delete preview's list.
+PREVIEW_PAGE_SIZE: Final = 10
+#: Said when the grid's client was closed (the panel then refuses to start).
+CLOSED_MESSAGE: Final = (
+    "The client is closed (client.close() ran), so this grid cannot delete any more. "
+    "Make a new client and a new TaskGrid to continue."
+)
 _HERE = Path(__file__).parent
+_log = logging.getLogger(__name__)
 _LABELS: Final = {
     ID_COLUMN: "Task id",
     "task_name": "Name",
@@ -78,11 +96,21 @@ class TaskGrid(anywidget.AnyWidget):  # type: ignore[misc]
     sort: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True)
     filters = traitlets.Dict().tag(sync=True)
     query = traitlets.Unicode("").tag(sync=True)
+    #: Columns the user hid with the column chooser (saved with the widget state).
+    hidden_columns: traitlets.List[str] = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    #: Column widths the user set by dragging header edges (column -> px at the time of the
+    #: drag); the browser shares the table's width in these proportions.
+    column_widths = traitlets.Dict().tag(sync=True)
+    #: The page of the delete preview's task list.
+    preview_page = traitlets.Int(0).tag(sync=True)
 
     # -- state the kernel computes ---------------------------------------------------------------
     rows: traitlets.List[dict[str, Any]] = traitlets.List(read_only=True).tag(sync=True)
     columns: traitlets.List[dict[str, str]] = traitlets.List(read_only=True).tag(sync=True)
     filter_options = traitlets.Dict(read_only=True).tag(sync=True)
+    #: Per enum column, how many rows each of ``filter_options`` would leave (other filters and
+    #: the search applied).
+    filter_counts = traitlets.Dict(read_only=True).tag(sync=True)
     total = traitlets.Int(0, read_only=True).tag(sync=True)
     matching = traitlets.Int(0, read_only=True).tag(sync=True)
     page_count = traitlets.Int(1, read_only=True).tag(sync=True)
@@ -97,11 +125,30 @@ class TaskGrid(anywidget.AnyWidget):  # type: ignore[misc]
     # -- delete panel ------------------------------------------------------------------------------
     can_delete = traitlets.Bool(False, read_only=True).tag(sync=True)
     max_deletions = traitlets.Int(0, read_only=True).tag(sync=True)
+    #: More tasks are selected than ``max_deletions`` allows: the panel refuses to preview.
+    over_cap = traitlets.Bool(False, read_only=True).tag(sync=True)
+    #: The client was closed: the panel is disabled.
+    client_closed = traitlets.Bool(False, read_only=True).tag(sync=True)
+    #: The deleter takes a cancel token, so the Stop button can stop a run midway.
+    can_stop = traitlets.Bool(False, read_only=True).tag(sync=True)
     delete_state = traitlets.Unicode("idle").tag(sync=True)
     delete_count = traitlets.Int(0).tag(sync=True)
     delete_message = traitlets.Unicode("").tag(sync=True)
+    #: Overall fraction done, weighted by each phase's estimated time.
     delete_progress = traitlets.Float(0.0).tag(sync=True)
+    #: What the run is doing (see ``_progress.py``) and its counts within that phase.
+    delete_phase = traitlets.Unicode("").tag(sync=True)
+    delete_done = traitlets.Int(0).tag(sync=True)
+    delete_total = traitlets.Int(0).tag(sync=True)
+    #: The estimated duration of the real run, shown with the preview.
+    delete_eta = traitlets.Unicode("").tag(sync=True)
+    #: The ``wsnb tasks delete`` command line doing the previewed deletion from a shell.
+    delete_command = traitlets.Unicode("").tag(sync=True)
     report_html = traitlets.Unicode("").tag(sync=True)
+    #: The previewed tasks (one page of ``PREVIEW_PAGE_SIZE``), how many, how many the filter hides.
+    preview_rows: traitlets.List[dict[str, Any]] = traitlets.List(read_only=True).tag(sync=True)
+    preview_total = traitlets.Int(0, read_only=True).tag(sync=True)
+    preview_hidden = traitlets.Int(0, read_only=True).tag(sync=True)
 
     def __init__(
         self,
@@ -123,6 +170,11 @@ class TaskGrid(anywidget.AnyWidget):  # type: ignore[misc]
                 "max_deletions must be an int >= 0, or None for the deleter's default cap "
                 f"(wsnb.deletion.DEFAULT_MAX); got {max_deletions!r}"
             )
+        self._lock = threading.RLock()
+        self._worker: threading.Thread | None = None
+        self._cancel = threading.Event()
+        self._after_cell: Callable[..., None] | None = None
+        self._pending_positions: IntArray = np.zeros(0, dtype=np.intp)
         self._engine = FrameEngine(frame)
         self._mask: BoolArray = np.zeros(self._engine.n, dtype=bool)
         self._order: IntArray = np.arange(self._engine.n, dtype=np.intp)
@@ -139,10 +191,14 @@ class TaskGrid(anywidget.AnyWidget):  # type: ignore[misc]
         self.set_trait("can_delete", client is not None)
         if client is not None:
             from wsnb.deletion import DEFAULT_MAX
+            from wsnb.grid._delete import deleter_accepts_cancel
 
             self.set_trait("max_deletions", DEFAULT_MAX if max_deletions is None else max_deletions)
+            self.set_trait("can_stop", deleter_accepts_cancel())
+            self._watch_cells()
         self.on_msg(self._on_browser_msg)
         self._load_frame()
+        self._check_client()
 
     # -- public API --------------------------------------------------------------------------------
 
@@ -245,25 +301,80 @@ class TaskGrid(anywidget.AnyWidget):  # type: ignore[misc]
     def refresh(self, frame: pd.DataFrame) -> None:
         """Show a new frame; keep filters, sort, page (clamped) and the ids still selected.
 
-        Filters or a sort that the new frame cannot apply (a missing column) are dropped.
+        Filters or a sort that the new frame cannot apply (a missing column) are dropped, and
+        so are hidden columns and widths of columns it lacks. A pending delete preview whose
+        tasks left the frame is withdrawn (preview again).
         """
         engine = FrameEngine(frame)
-        keep = [tid for tid in self.selected_ids if engine.position_of(tid) is not None]
-        self._engine = engine
-        mask = np.zeros(engine.n, dtype=bool)
-        if keep:
-            mask[engine.positions_of(keep)] = True
-        self._mask = mask
-        if self.anchor and engine.position_of(self.anchor) is None:
-            self.set_trait("anchor", "")
-        try:
-            normalize_filters(self.filters, engine.columns)
-            normalize_sort(self.sort, engine.columns)
-        except ValueError:
-            with self.hold_trait_notifications():
-                self.filters, self.sort = {}, []
-        self._load_frame(keep_page=True)
-        self._publish_selection()
+        with self._lock:
+            keep = [tid for tid in self.selected_ids if engine.position_of(tid) is not None]
+            self._engine = engine
+            mask = np.zeros(engine.n, dtype=bool)
+            if keep:
+                mask[engine.positions_of(keep)] = True
+            self._mask = mask
+            if self.anchor and engine.position_of(self.anchor) is None:
+                self.set_trait("anchor", "")
+            try:
+                normalize_filters(self.filters, engine.columns)
+                normalize_sort(self.sort, engine.columns)
+            except ValueError:
+                with self.hold_trait_notifications():
+                    self.filters, self.sort = {}, []
+            known = set(engine.columns)
+            if set(self.hidden_columns) - known:
+                self.hidden_columns = [c for c in self.hidden_columns if c in known]
+            if set(self.column_widths) - known - {ID_COLUMN}:
+                self.column_widths = {
+                    c: w for c, w in self.column_widths.items() if c in known or c == ID_COLUMN
+                }
+            if self._pending:
+                if all(engine.position_of(tid) is not None for tid in self._pending):
+                    self._pending_positions = engine.positions_of(list(self._pending))
+                else:
+                    self._withdraw_preview("The tasks changed since the preview; preview again.")
+            self._load_frame(keep_page=True)
+            self._publish_selection()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for the delete panel's background work (a dry run or a deletion) to finish;
+        True when nothing runs any more. Browser clicks start that work in a thread."""
+        worker = self._worker
+        if worker is not None:
+            worker.join(timeout)
+            if worker.is_alive():
+                return False
+        return True
+
+    def set_cap(self, value: int) -> None:
+        """Change ``max_deletions`` for this grid's deletions (the panel's "Raise cap")."""
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"set_cap: the cap must be a whole number >= 0, got {value!r}")
+        with self._lock, self.hold_sync():
+            self._require_client()
+            self._max_deletions = value
+            self.set_trait("max_deletions", value)
+            self._update_over_cap()
+            if self.delete_state in ("idle", "done", "error"):
+                self._delete_status(
+                    "idle", f"The cap is now {value:,} tasks per run, for this grid only."
+                )
+
+    def export_ids(self) -> None:
+        """Send the selected ids (or, during a confirmation, the previewed ones) to the browser
+        as a file, one id per line: what ``wsnb tasks delete --ids-file`` reads."""
+        ids = list(self._pending) if self.delete_state == "confirm" else list(self.selected_ids)
+        if not ids:
+            raise ValueError("export_ids: select tasks first")
+        from wsnb.grid._delete import IDS_FILE
+
+        message: DownloadMessage = {
+            "kind": "download",
+            "filename": IDS_FILE,
+            "mime": "text/csv",
+            "text": "\n".join(ids) + "\n",
+        }
+        self.send(message)
 
     # -- frame & view --------------------------------------------------------------------------
 
@@ -275,7 +386,7 @@ class TaskGrid(anywidget.AnyWidget):  # type: ignore[misc]
                 "enum" if name in ENUM_COLUMNS else "date" if name in DATE_COLUMNS else "text"
             )
             columns.append({"name": name, "label": _LABELS.get(name, name), "kind": kind})
-        with self.hold_sync():
+        with self._lock, self.hold_sync():
             self.set_trait("columns", columns)
             self.set_trait(
                 "filter_options",
@@ -286,27 +397,33 @@ class TaskGrid(anywidget.AnyWidget):  # type: ignore[misc]
 
     def _recompute(self, *, keep_page: bool = False) -> None:
         """Re-filter and re-sort; back to the first page unless ``keep_page`` (then clamped)."""
-        enums, dates = normalize_filters(self.filters, self._engine.columns)
-        sort = normalize_sort(self.sort, self._engine.columns)
-        matched = self._engine.match(enums, dates, self.query)
-        self._order = self._engine.order(matched, sort)
-        self._rank = None
-        with self.hold_sync():
-            self.set_trait("matching", len(self._order))
-            self.set_trait("page_count", max(1, -(-len(self._order) // self.page_size)))
-            self.set_trait("matching_selected", int(self._mask[self._order].sum()))
-            page = min(self.page, self.page_count - 1) if keep_page else 0
-            if self.page != page:
-                self.page = page  # the observer renders
-            else:
-                self._render_page()
+        with self._lock:
+            enums, dates = normalize_filters(self.filters, self._engine.columns)
+            sort = normalize_sort(self.sort, self._engine.columns)
+            facets = [c for c in ENUM_COLUMNS if c in self._engine.columns]
+            matched, counts = self._engine.match_and_count(enums, dates, self.query, facets)
+            self._order = self._engine.order(matched, sort)
+            self._rank = None
+            with self.hold_sync():
+                self.set_trait("filter_counts", counts)
+                self.set_trait("matching", len(self._order))
+                self.set_trait("page_count", max(1, -(-len(self._order) // self.page_size)))
+                self.set_trait("matching_selected", int(self._mask[self._order].sum()))
+                page = min(self.page, self.page_count - 1) if keep_page else 0
+                if self.page != page:
+                    self.page = page  # the observer renders
+                else:
+                    self._render_page()
+                if self._pending:
+                    self._render_preview()
 
     def _page_positions(self) -> IntArray:
         start = self.page * self.page_size
         return self._order[start : start + self.page_size]
 
     def _render_page(self) -> None:
-        self.set_trait("rows", self._engine.records(self._page_positions(), self._mask))
+        with self._lock:
+            self.set_trait("rows", self._engine.records(self._page_positions(), self._mask))
 
     def _display_rank(self) -> IntArray:
         if self._rank is None:
@@ -333,20 +450,28 @@ class TaskGrid(anywidget.AnyWidget):  # type: ignore[misc]
         return engine.positions_of(ids)
 
     def _set_mask(self, mask: BoolArray) -> None:
-        self._mask = mask
-        self._publish_selection()
+        with self._lock:
+            self._mask = mask
+            self._publish_selection()
 
     def _publish_selection(self) -> None:
-        ids: list[str] = self._engine.ids[self._mask].tolist()
-        with self.hold_sync():
-            self._internal_ids = ids
-            try:
-                self.selected_ids = ids
-            finally:
-                self._internal_ids = None
-            self.set_trait("selected_count", len(ids))
-            self.set_trait("matching_selected", int(self._mask[self._order].sum()))
-            self._render_page()
+        with self._lock:
+            ids: list[str] = self._engine.ids[self._mask].tolist()
+            with self.hold_sync():
+                self._internal_ids = ids
+                try:
+                    self.selected_ids = ids
+                finally:
+                    self._internal_ids = None
+                self.set_trait("selected_count", len(ids))
+                self.set_trait("matching_selected", int(self._mask[self._order].sum()))
+                self._update_over_cap()
+                self._render_page()
+                if self._pending:
+                    self._render_preview()
+
+    def _update_over_cap(self) -> None:
+        self.set_trait("over_cap", self.can_delete and self.selected_count > self.max_deletions)
 
     # -- trait validation & reactions ---------------------------------------------------------
 
@@ -379,6 +504,14 @@ class TaskGrid(anywidget.AnyWidget):  # type: ignore[misc]
             raise traitlets.TraitError(f"page must be >= 0, got {page}")
         return min(page, max(0, self.page_count - 1))
 
+    @traitlets.validate("preview_page")
+    def _check_preview_page(self, proposal: dict[str, Any]) -> int:
+        page = int(proposal["value"])
+        if page < 0:
+            raise traitlets.TraitError(f"preview_page must be >= 0, got {page}")
+        last = max(0, -(-len(self._pending_positions) // PREVIEW_PAGE_SIZE) - 1)
+        return min(page, last)
+
     @traitlets.validate("filters")
     def _check_filters(self, proposal: dict[str, Any]) -> dict[str, Any]:
         try:
@@ -395,6 +528,30 @@ class TaskGrid(anywidget.AnyWidget):  # type: ignore[misc]
             raise traitlets.TraitError(str(exc)) from None
         return proposal["value"]  # type: ignore[no-any-return]
 
+    @traitlets.validate("hidden_columns")
+    def _check_hidden_columns(self, proposal: dict[str, Any]) -> list[str]:
+        value = list(proposal["value"])
+        unknown = [c for c in value if c not in self._engine.columns]
+        if unknown:
+            raise traitlets.TraitError(
+                f"hidden_columns: {unknown} cannot be hidden (the task id always shows); "
+                f"columns: {', '.join(self._engine.columns)}"
+            )
+        return list(dict.fromkeys(value))
+
+    @traitlets.validate("column_widths")
+    def _check_column_widths(self, proposal: dict[str, Any]) -> dict[str, float]:
+        value = proposal["value"]
+        names = (ID_COLUMN, *self._engine.columns)
+        for name, width in value.items():
+            if name not in names:
+                raise traitlets.TraitError(f"column_widths: unknown column {name!r}")
+            if isinstance(width, bool) or not isinstance(width, int | float) or not width > 0:
+                raise traitlets.TraitError(
+                    f"column_widths[{name!r}] must be a positive number, got {width!r}"
+                )
+        return dict(value)
+
     @traitlets.observe("filters", "query", "sort")
     def _view_changed(self, change: dict[str, Any]) -> None:
         if hasattr(self, "_engine"):
@@ -403,21 +560,33 @@ class TaskGrid(anywidget.AnyWidget):  # type: ignore[misc]
     @traitlets.observe("page_size")
     def _page_size_changed(self, change: dict[str, Any]) -> None:
         if hasattr(self, "_engine"):
-            self.set_trait("page_count", max(1, -(-len(self._order) // self.page_size)))
-            self.page = min(self.page, self.page_count - 1)
-            self._render_page()
+            with self._lock:
+                self.set_trait("page_count", max(1, -(-len(self._order) // self.page_size)))
+                self.page = min(self.page, self.page_count - 1)
+                self._render_page()
 
     @traitlets.observe("page")
     def _page_changed(self, change: dict[str, Any]) -> None:
         if hasattr(self, "_engine"):
             self._render_page()
 
+    @traitlets.observe("preview_page")
+    def _preview_page_changed(self, change: dict[str, Any]) -> None:
+        if hasattr(self, "_engine") and self._pending:
+            self._render_preview()
+
     def set_state(self, sync_data: dict[str, Any]) -> None:
-        """Apply a browser update; invalid values are reported in ``error`` and reverted."""
+        """Apply a browser update; invalid values are reported in ``error`` and reverted.
+
+        Anything a bad value raises ends in ``error`` (the traceback goes to the kernel log),
+        never through the comm, and the browser is sent the kernel's values back.
+        """
         try:
             super().set_state(sync_data)
-        except traitlets.TraitError as exc:
-            self.error = str(exc)
+        except Exception as exc:
+            if not isinstance(exc, traitlets.TraitError):
+                _log.warning("TaskGrid: a browser update failed", exc_info=True)
+            self.error = str(exc) or type(exc).__name__
             self.send_state(list(sync_data))
         else:
             if self.error:
@@ -425,8 +594,16 @@ class TaskGrid(anywidget.AnyWidget):  # type: ignore[misc]
 
     # -- browser gestures ------------------------------------------------------------------------
 
+    def _handle_msg(self, msg: dict[str, Any]) -> None:
+        """Every comm message: under the grid's lock, after checking the client."""
+        with self._lock:
+            self._check_client()
+            super()._handle_msg(msg)
+
     def _on_browser_msg(self, _widget: object, content: dict[str, Any], _buffers: object) -> None:
         action = content.get("action") if isinstance(content, dict) else None
+        if self.error:
+            self.error = ""
         try:
             if action == "toggle":
                 self.toggle(str(content["id"]), shift=bool(content.get("shift")))
@@ -439,15 +616,70 @@ class TaskGrid(anywidget.AnyWidget):  # type: ignore[misc]
             elif action == "invert":
                 self.invert()
             elif action == "delete_preview":
-                self.preview_delete()
+                self.preview_delete(block=False)
             elif action == "delete_confirm":
-                self.confirm_delete(int(content.get("count", -1)))
+                self.confirm_delete(int(content.get("count", -1)), block=False)
             elif action == "delete_cancel":
                 self.cancel_delete()
+            elif action == "delete_stop":
+                self.stop_delete()
+            elif action == "set_cap":
+                self.set_cap(content.get("value"))  # type: ignore[arg-type]
+            elif action == "export_ids":
+                self.export_ids()
             else:
                 raise ValueError(f"unknown grid action {action!r}")
-        except (KeyError, ValueError) as exc:
+        except (KeyError, ValueError, TypeError) as exc:
             self.error = str(exc)
+
+    # -- the client --------------------------------------------------------------------------
+
+    def _watch_cells(self) -> None:
+        """Re-check the client after every cell the kernel runs (the cell may close it)."""
+        try:
+            from IPython import get_ipython
+        except ImportError:  # pragma: no cover - IPython comes with ipywidgets
+            return
+        shell = get_ipython()
+        events = getattr(shell, "events", None)
+        if events is None:
+            return
+        ref = weakref.ref(self)
+
+        def after_cell(*_args: object) -> None:
+            grid = ref()
+            if grid is None or grid.comm is None:
+                events.unregister("post_run_cell", after_cell)
+                return
+            grid._check_client()
+
+        events.register("post_run_cell", after_cell)
+        self._after_cell = after_cell
+
+    def _check_client(self) -> None:
+        """Set ``client_closed`` (and say so in the panel) once the client was closed."""
+        if self._client is None or self.client_closed:
+            return
+        from wsnb.grid._delete import client_is_closed
+
+        if client_is_closed(self._client):
+            with self._lock, self.hold_sync():
+                self.set_trait("client_closed", True)
+                if self.delete_state not in ("previewing", "running"):
+                    self._pending = ()
+                    self._delete_status("idle", CLOSED_MESSAGE)
+
+    def close(self) -> None:
+        """Close the widget (and stop watching cells for a closed client)."""
+        if getattr(self, "_after_cell", None) is not None:
+            try:
+                from IPython import get_ipython
+
+                get_ipython().events.unregister("post_run_cell", self._after_cell)
+            except (ImportError, AttributeError, ValueError):
+                pass
+            self._after_cell = None
+        super().close()
 
     # -- delete panel --------------------------------------------------------------------------
 
@@ -456,81 +688,237 @@ class TaskGrid(anywidget.AnyWidget):  # type: ignore[misc]
             raise ValueError("this grid has no client: pass TaskGrid(df, client=...) to delete")
         return self._client
 
-    def preview_delete(self) -> None:
-        """Dry-run the deletion of the current selection and ask for confirmation."""
-        client = self._require_client()
+    def _busy(self) -> bool:
+        return self.delete_state in ("previewing", "running")
+
+    def _estimate(self, count: int) -> Any:
+        from wsnb.grid._eta import estimate, rates_of
+
+        reads, writes = rates_of(self._client)
+        options = self._delete_options
+        return estimate(
+            count,
+            project_tasks=self._engine.n,
+            reads_per_minute=reads,
+            writes_per_minute=writes,
+            chunk_size=options.get("chunk_size"),
+            snapshot=options.get("snapshot", True),
+            precheck=options.get("precheck", True),
+            verify=options.get("verify", True),
+        )
+
+    def _start(self, work: Callable[[], None], block: bool) -> None:
+        if block:
+            work()
+            return
+        self._worker = threading.Thread(target=work, name="wsnb-grid-delete", daemon=True)
+        self._worker.start()
+
+    def preview_delete(self, *, block: bool = True) -> None:
+        """Dry-run the deletion of the current selection and ask for confirmation.
+
+        ``block=False`` (what a browser click does) runs the dry run in a background thread;
+        :meth:`wait` waits for it.
+        """
         from wsnb.grid._delete import dry_run
 
-        ids = tuple(self.selected_ids)
-        if not ids:
-            self._delete_status("idle", "Select tasks first.")
-            return
-        self._delete_status("previewing", f"Checking {len(ids):,} tasks (dry run)…")
-        try:
-            report = dry_run(
-                client,
-                ids,
-                ledger=self._ledger,
-                max_deletions=self._max_deletions,
-                options=self._delete_options,
-            )
-        except Exception as exc:  # shown in the panel; the kernel log keeps the traceback
-            self._delete_status("error", f"Dry run failed: {type(exc).__name__}: {exc}")
-            return
-        self._pending = ids
-        self.last_report = report.report
-        with self.hold_sync():
-            self.delete_count = len(ids)
-            self.report_html = report.html
-            self._delete_status("confirm", report.summary)
+        with self._lock:
+            client = self._require_client()
+            if self._busy():
+                return
+            if self.client_closed:
+                self._delete_status("idle", CLOSED_MESSAGE)
+                return
+            ids = tuple(self.selected_ids)
+            if not ids:
+                self._delete_status("idle", "Select tasks first.")
+                return
+            if self.over_cap:
+                self._delete_status(
+                    "idle",
+                    f"{len(ids):,} selected, but this grid deletes at most "
+                    f"{self.max_deletions:,} per run (max_deletions). Raise the cap to "
+                    f"{len(ids):,} to go ahead, or select fewer tasks.",
+                )
+                return
+            self._cancel = threading.Event()
+            self._withdraw_preview("")
+            check = self._estimate(len(ids))
+            with self.hold_sync():
+                self.last_report = None
+                self._progress_reset(len(ids))
+                self._delete_status(
+                    "previewing",
+                    f"Dry run over {len(ids):,} tasks: reads only, nothing is deleted "
+                    f"({check.snapshot_reads:,} reads).",
+                )
+            options, ledger, cap = dict(self._delete_options), self._ledger, self._max_deletions
 
-    def confirm_delete(self, count: int) -> None:
-        """Delete the previewed tasks; ``count`` must equal the count the preview named."""
-        client = self._require_client()
+        def work() -> None:
+            from wsnb.grid._progress import PhaseTracker
+
+            tracker = PhaseTracker(client, check, dry_run=True, publish=self._publish_progress)
+            try:
+                with tracker:
+                    result = dry_run(
+                        client,
+                        ids,
+                        ledger=ledger,
+                        max_deletions=cap,
+                        options=options,
+                        progress=tracker.progress,
+                        cancel=self._cancel,
+                    )
+            except Exception as exc:  # shown in the panel; the kernel log keeps the traceback
+                _log.warning("TaskGrid: the dry run failed", exc_info=True)
+                with self._lock, self.hold_sync():
+                    self.delete_phase = ""
+                    self._delete_status("error", f"Dry run failed: {type(exc).__name__}: {exc}")
+                return
+            with self._lock, self.hold_sync():
+                self.delete_phase = ""
+                self.last_report = result.report
+                if self._cancel.is_set():
+                    self._delete_status("idle", "Dry run stopped; nothing was deleted.")
+                    return
+                self._pending = ids
+                self._pending_positions = self._engine.positions_of(list(ids))
+                self.delete_count = len(ids)
+                self.report_html = result.html
+                self.delete_eta = self._estimate(len(ids)).text()
+                from wsnb.grid._delete import command_line
+
+                self.delete_command = command_line(client, len(ids), self._delete_options)
+                self.preview_page = 0
+                self._render_preview()
+                self._delete_status("confirm", result.summary)
+
+        self._start(work, block)
+
+    def confirm_delete(self, count: int, *, block: bool = True) -> None:
+        """Delete the previewed tasks; ``count`` must equal the count the preview named.
+
+        ``block=False`` runs the deletion in a background thread (see :meth:`wait`).
+        """
         from wsnb.grid._delete import run_delete
 
-        if self.delete_state != "confirm" or not self._pending:
-            raise ValueError("confirm_delete: run the dry-run preview first")
-        if count != len(self._pending) or tuple(self.selected_ids) != self._pending:
-            self._pending = ()
-            self._delete_status("idle", "The selection changed since the preview; preview again.")
-            return
-        ids, self._pending = self._pending, ()
-        self.delete_progress = 0.0
-        self._delete_status("running", f"Deleting {len(ids):,} tasks…")
+        with self._lock:
+            client = self._require_client()
+            if self.delete_state != "confirm" or not self._pending:
+                raise ValueError("confirm_delete: run the dry-run preview first")
+            if count != len(self._pending) or tuple(self.selected_ids) != self._pending:
+                self._withdraw_preview("The selection changed since the preview; preview again.")
+                return
+            if self.client_closed:
+                self._withdraw_preview(CLOSED_MESSAGE)
+                return
+            ids = self._pending
+            self._withdraw_preview("")
+            self._cancel = threading.Event()
+            plan = self._estimate(len(ids))
+            with self.hold_sync():
+                self._progress_reset(len(ids))
+                self._delete_status("running", f"Deleting {len(ids):,} tasks: {plan.text()}.")
+            options, ledger, cap = dict(self._delete_options), self._ledger, self._max_deletions
 
-        def progress(done: int, total: int) -> None:
-            self.delete_progress = done / total if total else 1.0
+        def work() -> None:
+            from wsnb.grid._progress import PhaseTracker
 
-        try:
-            outcome = run_delete(
-                client,
-                ids,
-                ledger=self._ledger,
-                max_deletions=self._max_deletions,
-                options=self._delete_options,
-                progress=progress,
-            )
-        except Exception as exc:
-            self._delete_status("error", f"Deletion failed: {type(exc).__name__}: {exc}")
-            return
-        self.last_report = outcome.report
-        gone = [tid for tid in outcome.gone if self._engine.position_of(tid) is not None]
-        with self.hold_sync():
-            self.delete_progress = 1.0
-            self.report_html = outcome.html
-            self.refresh(self._engine.frame.drop(index=gone))
-            self._delete_status("done", outcome.summary)
+            tracker = PhaseTracker(client, plan, dry_run=False, publish=self._publish_progress)
+            try:
+                with tracker:
+                    outcome = run_delete(
+                        client,
+                        ids,
+                        ledger=ledger,
+                        max_deletions=cap,
+                        options=options,
+                        progress=tracker.progress,
+                        cancel=self._cancel,
+                    )
+            except Exception as exc:
+                _log.warning("TaskGrid: the deletion failed", exc_info=True)
+                with self._lock, self.hold_sync():
+                    self.delete_phase = ""
+                    self._delete_status("error", f"Deletion failed: {type(exc).__name__}: {exc}")
+                return
+            with self._lock, self.hold_sync():
+                self.last_report = outcome.report
+                gone = [tid for tid in outcome.gone if self._engine.position_of(tid) is not None]
+                self.delete_progress = 1.0
+                self.delete_phase = ""
+                self.report_html = outcome.html
+                self.refresh(self._engine.frame.drop(index=gone))
+                stopped = " Stopped on request." if self.can_stop and self._cancel.is_set() else ""
+                self._delete_status("done", outcome.summary + stopped)
+
+        self._start(work, block)
+
+    def stop_delete(self) -> None:
+        """Ask the dry run or the deletion under way to stop (the panel's Stop button)."""
+        with self._lock:
+            if not self._busy():
+                return
+            self._cancel.set()
+            if self.can_stop:
+                self.delete_message = "Stopping after the calls in flight…"
+            else:
+                self.delete_message = (
+                    "This version of wsnb's deleter cannot stop a run midway; "
+                    "it goes on to the end (every step is in the ledger)."
+                )
 
     def cancel_delete(self) -> None:
-        """Leave the confirmation without deleting."""
-        self._pending = ()
-        with self.hold_sync():
+        """Leave the confirmation without deleting (or close the report)."""
+        with self._lock, self.hold_sync():
+            if self._busy():
+                return
+            self._withdraw_preview("")
             self.report_html = ""
-            self._delete_status("idle", "")
+            self._delete_status("idle", CLOSED_MESSAGE if self.client_closed else "")
+
+    def _withdraw_preview(self, message: str) -> None:
+        """Forget the pending preview (its list, ETA and command)."""
+        with self._lock, self.hold_sync():
+            self._pending = ()
+            self._pending_positions = np.zeros(0, dtype=np.intp)
+            self.set_trait("preview_rows", [])
+            self.set_trait("preview_total", 0)
+            self.set_trait("preview_hidden", 0)
+            self.delete_eta = ""
+            self.delete_command = ""
+            if message:
+                self.report_html = ""
+                self._delete_status("idle", message)
+
+    def _render_preview(self) -> None:
+        """The current page of the previewed tasks, and how many the filter hides."""
+        positions = self._pending_positions
+        page = min(self.preview_page, max(0, -(-len(positions) // PREVIEW_PAGE_SIZE) - 1))
+        shown = positions[page * PREVIEW_PAGE_SIZE : (page + 1) * PREVIEW_PAGE_SIZE]
+        with self.hold_sync():
+            self.set_trait("preview_rows", self._engine.records(shown, self._mask))
+            self.set_trait("preview_total", len(positions))
+            self.set_trait("preview_hidden", int((self._display_rank()[positions] < 0).sum()))
+
+    def _progress_reset(self, total: int) -> None:
+        self.report_html = ""  # the previous report must not look like this run's
+        self.delete_done = 0
+        self.delete_total = total
+        self.delete_progress = 0.0
+        self.delete_phase = "snapshots"
+
+    def _publish_progress(self, phase: DeletePhase, done: int, total: int, fraction: float) -> None:
+        with self._lock, self.hold_sync():
+            if not self._busy():
+                return
+            self.delete_phase = phase
+            self.delete_done = done
+            self.delete_total = total
+            self.delete_progress = fraction
 
     def _delete_status(self, state: DeleteState, message: str) -> None:
-        with self.hold_sync():
+        with self._lock, self.hold_sync():
             self.delete_state = state
             self.delete_message = message
 
