@@ -25,8 +25,8 @@ from click.testing import CliRunner
 import wsnb
 from wsnb._retry import RateLimit
 from wsnb.auth import Credentials
+from wsnb.checkup import Check, DoctorReport, doctor
 from wsnb.cli import cli
-from wsnb.doctor import Check, DoctorReport, doctor
 from wsnb.emulator import Emulator
 
 NAMES = ["credentials", "endpoint", "dns", "tcp", "tls", "signed call", "clock", "throttle"]
@@ -72,7 +72,7 @@ def test_all_ok_against_the_emulator(emulator: Emulator) -> None:
     assert text == report.table() and text.endswith("all good: 7 ok, 0 warn, 0 fail")
     for secret in secrets_of(emulator):
         assert secret not in text and secret not in repr(report)
-    assert wsnb.doctor is doctor or callable(wsnb.doctor)
+    assert wsnb.doctor is doctor
 
 
 def test_wrong_sk_is_an_auth_failure_with_the_fix(emulator: Emulator) -> None:

@@ -33,8 +33,8 @@ _EXPORTS: dict[str, str] = {
     "RequestTooLargeError": "wsnb.errors",
     "ServiceNotEnabledError": "wsnb.errors",
     "UnexpectedResponseError": "wsnb.errors",
-    "doctor": "wsnb.doctor",
-    "DoctorReport": "wsnb.doctor",
+    "doctor": "wsnb.checkup",
+    "DoctorReport": "wsnb.checkup",
     "tasks_frame": "wsnb.frames",
     "atasks_frame": "wsnb.frames",
     "records_frame": "wsnb.frames",
@@ -90,6 +90,7 @@ __all__ = [
 if TYPE_CHECKING:
     from wsnb._retry import RateLimit, RetryPolicy
     from wsnb.auth import Credentials, CredentialsError, WorkspaceAuth
+    from wsnb.checkup import DoctorReport, doctor
     from wsnb.client import AsyncClient, Client, ClientStats
     from wsnb.deletion import (
         DeletionCapError,
@@ -99,7 +100,6 @@ if TYPE_CHECKING:
         restore_tasks,
         resume,
     )
-    from wsnb.doctor import DoctorReport, doctor
     from wsnb.errors import (
         AuthenticationError,
         BadRequestError,

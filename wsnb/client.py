@@ -742,7 +742,7 @@ class Client(_Core):
         return pager.items
 
     def _probe(self) -> TaskPage:
-        """One attempt of ``list_tasks_page(0, 1)``, never retried (:mod:`wsnb.doctor` reports
+        """One attempt of ``list_tasks_page(0, 1)``, never retried (:func:`wsnb.doctor` reports
         the first answer as it is, and must not sit through a retry schedule)."""
         items, total = self._attempt(_list_tasks_page_call(0, 1, {}, need_total=True), 1)
         return {"scheduled_tasks": items, "total_count": total or 0}

@@ -218,7 +218,7 @@ def test_progress_names_the_phases_with_counts_and_hides_the_old_report(
     browser.act("delete_confirm", count=30)
     assert grid.delete_state == "done", grid.delete_message
     # What the front end saw: the state after each update message the kernel sent.
-    seen: list[tuple[str, int, int, float, bool]] = []
+    seen: list[tuple[Any, ...]] = []  # (phase, done, total, progress, report shown)
     for message in browser.sent[sent_before:]:
         update = message.get("state", {}) if message.get("method") == "update" else {}
         if set(update) & set(keys[:4]):

@@ -30,7 +30,7 @@ def doctor(
     timeout: float,
 ) -> None:
     """Check credentials, endpoint, network, clock and one signed call (changes nothing)."""
-    from wsnb.doctor import doctor as run_doctor
+    from wsnb.checkup import doctor as run_doctor
 
     report = run_doctor(endpoint=endpoint, region=region, project_id=project_id, timeout=timeout)
     click.echo(report.table())

@@ -10,7 +10,8 @@ fix. ``doctor`` never raises on a broken setup: even a missing credential or an 
 a ``fail`` row. It changes nothing on the server. Through a proxy (``HTTPS_PROXY`` and friends)
 DNS and TCP are checked against the proxy and TLS is left to the signed call.
 
-``wsnb.doctor`` is this module and, for convenience, calls :func:`doctor` when called.
+The module is ``checkup`` so that ``wsnb.doctor`` is always the function, never shadowed by a
+submodule of the same name.
 """
 
 from __future__ import annotations
@@ -20,10 +21,8 @@ import os
 import re
 import socket
 import ssl
-import sys
 import threading
 import time
-import types
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -580,13 +579,3 @@ def _finish_early(rows: _Rows, why: str) -> DoctorReport:
             rows.skip(name, why)
     order = {name: index for index, name in enumerate(names)}
     return DoctorReport(tuple(sorted(rows.rows, key=lambda row: order.get(row.name, 99))))
-
-
-class _CallableModule(types.ModuleType):
-    """Lets ``wsnb.doctor(...)`` work even after ``import wsnb.doctor`` bound the module there."""
-
-    def __call__(self, *args: Any, **kw: Any) -> DoctorReport:
-        return doctor(*args, **kw)
-
-
-sys.modules[__name__].__class__ = _CallableModule
