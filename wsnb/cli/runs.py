@@ -79,13 +79,14 @@ def runs_resume(
 ) -> None:
     """Finish an interrupted run without resending anything already settled."""
     from wsnb.deletion import resume
+    from wsnb.ledger import LeaseError
 
     book = open_ledger(ledger)
     try:
         with make_client(endpoint, region, project_id) as client:
             try:
                 report = resume(client, book, run_id, progress=progress)
-            except (KeyError, ValueError) as exc:
+            except (KeyError, ValueError, LeaseError) as exc:
                 raise click.ClickException(str(exc)) from exc
     finally:
         book.close()
@@ -117,6 +118,7 @@ def runs_restore(
 ) -> None:
     """Re-create tasks a run deleted, from the snapshots in the ledger."""
     from wsnb.deletion import restore_tasks
+    from wsnb.ledger import LeaseError
 
     ids = read_ids(ids_file) if ids_file else None
     book = open_ledger(ledger)
@@ -127,7 +129,7 @@ def runs_restore(
                 click.confirm(f"Re-create {what} deleted by run {run_id}?", abort=True)
             try:
                 frame = restore_tasks(client, book, run_id, ids)
-            except (KeyError, ValueError) as exc:
+            except (KeyError, ValueError, LeaseError) as exc:
                 raise click.ClickException(str(exc)) from exc
     finally:
         book.close()
