@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
-from wsnb.ledger import SCHEMA_VERSION, Ledger, default_ledger_path, migrate
+from wsnb.ledger import (
+    _SCHEMA_V1,
+    SCHEMA_VERSION,
+    LeaseLostError,
+    Ledger,
+    RunLeasedError,
+    default_ledger_path,
+    migrate,
+)
 
 
 def _run(book: Ledger, ids: list[str]) -> int:
@@ -53,6 +64,54 @@ def test_migrate_is_idempotent() -> None:
     assert migrate(con) == SCHEMA_VERSION
     tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"runs", "plan", "snapshots", "calls", "events", "restores"} <= tables
+    assert {"leases", "restore_passes"} <= tables
+
+
+def test_processes_opening_a_new_ledger_at_once_migrate_it_once(tmp_path: Path) -> None:
+    """Two `wsnb` commands started together on a fresh machine: each opens the ledger and
+    migrates; the second must see the first one's work, not create the tables again."""
+    errors: list[BaseException] = []
+    for trial in range(5):
+        path = tmp_path / f"l{trial}.sqlite"
+        gate = threading.Barrier(6)
+
+        def open_it(path: Path = path, gate: threading.Barrier = gate) -> None:
+            gate.wait()
+            try:
+                Ledger(path).close()
+            except Exception as error:
+                errors.append(error)
+
+        threads = [threading.Thread(target=open_it) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        with Ledger(path) as book:
+            assert book._con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert errors == []
+
+
+def test_a_version_1_ledger_is_migrated_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path, isolation_level=None) as raw:
+        raw.executescript(_SCHEMA_V1)
+        raw.execute("PRAGMA user_version = 1")
+        raw.execute(
+            "INSERT INTO runs (created, endpoint, project_id, params, dry_run, status) "
+            "VALUES ('t', 'e', 'p', '{}', 0, 'running')"
+        )
+        raw.execute(
+            "INSERT INTO restores (run_id, old_id, new_id, state, time) "
+            "VALUES (1, 'a', NULL, 'in_flight', 't')"
+        )
+    with Ledger(path) as book:
+        assert book._con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert book.restores(1).loc["a", "state"] == "in_flight"
+        assert book.restore_passes(1) == {"a": None}  # made before watermarks existed
+        assert book.lease_holder(1) is None  # a v1 run has no lease: anyone may take it
+        with book.lease(1):
+            assert (book.lease_holder(1) or {}).get("holder") == book.holder
 
 
 def test_write_ahead_and_outcomes() -> None:
@@ -106,12 +165,78 @@ def test_write_ahead_and_outcomes() -> None:
 
 def test_restores_are_recorded() -> None:
     with Ledger(":memory:") as book:
-        run_id = _run(book, ["a"])
-        book.record_restore(run_id, "a", "in_flight")
+        run_id = _run(book, ["a", "b"])
+        watermark = book.start_restore_pass(run_id, ["x", "y"])
+        assert book.restore_watermark(watermark) == {"x", "y"}
+        book.record_restore(run_id, "a", "in_flight", pass_id=watermark)
         book.record_restore(run_id, "a", "ok", new_id="a2")
+        book.record_restore(run_id, "b", "failed", error_msg="no snapshot was taken")
         frame = book.restores(run_id)
         assert frame.loc["a", "new_id"] == "a2"
         assert frame.loc["a", "state"] == "ok"
+        # the pass of the create is kept with its outcome: a later restore resolves against it
+        assert book.restore_passes(run_id) == {"a": watermark, "b": None}
+        assert book.restored_ids() == {"a2"}
+
+
+# --- leases --------------------------------------------------------------------------------------
+
+
+def test_a_run_is_leased_to_its_creator_and_refused_to_others(tmp_path: Path) -> None:
+    path = tmp_path / "l.sqlite"
+    with Ledger(path, lease_ttl=0.6) as mine, Ledger(path) as other:
+        assert mine.holder != other.holder and mine.holder.split(":")[1] == str(os.getpid())
+        run_id = _run(mine, ["a"])  # held from its first moment
+        with pytest.raises(RunLeasedError) as refused, other.lease(run_id):
+            pass
+        text = str(refused.value)
+        assert f"pid {os.getpid()}" in text and mine.holder in text and "expires" in text
+        assert (refused.value.run_id, refused.value.holder) == (run_id, mine.holder)
+        with mine.lease(run_id) as lease:
+            time.sleep(1.5)  # 2.5 lease times: the heartbeat keeps it alive
+            with pytest.raises(RunLeasedError), other.lease(run_id):
+                pass
+            assert not lease.lost
+            with pytest.raises(RunLeasedError), mine.lease(run_id):  # nor twice in one process
+                pass
+            assert (other.lease_holder(run_id) or {}).get("holder") == mine.holder
+        assert other.lease_holder(run_id) is None  # released at the end: free at once
+        with other.lease(run_id):
+            assert (mine.lease_holder(run_id) or {}).get("holder") == other.holder
+        with pytest.raises(KeyError, match="no run 99"), other.lease(99):
+            pass
+
+
+def test_a_dead_holders_lease_lapses_and_fences_its_writes(tmp_path: Path) -> None:
+    path = tmp_path / "l.sqlite"
+    with Ledger(path, lease_ttl=0.3) as dead, Ledger(path) as heir:
+        run_id = _run(dead, ["a", "b"])
+        dead.call_started(run_id, "batch_delete", 0, 1, ["a"])  # its own lease: allowed
+        time.sleep(0.5)  # no heartbeat: it lapses
+        with heir.lease(run_id):
+            taken = [e for e in heir.events(run_id) if e["kind"] == "lease_expired"]
+            assert [e["holder"] for e in taken] == [dead.holder]
+            # the old holder, come back to life, can no longer write ahead: nothing is sent
+            with pytest.raises(LeaseLostError, match="lost the lease"):
+                dead.call_started(run_id, "batch_delete", 1, 1, ["b"])
+            with pytest.raises(LeaseLostError):
+                dead.record_restore(run_id, "a", "in_flight")
+            assert len(heir.calls(run_id)) == 1 and heir.restores(run_id).empty
+            dead.finish_run(run_id, "interrupted")  # nor close the run under its new holder
+            assert heir.run(run_id)["status"] == "running"
+
+
+def test_lease_ttl_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WSNB_LEASE_TTL", "2.5")
+    with Ledger(":memory:") as book:
+        assert book.lease_ttl == 2.5
+    for bad in ("0", "-1", "soon", "nan"):
+        monkeypatch.setenv("WSNB_LEASE_TTL", bad)
+        with pytest.raises(ValueError, match="WSNB_LEASE_TTL"):
+            Ledger(":memory:")
+    monkeypatch.delenv("WSNB_LEASE_TTL")
+    with Ledger(":memory:") as book:
+        assert book.lease_ttl == 30.0
 
 
 def test_default_path(tmp_path: Path) -> None:

@@ -18,6 +18,23 @@ def _table(path: Path) -> sqlite3.Connection:
     return con
 
 
+def test_switching_to_wal_waits_for_another_connections_write(tmp_path: Path) -> None:
+    """SQLite answers the switch to WAL with "database is locked" at once, without its busy
+    timeout, while another connection writes to a file not in WAL yet (two processes opening a
+    new ledger together): connect() waits for the lock like any statement."""
+    path = tmp_path / "new.sqlite"
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("CREATE TABLE t (x INTEGER)")
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO t VALUES (1)")
+    threading.Timer(0.5, other.execute, ("COMMIT",)).start()
+    con = connect(str(path), synchronous="FULL")
+    assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert con.execute("SELECT x FROM t").fetchall() == [(1,)]
+    con.close()
+    other.close()
+
+
 @pytest.mark.parametrize(("level", "code"), [("FULL", 2), ("NORMAL", 1)])
 def test_file_connection_settings(tmp_path: Path, level: str, code: int) -> None:
     con = connect(str(tmp_path / "a.sqlite"), synchronous=level, foreign_keys=True)  # type: ignore[arg-type]

@@ -10,7 +10,19 @@ out ("in flight") and completed after. A run killed mid-way therefore leaves eno
 Durability: WAL journal, ``synchronous=FULL``, explicit ``BEGIN IMMEDIATE``/``COMMIT`` on a
 connection opened with ``isolation_level=None`` (both from :mod:`wsnb._sqlite`). One connection
 is shared by the threads of a run behind a lock. The schema is versioned with
-``PRAGMA user_version`` and upgraded by :func:`migrate`.
+``PRAGMA user_version`` and upgraded by :func:`migrate` (version 2 added leases and restore
+watermarks).
+
+Ownership: a run is driven by one process at a time. That process holds the run's *lease* (a
+holder ``host:pid:random``, one per :class:`Ledger` object; a heartbeat; an expiry):
+:meth:`Ledger.create_run` takes it, :meth:`Ledger.lease` (a context manager) takes or keeps it,
+renews it from a timer thread and releases it. Another holder is refused with
+:class:`RunLeasedError` (who holds it, since when, when it expires) while the lease is live; a
+dead holder's lease lapses after its time-to-live (``WSNB_LEASE_TTL`` seconds, default
+:data:`DEFAULT_LEASE_TTL`) and may then be taken over. Writes that precede a request to the server
+(:meth:`Ledger.call_started`, an ``in_flight`` restore) are fenced: once another holder took the
+run over they raise :class:`LeaseLostError`, so a process that comes back from the dead cannot
+send anything; they also count as heartbeats.
 
 Default location (when no ledger is given): ``$WSNB_LEDGER``, else
 ``$XDG_DATA_HOME/wsnb/ledger.sqlite``, else ``~/.local/share/wsnb/ledger.sqlite``.
@@ -19,12 +31,16 @@ Default location (when no ledger is given): ``$WSNB_LEDGER``, else
 from __future__ import annotations
 
 import json
+import logging
+import math
 import os
+import secrets
+import socket
 import sqlite3
 import threading
-from collections.abc import Iterable, Mapping, Sequence
-from contextlib import AbstractContextManager
-from datetime import UTC, datetime
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Final, Literal, Self
@@ -34,13 +50,20 @@ import pandas as pd
 from wsnb._sqlite import connect, transaction
 
 __all__ = [
+    "DEFAULT_LEASE_TTL",
     "OUTCOMES",
     "SCHEMA_VERSION",
     "TERMINAL_OUTCOMES",
+    "Lease",
+    "LeaseError",
+    "LeaseLostError",
     "Ledger",
+    "RunLeasedError",
     "default_ledger_path",
     "migrate",
 ]
+
+_log = logging.getLogger(__name__)
 
 #: Per-id outcomes. ``pending`` is the only one that is not final.
 OUTCOMES: Final = (
@@ -57,7 +80,12 @@ TERMINAL_OUTCOMES: Final = frozenset(OUTCOMES) - {"pending"}
 Outcome = Literal["pending", "deleted", "already_absent", "invalid", "failed", "skipped", "planned"]
 RunStatus = Literal["running", "done", "interrupted"]
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
+
+#: Seconds a run's lease stays live after its last heartbeat (``WSNB_LEASE_TTL`` overrides).
+DEFAULT_LEASE_TTL: Final = 30.0
+#: Heartbeats per lease time-to-live (30 s: one every 5 s).
+_HEARTBEATS_PER_TTL: Final = 6
 
 _SCHEMA_V1: Final = """
 CREATE TABLE runs (
@@ -129,12 +157,128 @@ CREATE TABLE restores (
 );
 """
 
+#: Version 2: a run's lease (one row per run, kept after release: the last holder) and the
+#: listing watermark of each restore pass (the ids that existed before it created anything).
+_SCHEMA_V2: Final = """
+CREATE TABLE leases (
+    run_id      INTEGER PRIMARY KEY REFERENCES runs(id),
+    holder      TEXT NOT NULL,
+    host        TEXT NOT NULL,
+    pid         INTEGER NOT NULL,
+    acquired    TEXT NOT NULL,
+    heartbeat   TEXT NOT NULL,
+    expires     TEXT NOT NULL,
+    released    TEXT
+);
+CREATE TABLE restore_passes (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id      INTEGER NOT NULL REFERENCES runs(id),
+    started     TEXT NOT NULL,
+    holder      TEXT NOT NULL,
+    existing    TEXT NOT NULL
+);
+ALTER TABLE restores ADD COLUMN pass_id INTEGER REFERENCES restore_passes(id);
+"""
+
 #: ``user_version`` -> the script that upgrades from it to the next version.
-_MIGRATIONS: Final[dict[int, str]] = {0: _SCHEMA_V1}
+_MIGRATIONS: Final[dict[int, str]] = {0: _SCHEMA_V1, 1: _SCHEMA_V2}
 
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.isoformat(timespec="microseconds")
+
+
+def _lease_ttl(value: float | None, environ: Mapping[str, str] | None = None) -> float:
+    """``value``, else ``$WSNB_LEASE_TTL``, else :data:`DEFAULT_LEASE_TTL` (positive seconds)."""
+    if value is None:
+        raw = (os.environ if environ is None else environ).get("WSNB_LEASE_TTL")
+        if not raw:
+            return DEFAULT_LEASE_TTL
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ValueError(f"WSNB_LEASE_TTL must be a number of seconds, not {raw!r}") from None
+        name = "WSNB_LEASE_TTL"
+    else:
+        name = "lease_ttl"
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a positive number of seconds, not {value!r}")
+    return float(value)
+
+
+class LeaseError(RuntimeError):
+    """A run's lease stands in the way (:class:`RunLeasedError`, :class:`LeaseLostError`)."""
+
+
+class RunLeasedError(LeaseError):
+    """Another process holds the run's lease, and it is live: it is running that run now."""
+
+    def __init__(self, run_id: int, lease: Mapping[str, Any]) -> None:
+        self.run_id = run_id
+        self.holder: str = lease["holder"]
+        self.host: str = lease["host"]
+        self.pid: int = lease["pid"]
+        self.since: str = lease["acquired"]
+        self.heartbeat: str = lease["heartbeat"]
+        self.expires: str = lease["expires"]
+        left = (datetime.fromisoformat(self.expires) - datetime.now(UTC)).total_seconds()
+        super().__init__(
+            f"run {run_id} is held by another process: pid {self.pid} on host {self.host} "
+            f"(lease holder {self.holder}) since {self.since}, last heartbeat {self.heartbeat}; "
+            f"its lease expires at {self.expires} (in {max(left, 0):.0f} s) unless renewed. "
+            "Wait for that process to finish; if it died, try again once the lease expired."
+        )
+
+
+class LeaseLostError(LeaseError):
+    """This process no longer holds the run's lease: another one took the run over."""
+
+
+class Lease:
+    """A held run lease (from :meth:`Ledger.lease`): renewed by a timer thread until released.
+
+    ``lost`` turns true when a renewal finds that another holder took the run over (only after
+    this one lapsed, e.g. the process was suspended for longer than the time-to-live).
+    """
+
+    def __init__(self, ledger: Ledger, run_id: int, ttl: float) -> None:
+        self.ledger = ledger
+        self.run_id = run_id
+        self.ttl = ttl
+        self.lost = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"wsnb-lease-{run_id}", daemon=True)
+
+    @property
+    def holder(self) -> str:
+        return self.ledger.holder
+
+    def __repr__(self) -> str:
+        state = "lost" if self.lost else "held"
+        return f"Lease(run {self.run_id}, {self.holder}, ttl {self.ttl:g} s, {state})"
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.ttl / _HEARTBEATS_PER_TTL):
+            try:
+                kept = self.ledger._renew(self.run_id, self.ttl)
+            except sqlite3.Error:  # closed or locked: retried; a lapsed lease fences the writes
+                _log.warning("could not renew the lease of run %s", self.run_id, exc_info=True)
+                continue
+            if not kept:
+                self.lost = True
+                _log.error("lost the lease of run %s to another process", self.run_id)
+                return
+
+    def _start(self) -> None:
+        self._thread.start()
+
+    def _end(self) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def default_ledger_path(environ: Mapping[str, str] | None = None) -> Path:
@@ -146,23 +290,31 @@ def default_ledger_path(environ: Mapping[str, str] | None = None) -> Path:
     return Path(base).expanduser() / "wsnb" / "ledger.sqlite"
 
 
-def migrate(con: sqlite3.Connection) -> int:
-    """Bring the schema up to :data:`SCHEMA_VERSION` (each step in its own transaction)."""
+def _version(con: sqlite3.Connection) -> int:
     version: int = con.execute("PRAGMA user_version").fetchone()[0]
     if version > SCHEMA_VERSION:
         raise RuntimeError(
             f"ledger schema version {version} is newer than this wsnb understands "
             f"({SCHEMA_VERSION}); upgrade wsnb"
         )
-    while version < SCHEMA_VERSION:
-        script = _MIGRATIONS[version]
+    return version
+
+
+def migrate(con: sqlite3.Connection) -> int:
+    """Bring the schema up to :data:`SCHEMA_VERSION` (each step in its own transaction).
+
+    The version is read again inside each step's write transaction: processes opening a new
+    ledger at once each find the schema as the one before them left it, never half-made."""
+    while _version(con) < SCHEMA_VERSION:
         with transaction(con):
-            for statement in script.split(";"):
+            version = _version(con)
+            if version == SCHEMA_VERSION:
+                break
+            for statement in _MIGRATIONS[version].split(";"):
                 if statement.strip():
                     con.execute(statement)
             con.execute(f"PRAGMA user_version = {version + 1:d}")
-        version += 1
-    return version
+    return _version(con)
 
 
 #: The ids of a statement, passed as one JSON array (``?``) and expanded by SQLite itself: one
@@ -181,12 +333,20 @@ def _dumps(value: Any) -> str:
 class Ledger:
     """A ledger file (created on first use). Thread-safe; use as a context manager or ``close()``.
 
-    ``path`` may be ``":memory:"`` for a throwaway ledger.
+    ``path`` may be ``":memory:"`` for a throwaway ledger. ``lease_ttl``: seconds a run's lease
+    outlives its last heartbeat (else ``$WSNB_LEASE_TTL``, else :data:`DEFAULT_LEASE_TTL`).
+    ``holder`` names this object as a lease holder (``host:pid:random``).
     """
 
-    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str] | None = None, *, lease_ttl: float | None = None
+    ) -> None:
         target = default_ledger_path() if path is None else path
         self.path = str(target)
+        self.lease_ttl = _lease_ttl(lease_ttl)
+        self.host = socket.gethostname()
+        self.holder = f"{self.host}:{os.getpid()}:{secrets.token_hex(4)}"
+        self._leases: dict[int, Lease] = {}
         if self.path != ":memory:":
             Path(self.path).expanduser().parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
@@ -229,7 +389,8 @@ class Ledger:
         plan: Iterable[tuple[str, str | None, str | None, Outcome, str | None]],
     ) -> int:
         """Record a new run and its plan ``(task_id, task_name, task_type, outcome, error_msg)``
-        in one transaction; returns the run id."""
+        in one transaction; returns the run id. The run is leased to this ledger from its first
+        moment (for :attr:`lease_ttl`; :meth:`lease` then keeps it)."""
         now = _now()
         with self._tx() as con:
             cur = con.execute(
@@ -239,6 +400,7 @@ class Ledger:
             )
             run_id = cur.lastrowid
             assert run_id is not None
+            self._take(con, run_id, self.lease_ttl)
             con.executemany(
                 "INSERT INTO plan (run_id, seq, task_id, task_name, task_type, outcome, "
                 "error_msg, finished) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -299,6 +461,7 @@ class Ledger:
         now = _now()
         ids = _ids_json(task_ids)
         with self._tx() as con:
+            self._fence(con, run_id)
             cur = con.execute(
                 "INSERT INTO calls (run_id, operation, chunk, attempt, task_ids, state, started) "
                 "VALUES (?, ?, ?, ?, ?, 'in_flight', ?)",
@@ -401,8 +564,15 @@ class Ledger:
     def finish_run(
         self, run_id: int, status: RunStatus, stats: Mapping[str, Any] | None = None
     ) -> None:
-        """Close a run (``done`` or ``interrupted``) and keep the client's call statistics."""
+        """Close a run (``done`` or ``interrupted``) and keep the client's call statistics.
+
+        Not when another holder has taken the run over (this process lost its lease): the run is
+        theirs to close."""
         with self._tx() as con:
+            row = con.execute("SELECT holder FROM leases WHERE run_id = ?", (run_id,)).fetchone()
+            if row is not None and row["holder"] != self.holder:
+                _log.warning("run %s was taken over by %s; not closing it", run_id, row["holder"])
+                return
             con.execute(
                 "UPDATE runs SET status = ?, finished = ?, stats = ? WHERE id = ?",
                 (status, _now(), _dumps(dict(stats or {})), run_id),
@@ -422,13 +592,160 @@ class Ledger:
         state: Literal["in_flight", "ok", "failed", "unknown"],
         new_id: str | None = None,
         error_msg: str | None = None,
+        *,
+        pass_id: int | None = None,
     ) -> None:
-        """Write-ahead and outcome of re-creating one task from its snapshot."""
+        """Write-ahead and outcome of re-creating one task from its snapshot.
+
+        ``pass_id``: the restore pass (:meth:`start_restore_pass`) making the create; kept with the
+        outcome. ``in_flight`` is fenced like :meth:`call_started`."""
         with self._tx() as con:
+            if state == "in_flight":
+                self._fence(con, run_id)
             con.execute(
-                "INSERT OR REPLACE INTO restores (run_id, old_id, new_id, state, error_msg, time) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (run_id, old_id, new_id, state, error_msg, _now()),
+                "INSERT INTO restores (run_id, old_id, new_id, state, error_msg, time, pass_id) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, old_id) DO UPDATE SET "
+                "new_id = excluded.new_id, state = excluded.state, "
+                "error_msg = excluded.error_msg, time = excluded.time, "
+                "pass_id = coalesce(excluded.pass_id, restores.pass_id)",
+                (run_id, old_id, new_id, state, error_msg, _now(), pass_id),
+            )
+
+    def start_restore_pass(self, run_id: int, existing: Iterable[str]) -> int:
+        """Begin a restore pass: keep the ids that exist before it creates anything (its
+        watermark: a task it made is one not among them). Returns the pass id."""
+        with self._tx() as con:
+            cur = con.execute(
+                "INSERT INTO restore_passes (run_id, started, holder, existing) "
+                "VALUES (?, ?, ?, ?)",
+                (run_id, _now(), self.holder, _ids_json(sorted(set(existing)))),
+            )
+            pass_id = cur.lastrowid
+        assert pass_id is not None
+        return pass_id
+
+    # --- leases --------------------------------------------------------------------------------
+
+    @contextmanager
+    def lease(self, run_id: int, *, ttl: float | None = None) -> Iterator[Lease]:
+        """Hold run ``run_id`` for the block: take its lease (:class:`RunLeasedError` when another
+        holder's is live; ``KeyError`` for an unknown run), renew it every ``ttl / 6`` seconds
+        from a timer thread, release it at the end. Not re-entrant: a second ``lease()`` of the
+        same run through this ledger while the first is held (another thread of this process
+        resuming it) is refused too."""
+        seconds = _lease_ttl(ttl) if ttl is not None else self.lease_ttl
+        with self._lock:  # check and register at once: two threads cannot both pass
+            if run_id in self._leases:
+                rows = self._query("SELECT * FROM leases WHERE run_id = ?", (run_id,))
+                raise RunLeasedError(run_id, dict(rows[0]))
+            with self._tx() as con:
+                if con.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone() is None:
+                    raise KeyError(f"no run {run_id} in ledger {self.path}")
+                self._take(con, run_id, seconds)
+            lease = Lease(self, run_id, seconds)
+            self._leases[run_id] = lease
+        lease._start()
+        try:
+            yield lease
+        finally:
+            lease._end()
+            del self._leases[run_id]
+            now = _now()
+            try:
+                with self._tx() as con:
+                    con.execute(
+                        "UPDATE leases SET released = ?, expires = ? "
+                        "WHERE run_id = ? AND holder = ? AND released IS NULL",
+                        (now, now, run_id, self.holder),
+                    )
+            except sqlite3.Error:  # it lapses by itself
+                _log.warning("could not release the lease of run %s", run_id, exc_info=True)
+
+    def lease_holder(self, run_id: int) -> dict[str, Any] | None:
+        """The run's live lease (``holder``, ``host``, ``pid``, ``acquired``, ``heartbeat``,
+        ``expires``), or ``None`` when nobody holds it (released, lapsed or never taken)."""
+        rows = self._query("SELECT * FROM leases WHERE run_id = ?", (run_id,))
+        if not rows or not self._live(rows[0]):
+            return None
+        keys = ("holder", "host", "pid", "acquired", "heartbeat", "expires")
+        return {k: rows[0][k] for k in keys}
+
+    @staticmethod
+    def _live(row: sqlite3.Row) -> bool:
+        expires = datetime.fromisoformat(row["expires"])
+        return row["released"] is None and expires > datetime.now(UTC)
+
+    def _take(self, con: sqlite3.Connection, run_id: int, ttl: float) -> None:
+        """In a transaction: make this ledger the run's holder, or raise RunLeasedError."""
+        row = con.execute("SELECT * FROM leases WHERE run_id = ?", (run_id,)).fetchone()
+        now = datetime.now(UTC)
+        mine = row is not None and row["holder"] == self.holder and row["released"] is None
+        if row is not None and not mine and self._live(row):
+            raise RunLeasedError(run_id, dict(row))
+        if row is not None and row["released"] is None and not mine:
+            con.execute(
+                "INSERT INTO events (run_id, time, kind, detail) VALUES (?, ?, 'lease_expired', ?)",
+                (
+                    run_id,
+                    _stamp(now),
+                    _dumps(
+                        {
+                            "holder": row["holder"],
+                            "host": row["host"],
+                            "pid": row["pid"],
+                            "heartbeat": row["heartbeat"],
+                            "expired": row["expires"],
+                            "taken_by": self.holder,
+                        }
+                    ),
+                ),
+            )
+        con.execute(
+            "INSERT OR REPLACE INTO leases (run_id, holder, host, pid, acquired, heartbeat, "
+            "expires, released) VALUES (?, ?, ?, ?, ?, ?, ?, NULL)",
+            (
+                run_id,
+                self.holder,
+                self.host,
+                os.getpid(),
+                row["acquired"] if mine and row is not None else _stamp(now),
+                _stamp(now),
+                _stamp(now + timedelta(seconds=ttl)),
+            ),
+        )
+
+    def _renew(self, run_id: int, ttl: float) -> bool:
+        """Push the expiry of this ledger's lease on ``run_id`` on; False when it is not ours."""
+        now = datetime.now(UTC)
+        with self._tx() as con:
+            cur = con.execute(
+                "UPDATE leases SET heartbeat = ?, expires = ? "
+                "WHERE run_id = ? AND holder = ? AND released IS NULL",
+                (_stamp(now), _stamp(now + timedelta(seconds=ttl)), run_id, self.holder),
+            )
+        return cur.rowcount == 1
+
+    def _fence(self, con: sqlite3.Connection, run_id: int) -> None:
+        """In a write-ahead transaction: refuse when another holder has taken the run over, else
+        count as a heartbeat of this ledger's lease. A run with no lease row (made before leases
+        existed, or by hand) is not fenced."""
+        row = con.execute(
+            "SELECT holder, host, pid, released FROM leases WHERE run_id = ?", (run_id,)
+        ).fetchone()
+        if row is None:
+            return
+        if row["holder"] != self.holder:
+            raise LeaseLostError(
+                f"lost the lease of run {run_id} to pid {row['pid']} on host {row['host']} "
+                f"(holder {row['holder']}); this process ({self.holder}) sends nothing more"
+            )
+        if row["released"] is None:
+            held = self._leases.get(run_id)
+            now = datetime.now(UTC)
+            ttl = self.lease_ttl if held is None else held.ttl
+            con.execute(
+                "UPDATE leases SET heartbeat = ?, expires = ? WHERE run_id = ?",
+                (_stamp(now), _stamp(now + timedelta(seconds=ttl)), run_id),
             )
 
     # --- reading -------------------------------------------------------------------------------
@@ -530,6 +847,24 @@ class Ledger:
             "SELECT time, kind, detail FROM events WHERE run_id = ? ORDER BY id", (run_id,)
         )
         return [{"time": r[0], "kind": r[1], **json.loads(r[2])} for r in rows]
+
+    def restore_passes(self, run_id: int) -> dict[str, int | None]:
+        """``old_id`` -> the restore pass that last tried to create it (``None``: no create, or
+        one recorded before watermarks existed)."""
+        rows = self._query("SELECT old_id, pass_id FROM restores WHERE run_id = ?", (run_id,))
+        return {r[0]: r[1] for r in rows}
+
+    def restore_watermark(self, pass_id: int) -> set[str]:
+        """The ids that existed when restore pass ``pass_id`` began."""
+        rows = self._query("SELECT existing FROM restore_passes WHERE id = ?", (pass_id,))
+        if not rows:
+            raise KeyError(f"no restore pass {pass_id} in ledger {self.path}")
+        return set(json.loads(rows[0][0]))
+
+    def restored_ids(self) -> set[str]:
+        """Every task id a restore (of any run) recorded as made."""
+        rows = self._query("SELECT new_id FROM restores WHERE new_id IS NOT NULL")
+        return {r[0] for r in rows}
 
     def restores(self, run_id: int) -> pd.DataFrame:
         """Re-created tasks of a run: ``old_id`` -> ``new_id`` with state."""

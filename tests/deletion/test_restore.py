@@ -11,7 +11,7 @@ from tests.conftest import task_body
 from tests.deletion.conftest import _client
 from wsnb.deletion import create_body, delete_tasks, restore_tasks
 from wsnb.emulator import Emulator
-from wsnb.ledger import Ledger
+from wsnb.ledger import Ledger, RunLeasedError
 
 
 def _definition(detail: Any) -> dict[str, Any]:
@@ -76,3 +76,77 @@ def test_create_body_drops_output_only_fields() -> None:
         "task_type": "STOP",
         "apply_objects": [{"object_id": "d", "object_type": "DESKTOP"}],
     }
+
+
+def _creates(emu: Emulator) -> int:
+    return sum(e["operation"] == "create_task" for e in emu.control.requests())
+
+
+def test_an_unknown_create_is_resolved_on_the_next_restore(
+    emulator: Emulator, ledger: Ledger
+) -> None:
+    ids = emulator.control.seed(4, seed=16)
+    with _client(emulator) as client:
+        before = {i: _definition(client.get_task(i)) for i in ids[:3]}
+        report = delete_tasks(client, ids[:3], ledger=ledger, progress=False)
+        # the 2nd create is made on the server, its answer lost (503): ambiguous
+        emulator.control.add_fault(
+            operation="create_task", status=503, phase="after", skip=1, count=1
+        )
+        first = restore_tasks(client, ledger, report.run_id)
+        assert list(first["state"]) == ["ok", "unknown", "ok"]
+        assert _creates(emulator) == 3 and len(emulator.control.task_ids()) == 4
+        # the next restore asks the server: the task is there, it is adopted, not made again
+        again = restore_tasks(client, ledger, report.run_id)
+        assert (again["state"] == "ok").all()
+        assert _creates(emulator) == 3 and len(emulator.control.task_ids()) == 4
+        assert set(again["new_id"]) == set(emulator.control.task_ids()) - {ids[3]}
+        for old_id, new_id in again["new_id"].items():
+            made = _definition(client.get_task(str(new_id)))
+            assert {**made, "id": old_id} == before[str(old_id)]
+    resolved = [e for e in ledger.events(report.run_id) if e["kind"] == "restore_resolved"]
+    assert [(e["old_id"], e["was"], e["found"], e["new_id"]) for e in resolved] == [
+        (ids[1], "unknown", True, again.at[ids[1], "new_id"])
+    ]
+
+
+def test_an_unknown_create_that_did_not_happen_is_made_once(
+    emulator: Emulator, ledger: Ledger
+) -> None:
+    """A task with the same definition that existed before the restore began (here: a twin
+    that was not deleted) is not mistaken for the lost create."""
+    with _client(emulator) as client:
+        twin, survivor = (client.create_task(task_body(task_name="same")) for _ in range(2))
+        report = delete_tasks(client, [twin], ledger=ledger, progress=False)
+        emulator.control.add_fault(operation="create_task", status=503, count=1)  # refused
+        assert list(restore_tasks(client, ledger, report.run_id)["state"]) == ["unknown"]
+        assert emulator.control.task_ids() == [survivor]
+        again = restore_tasks(client, ledger, report.run_id)
+        assert list(again["state"]) == ["ok"] and again.at[twin, "new_id"] != survivor
+        assert set(emulator.control.task_ids()) == {survivor, again.at[twin, "new_id"]}
+        assert _creates(emulator) == 4  # 2 made by the test, the lost one, the one made again
+        # and a third restore has nothing left to do
+        assert list(restore_tasks(client, ledger, report.run_id)["new_id"]) == list(again["new_id"])
+        assert _creates(emulator) == 4
+    resolved = [e for e in ledger.events(report.run_id) if e["kind"] == "restore_resolved"]
+    assert [(e["old_id"], e["found"]) for e in resolved] == [(twin, False)]
+
+
+def test_restore_refuses_another_project_and_a_run_held_elsewhere(
+    emulator: Emulator, make_emulator: Any, ledger: Ledger
+) -> None:
+    ids = emulator.control.seed(2, seed=17)
+    with _client(emulator) as client:
+        report = delete_tasks(client, ids, ledger=ledger, progress=False)
+    elsewhere = make_emulator()
+    with _client(elsewhere) as client, pytest.raises(ValueError, match="was made against"):
+        restore_tasks(client, ledger, report.run_id)
+    assert elsewhere.control.task_ids() == []
+    with (
+        Ledger(ledger.path) as other,
+        other.lease(report.run_id),
+        _client(emulator) as client,
+        pytest.raises(RunLeasedError, match="held by"),
+    ):
+        restore_tasks(client, ledger, report.run_id)
+    assert _creates(emulator) == 0

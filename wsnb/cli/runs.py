@@ -92,6 +92,7 @@ def runs_resume(
 ) -> None:
     """Finish an interrupted run without resending anything already settled."""
     from wsnb.deletion import resume
+    from wsnb.ledger import LeaseError
 
     book = open_ledger(ledger)
     try:
@@ -99,6 +100,8 @@ def runs_resume(
         with make_client(endpoint, region, project_id) as client:
             try:
                 report = resume(client, book, run_id, progress=progress)
+            except LeaseError as exc:  # another live process holds the run
+                raise CliError(str(exc), ExitCode.LEDGER) from exc
             except ValueError as exc:  # another endpoint or project than the run's
                 raise CliError(str(exc)) from exc
     finally:
@@ -131,6 +134,7 @@ def runs_restore(
 ) -> None:
     """Re-create tasks a run deleted, from the snapshots in the ledger."""
     from wsnb.deletion import restore_tasks
+    from wsnb.ledger import LeaseError
 
     ids = read_ids(ids_file) if ids_file else None
     book = open_ledger(ledger)
@@ -142,6 +146,8 @@ def runs_restore(
                 click.confirm(f"Re-create {what} deleted by run {run_id}?", abort=True)
             try:
                 frame = restore_tasks(client, book, run_id, ids)
+            except LeaseError as exc:  # another live process holds the run
+                raise CliError(str(exc), ExitCode.LEDGER) from exc
             except ValueError as exc:  # ids the run did not delete
                 raise CliError(str(exc)) from exc
     finally:

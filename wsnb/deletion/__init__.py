@@ -158,7 +158,8 @@ def resume(
 ) -> DeletionReport:
     """Finish an interrupted run: ids sent before the interruption are checked on the server
     (never re-sent blindly), ids already settled are left alone, the rest are deleted.
-    ``progress`` as in :func:`delete_tasks` (``total``: the ids still pending)."""
+    ``progress`` as in :func:`delete_tasks` (``total``: the ids still pending). Raises
+    :class:`~wsnb.ledger.RunLeasedError` while another process holds the run (it is running)."""
     book, owned = _open_ledger(ledger)
     try:
         return run_sync(_resume(Api(client), book, run_id, progress))
@@ -196,7 +197,9 @@ def restore_tasks(
 
     Returns a frame indexed by ``old_id`` with ``new_id``, ``state`` (``ok``, ``failed``,
     ``unknown``) and ``error_msg``; the mapping is kept in the ledger, and a task already
-    restored is not created again.
+    restored is not created again. A create cut short (killed, or ``unknown``) is resolved on
+    the next restore by asking the server (the task made since is adopted), never by creating
+    a twin. Raises :class:`~wsnb.ledger.RunLeasedError` while another process holds the run.
     """
     book, owned = _open_ledger(ledger)
     try:

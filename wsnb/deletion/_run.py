@@ -2,7 +2,8 @@
 
 Contract: every id of the run's plan ends with exactly one outcome in the ledger; no id outside
 the plan is ever sent. ``_delete`` validates the options, plans (:mod:`wsnb.deletion._plan`),
-creates the run in the ledger and drives it; ``_resume`` re-opens an interrupted run. ``_drive``
+creates the run in the ledger and drives it; ``_resume`` re-opens an interrupted run. Both hold
+the run's lease (:meth:`wsnb.ledger.Ledger.lease`) while they drive it. ``_drive``
 runs the phases (snapshot or existence check, send, verify) and marks the run ``done``, or
 ``interrupted`` (resumable) on any exception. Every write call is written ahead to the ledger
 before it goes out; an ambiguous outcome is resolved by asking the server (``_existing``) while
@@ -503,7 +504,8 @@ async def _delete(
             progress=progress,
             total=len(selection.ids),
         )
-        await _drive(run, selection.ids, dry_run=dry_run)
+        with book.lease(run_id):  # taken by create_run; renewed while it runs, then released
+            await _drive(run, selection.ids, dry_run=dry_run)
         return DeletionReport.from_ledger(book, run_id)
     finally:
         if owned:
@@ -514,6 +516,12 @@ async def _delete(
 
 
 async def _resume(api: Api, ledger: Ledger, run_id: int, progress: Progress) -> DeletionReport:
+    """Finish run ``run_id``, holding its lease (RunLeasedError while another process runs it)."""
+    with ledger.lease(run_id):
+        return await _resume_held(api, ledger, run_id, progress)
+
+
+async def _resume_held(api: Api, ledger: Ledger, run_id: int, progress: Progress) -> DeletionReport:
     info = ledger.run(run_id)
     if (info["endpoint"], info["project_id"]) != (api.endpoint, api.project_id):
         raise ValueError(
