@@ -38,6 +38,9 @@ _EXPORTS: dict[str, str] = {
     "tasks_frame": "wsnb.frames",
     "atasks_frame": "wsnb.frames",
     "records_frame": "wsnb.frames",
+    "enrich": "wsnb.history",
+    "aenrich": "wsnb.history",
+    "failed_last": "wsnb.history",
     "delete_tasks": "wsnb.deletion",
     "adelete_tasks": "wsnb.deletion",
     "resume": "wsnb.deletion",
@@ -77,10 +80,13 @@ __all__ = [
     "WorkspaceAuth",
     "WorkspaceError",
     "adelete_tasks",
+    "aenrich",
     "aresume",
     "atasks_frame",
     "delete_tasks",
     "doctor",
+    "enrich",
+    "failed_last",
     "records_frame",
     "restore_tasks",
     "resume",
@@ -117,6 +123,7 @@ if TYPE_CHECKING:
     )
     from wsnb.frames import atasks_frame, records_frame, tasks_frame
     from wsnb.grid import TaskGrid
+    from wsnb.history import aenrich, enrich, failed_last
     from wsnb.ledger import Ledger
     from wsnb.report import DeletionReport
 

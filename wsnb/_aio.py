@@ -15,7 +15,7 @@ from collections.abc import Coroutine, Mapping, Sequence
 from typing import Any, TypeVar
 
 from wsnb.client import AsyncClient, Client
-from wsnb.models import LIST_PAGE_MAX, Task, TaskDetail
+from wsnb.models import LIST_PAGE_MAX, Record, Task, TaskDetail
 
 __all__ = ["Api", "run_sync"]
 
@@ -55,6 +55,14 @@ class Api:
         if isinstance(self.client, AsyncClient):
             return await self.client.get_task(task_id)
         return await asyncio.to_thread(self.client.get_task, task_id)
+
+    async def list_records(self, task_id: str, offset: int, limit: int) -> list[Record]:
+        """One page of a task's execution records (newest first)."""
+        if isinstance(self.client, AsyncClient):
+            return await self.client.list_records(task_id, offset=offset, limit=limit)
+        return await asyncio.to_thread(
+            self.client.list_records, task_id, offset=offset, limit=limit
+        )
 
     async def batch_delete(self, task_ids: Sequence[str]) -> str | None:
         """Delete ``task_ids``; the ``X-Request-Id`` of the answer (``None`` without one)."""

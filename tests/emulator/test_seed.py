@@ -74,3 +74,19 @@ def test_tick_records_runs_for_enabled_tasks_only() -> None:
     assert tick(store, "p", status="FAIL", now=NOW) == len(enabled)
     assert store.counts()["records"] == before + len(enabled)
     assert all(t.data["last_status"] == "FAIL" for t in store.tasks("p") if t.data["enable"])
+
+
+def test_tick_start_time_is_local_to_the_task_zone() -> None:
+    """A record's ``start_time`` is wall time in its ``time_zone``: parsed back, it is the tick."""
+    from wsnb.frames import records_to_frame
+
+    store = Store()
+    seed_store(store, "p", 40, seed=2, now=NOW)
+    tick(store, "p", status="SUCCESS", now=NOW)
+    ticked = [t for t in store.tasks("p") if t.data["enable"]]
+    newest = [store.list_records("p", t.id, 0, 1)[0][0] for t in ticked]
+    zones = {r["time_zone"] for r in newest}
+    assert {"Asia/Shanghai", "America/Sao_Paulo"} <= zones  # offsets on both sides of UTC
+    starts = records_to_frame(newest)["start_time"]
+    assert starts.notna().all()
+    assert (starts == NOW).all()

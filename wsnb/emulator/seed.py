@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, Final
+from zoneinfo import ZoneInfo
 
 from wsnb.models import CREATE_TASK_TYPES, NOT_LIFE_CYCLE_TASK_TYPES, LifeCycleType
 
+from ._schedule import DEFAULT_ZONE, resolve_zone
 from .store import Store
 
 _NAMES: Final = (
@@ -129,6 +131,11 @@ def make_task(rng: random.Random, now: datetime, index: int) -> dict[str, Any]:
     return data
 
 
+def _local(name: str | None) -> tzinfo:
+    """The zone a record's times are written in: wall time there, as the service writes them."""
+    return resolve_zone(name) or ZoneInfo(DEFAULT_ZONE)
+
+
 def make_records(
     rng: random.Random, task_id: str, task: dict[str, Any], now: datetime
 ) -> tuple[list[dict[str, Any]], list[tuple[str, dict[str, Any]]]]:
@@ -143,7 +150,8 @@ def make_records(
         outcomes = [
             status if i == 0 else _choice(rng, ("SUCCESS", "SUCCESS", "FAIL")) for i in range(size)
         ]
-        start = now - timedelta(days=(runs - n) * _int(rng, 1, 7), minutes=_int(rng, 0, 600))
+        ago = timedelta(days=(runs - n) * _int(rng, 1, 7), minutes=_int(rng, 0, 600))
+        start = (now - ago).astimezone(_local(task["time_zone"]))
         record = {
             "id": record_id,
             "start_time": start.strftime(_FMT),
@@ -234,6 +242,6 @@ def tick(
         task = {**row.data, "last_status": outcome}
         records, details = make_records(rng, row.id, task, now)
         record = records[-1]
-        record["start_time"] = now.strftime(_FMT)
+        record["start_time"] = now.astimezone(_local(record.get("time_zone"))).strftime(_FMT)
         runs.append((row.id, record, [d for rid, d in details if rid == record["id"]]))
     return store.record_runs(project_id, runs)
