@@ -29,7 +29,11 @@ from wsnb.emulator import Emulator, FaultRule, Throttle
 from wsnb.errors import AuthenticationError
 from wsnb.ledger import Ledger
 
-FAST_RETRY = RetryPolicy(max_attempts=8, initial=0.01, max_backoff=0.2, deadline=30.0)
+# throttle_wait: the time-scaled emulator's "minutes" last well under a second, so the 2-5 s
+# wait after a 429 without Retry-After is scaled down with them
+FAST_RETRY = RetryPolicy(
+    max_attempts=8, initial=0.01, max_backoff=0.2, deadline=30.0, throttle_wait=0.01
+)
 
 
 @pytest.fixture
@@ -378,7 +382,7 @@ def test_throttled_run_keeps_within_the_limit(emulator: Emulator, ledger: Ledger
         reads_per_minute=200, writes_per_minute=100, time_scale=scale, retry_after=False
     )
     ids = emulator.control.seed(150, seed=13)
-    limit = RateLimit(reads_per_minute=200 / scale, writes_per_minute=100 / scale)
+    limit = RateLimit(reads_per_minute=200, writes_per_minute=100, window=60 * scale)
     with _client(emulator, rate_limit=limit) as client:
         report = delete_tasks(client, ids, ledger=ledger, chunk_size=10, progress=False)
     assert report.ok
