@@ -20,19 +20,17 @@ def test_snapshots_dominate_a_big_run_and_the_text_says_so() -> None:
     limit = _limit()
     eta = estimate(6080, listing_pages=122, rate_limit=limit, **DEFAULTS)
     calls = {p.name: p.calls for p in eta.phases}
-    assert calls == {"listing": 122, "snapshots": 6080, "writes": 2, "verify": 2 + 122}
+    # verify: two probes, then list the one page left (cheaper than 6,080 gets)
+    assert calls == {"listing": 122, "snapshots": 6080, "writes": 2, "verify": 2 + 1}
     read_rate = 194 / 60  # 200 reads a minute less the burst (5) and one call of margin
     assert eta.phase("snapshots").seconds == pytest.approx(6080 / read_rate)
     assert eta.phase("listing").seconds == pytest.approx((122 - 5) / read_rate)  # burst once
-    assert eta.phase("verify").seconds == pytest.approx(124 / read_rate)
+    assert eta.phase("verify").seconds == pytest.approx(3 / read_rate)
     assert eta.seconds == pytest.approx(sum(p.seconds for p in eta.phases))
     assert eta.dominant == "snapshots"
-    assert eta.without_snapshots == pytest.approx((117 + 124) / read_rate + 2 * 0.1 / 4)
-    assert (
-        str(eta)
-        == eta.text
-        == ("≈ 33 min at 200 reads/min: 6,080 snapshots dominate; snapshot=False ≈ 75 s")
-    )
+    assert eta.without_snapshots == pytest.approx((117 + 3) / read_rate + 2 * 0.1 / 4)
+    text = "≈ 32 min at 200 reads/min: 6,080 snapshots dominate; snapshot=False ≈ 37 s"
+    assert str(eta) == eta.text == text
 
 
 def test_writes_are_one_batch_per_chunk_on_their_own_bucket() -> None:
@@ -50,10 +48,11 @@ def test_writes_are_one_batch_per_chunk_on_their_own_bucket() -> None:
 @pytest.mark.parametrize(
     ("verify", "n", "pages", "reads"),
     [
-        (True, 1000, 40, 2 + 40),  # listing is cheaper
+        (True, 1000, 40, 2 + 20),  # listing the 20 pages left is cheaper
         ("auto", 30, 40, 2 + 30),  # per id is cheaper
         (True, 2, 40, 2),  # two ids: looked up one by one, no probes
-        (True, 500, 0, 2 + 500),  # pages unknown: per id
+        (True, 500, 0, 2 + 500),  # the project's size unknown: per id
+        (True, 2000, 40, 2),  # everything deleted: the probes see an empty project
         ("get", 1000, 40, 1000),
         ("list", 10, 40, 2 + 40),
         (False, 1000, 40, 0),
@@ -113,6 +112,7 @@ def test_nothing_to_do_is_one_second_at_most() -> None:
         ({"chunk_size": 5001}, "chunk_size"),
         ({"verify": "sometimes"}, "verify"),
         ({"round_trip": -1.0}, "round_trip"),
+        ({"project_pages": -1}, "project_pages"),
         ({"reads_in_flight": 0}, "reads_in_flight"),
     ],
 )

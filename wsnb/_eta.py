@@ -13,8 +13,8 @@ other. A phase of ``k`` calls of one class takes the longer of (a) the bucket's 
 network, ``k`` round trips shared by the calls in flight. The bucket's rate is the current one
 (below the quota after a 429: AIMD), so an estimate made mid-run reflects the slowdown.
 Verification (``verify=True``/``"auto"``) costs what the deleter does: two one-item probes, then
-the cheaper of one ``get_task`` per deleted id and a listing of the project (``"get"`` or
-``"list"`` force one; ``False`` skips it).
+nothing more when the project is empty, else the cheaper of one ``get_task`` per deleted id and a
+listing of what is left (``"get"`` or ``"list"`` force one; ``False`` skips it).
 """
 
 from __future__ import annotations
@@ -87,20 +87,23 @@ def format_duration(seconds: float) -> str:
     return f"{minutes // 60} h {minutes % 60:02d} min"
 
 
-def _verify_reads(n: int, listing_pages: int, verify: str | bool) -> int:
+def _verify_reads(n: int, project_pages: int | None, verify: str | bool) -> int:
     if verify is False or n == 0:
         return 0
     mode = "auto" if verify is True else verify
+    if mode not in ("auto", "get", "list"):
+        raise ValueError(f"verify must be True, False, 'auto', 'get' or 'list'; got {verify!r}")
     if mode == "get":
         return n
+    # what a listing costs once the deleted ids are gone (None: the project's size is unknown)
+    after = None if project_pages is None else max(0, project_pages - n // 50)
     if mode == "list":
-        return 2 + max(1, listing_pages)
-    if mode != "auto":
-        raise ValueError(f"verify must be True, False, 'auto', 'get' or 'list'; got {verify!r}")
+        return 2 + (after or 0)
     if n <= 2:  # the deleter looks such ids up one by one
         return n
-    pages = listing_pages if listing_pages > 0 else math.inf  # unknown: per id
-    return 2 + int(min(n, pages))
+    # two one-item probes give the totals; an empty project needs nothing more, else the cheaper
+    # of one get_task per id and a listing
+    return 2 + (n if after is None else min(n, after))
 
 
 def _check(name: str, value: object, low: int) -> int:
@@ -117,6 +120,7 @@ def estimate(
     verify: str | bool,
     chunk_size: int,
     rate_limit: RateLimit | None,
+    project_pages: int | None = None,
     round_trip: float = DEFAULT_ROUND_TRIP,
     reads_in_flight: int = DEFAULT_READS_IN_FLIGHT,
     writes_in_flight: int = DEFAULT_WRITES_IN_FLIGHT,
@@ -124,11 +128,16 @@ def estimate(
     """How long deleting ``n_selected`` tasks takes (see the module docstring for the model).
 
     ``listing_pages``: the list pages the run reads (the selection's listing or the existence
-    pre-check; 0 when it lists nothing) — also what a verification by listing costs at most.
-    ``rate_limit``: the client's (``None``: unthrottled, only round trips count).
+    pre-check; 0 when it lists nothing). ``project_pages``: the pages of a listing of the whole
+    project before the run (default: ``listing_pages`` when not 0, else unknown); verification
+    lists what is left when that is cheaper than one read per id. ``rate_limit``: the client's
+    (``None``: unthrottled, only round trips count).
     """
     n = _check("n_selected", n_selected, 0)
     pages = _check("listing_pages", listing_pages, 0)
+    if project_pages is not None:
+        _check("project_pages", project_pages, 0)
+    project = project_pages if project_pages is not None else (pages or None)
     chunk = _check("chunk_size", chunk_size, 1)
     if chunk > BATCH_DELETE_MAX:
         raise ValueError(f"chunk_size must be at most {BATCH_DELETE_MAX}, got {chunk}")
@@ -142,7 +151,7 @@ def estimate(
         ("listing", "read", pages),
         ("snapshots", "read", n if snapshot else 0),
         ("writes", "write", math.ceil(n / chunk)),
-        ("verify", "read", _verify_reads(n, pages, verify)),
+        ("verify", "read", _verify_reads(n, project, verify)),
     ]
     operation = {"read": "get_task", "write": "batch_delete"}
     burst_left = {
@@ -170,6 +179,7 @@ def estimate(
             verify=verify,
             chunk_size=chunk_size,
             rate_limit=rate_limit,
+            project_pages=project_pages,
             round_trip=round_trip,
             reads_in_flight=reads_in_flight,
             writes_in_flight=writes_in_flight,
