@@ -1384,3 +1384,54 @@ def test_async_algorithms_run_a_sync_client_on_enough_threads() -> None:
         rate_limit=None,
     ) as client:
         assert asyncio.run(main(Api(client))) == [TASK] * 12
+
+
+def test_async_requests_do_not_search_the_import_path(loopback: str) -> None:
+    """httpcore's async pool runs ``import sniffio`` several times per request; without sniffio
+    installed (anyio >= 4.11 no longer brings it) every one of those fails and searches
+    sys.path again (about 1 ms of CPU per request)."""
+    import sys
+    from importlib.abc import MetaPathFinder
+
+    searched: list[str] = []
+
+    class Spy(MetaPathFinder):
+        def find_spec(self, name: str, path: Any, target: Any = None) -> None:
+            searched.append(name)
+
+    async def main() -> None:
+        async with AsyncClient(
+            endpoint=loopback, credentials=AKSK, rate_limit=None, retry=RetryPolicy(initial=0)
+        ) as client:
+            await client.get_task("t-1")  # the first answer is a 429: warm up through it
+            sys.meta_path.insert(0, Spy())
+            try:
+                for _ in range(5):
+                    await client.get_task("t-1")
+            finally:
+                del sys.meta_path[0]
+
+    asyncio.run(main())
+    assert searched == []
+
+
+def test_clients_share_one_tls_context(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loading the CA bundle costs 50-100 ms of CPU; a notebook makes many clients."""
+    import ssl
+
+    loads: list[object] = []
+    load = ssl.SSLContext.load_verify_locations
+
+    def counting(self: ssl.SSLContext, *args: Any, **kw: Any) -> None:
+        loads.append(args or kw)
+        load(self, *args, **kw)
+
+    monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", counting)
+    for _ in range(3):
+        Client(endpoint=ENDPOINT, credentials=AKSK).close()
+
+    async def make_async() -> None:
+        await AsyncClient(endpoint=ENDPOINT, credentials=AKSK).close()
+
+    asyncio.run(make_async())
+    assert len(loads) <= 1
