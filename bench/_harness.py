@@ -2,16 +2,20 @@
 
 Each ``bench/bench_*.py`` module defines ``run(quick: bool) -> list[Result]``. Figures are
 reported as ratios against a baseline run side by side (the official SDK doing the same work, or
-the throttle's floor), never as timed assertions.
+the throttle's floor), never as timed assertions. A figure measured several times
+(:func:`repeat`) shows its median as the value, and its best run (``min``/``max``) beside it;
+a figure with an ``estimate`` (seconds, from :mod:`wsnb._eta`) shows how far the measured median
+is from it.
 """
 
 from __future__ import annotations
 
 import json
+import statistics
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 
 @dataclass
@@ -28,6 +32,22 @@ class Result:
     target: float | None = None
     target_kind: str = "ratio"  # "ratio" compares ratio to target, "value" compares value
     note: str = ""
+    samples: list[float] = field(default_factory=list)  # every run of ``value`` (median shown)
+    estimate: float | None = None  # wsnb._eta's seconds for a figure measured in seconds
+
+    @property
+    def best(self) -> float | None:
+        """The best run: the least time, or the highest rate."""
+        if len(self.samples) < 2:
+            return None
+        return max(self.samples) if self.higher_is_better else min(self.samples)
+
+    @property
+    def estimate_error(self) -> float | None:
+        """(estimate - measured) / measured: +0.1 means the estimate was 10 % too long."""
+        if self.estimate is None or not self.value:
+            return None
+        return (self.estimate - self.value) / self.value
 
     @property
     def ratio(self) -> float | None:
@@ -58,6 +78,20 @@ def timer() -> Iterator[list[float]]:
         box.append(time.perf_counter() - start)
 
 
+def repeat(action: Callable[[], object], times: int) -> list[float]:
+    """Run ``action`` ``times`` times; the seconds each run took."""
+    seconds = []
+    for _ in range(times):
+        start = time.perf_counter()
+        action()
+        seconds.append(time.perf_counter() - start)
+    return seconds
+
+
+def median(samples: list[float]) -> float:
+    return float(statistics.median(samples))
+
+
 def _fmt(x: float | None) -> str:
     if x is None:
         return "-"
@@ -70,7 +104,18 @@ def _fmt(x: float | None) -> str:
 
 def print_table(results: list[Result]) -> None:
     """Print a fixed-width table of results."""
-    header = ("bench", "figure", "value", "unit", "baseline", "ratio", "target", "met")
+    header = (
+        "bench",
+        "figure",
+        "value",
+        "best",
+        "unit",
+        "baseline",
+        "ratio",
+        "target",
+        "met",
+        "eta",
+    )
     rows = []
     for r in results:
         target = "-"
@@ -80,7 +125,10 @@ def print_table(results: list[Result]) -> None:
         met = {None: "-", True: "yes", False: "NO"}[r.met]
         base = f"{_fmt(r.baseline)} ({r.baseline_name})" if r.baseline is not None else "-"
         ratio = f"{_fmt(r.ratio)}x" if r.ratio is not None else "-"
-        rows.append((r.bench, r.name, _fmt(r.value), r.unit, base, ratio, target, met))
+        error = r.estimate_error
+        eta = f"{_fmt(r.estimate)} ({error:+.0%})" if error is not None else "-"
+        best = _fmt(r.best) if r.best is not None else "-"
+        rows.append((r.bench, r.name, _fmt(r.value), best, r.unit, base, ratio, target, met, eta))
     widths = [max(len(str(c)) for c in col) for col in zip(header, *rows, strict=False)]
     line = "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))
     print(line)
@@ -95,5 +143,10 @@ def print_table(results: list[Result]) -> None:
 
 def to_json(results: list[Result]) -> str:
     return json.dumps(
-        [asdict(r) | {"ratio": r.ratio, "met": r.met} for r in results], indent=2, default=str
+        [
+            asdict(r) | {"ratio": r.ratio, "met": r.met, "estimate_error": r.estimate_error}
+            for r in results
+        ],
+        indent=2,
+        default=str,
     )

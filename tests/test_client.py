@@ -795,8 +795,17 @@ def test_throttled_without_retry_after_backs_off_then_gives_up(
         api.call("delete_task", "t-1")
     assert len(server.requests) == 6
     assert len(api.clock.sleeps) == 5
-    assert all(0 <= w <= 0.5 * 2**i for i, w in enumerate(api.clock.sleeps))
+    # Huawei's advice: wait 2-5 s (not a full-jitter backoff starting at milliseconds)
+    assert all(2.0 <= w <= 5.0 for w in api.clock.sleeps)
     assert (api.client.stats.throttled, api.client.stats.retries) == (6, 5)
+
+
+def test_throttle_wait_scales_for_time_scaled_servers(make_api: Callable[..., Api]) -> None:
+    server = Server(THROTTLED, ok(TASK))
+    api = make_api(server, retry=RetryPolicy(throttle_wait=0.01))
+    assert api.call("get_task", "t-1") == TASK
+    [wait] = api.clock.sleeps
+    assert 0.01 <= wait <= 0.025
 
 
 def test_retry_after_beyond_deadline_is_not_waited(make_api: Callable[..., Api]) -> None:
@@ -937,7 +946,26 @@ def test_rate_limit_paces_calls_per_class(make_api: Callable[..., Api]) -> None:
         api.call("get_task", "t")
     api.call("delete_task", "t")  # writes have their own bucket: no wait
     api.call("delete_task", "t")
-    assert api.clock.sleeps == [1.0, 1.0, 2.0]
+    assert api.clock.sleeps == pytest.approx([60 / 58, 60 / 58, 60 / 28])
+
+
+def test_throttled_answers_slow_the_rate_limit_and_successes_restore_it(
+    make_api: Callable[..., Api],
+) -> None:
+    clock = FakeClock()
+    limit = RateLimit(reads_per_minute=200, writes_per_minute=100, clock=clock)
+    top = 200 - 5 - 1  # the quota less the burst and one call of margin
+    assert limit.per_minute("get_task") == top
+    throttled = fail(429, "APIG.0308", "over", **{"Retry-After": "1"})
+    api = make_api(Server(throttled, default=ok(TASK)), clock=clock, rate_limit=limit)
+    api.call("get_task", "t")
+    assert limit.per_minute("get_task") == pytest.approx(top / 2)  # cut once, on the 429
+    assert limit.per_minute("delete_task") == limit.per_minute_max("delete_task")
+    for _ in range(60):
+        api.call("get_task", "t")
+    assert limit.per_minute("get_task") == pytest.approx(top)  # back up, and no higher
+    assert len(api.server.requests) == 62
+    assert api.client.stats.throttled == 1
 
 
 def test_rate_limit_is_on_by_default_and_none_disables() -> None:
@@ -950,9 +978,9 @@ def test_rate_limit_is_on_by_default_and_none_disables() -> None:
         clock=clock,
         sleep=clock.sleep,
     ) as client:
-        for _ in range(12):  # default burst: ten reads
+        for _ in range(7):  # default burst: five reads
             client.get_task("t")
-    assert len(clock.sleeps) == 2 and all(0 < s <= 0.3 for s in clock.sleeps)
+    assert clock.sleeps == pytest.approx([60 / 194] * 2)  # 200 - 5 burst - 1 margin a minute
     clock = FakeClock()
     with Client(
         endpoint=ENDPOINT,
@@ -1277,3 +1305,133 @@ def test_stats_are_thread_safe() -> None:
         client.stats.reset()
         assert client.stats.calls == 0 and client.stats.by_operation == {}
     assert len(server.requests) == 300
+
+
+# --- connections and threads for concurrent callers -------------------------------------------
+
+
+class _CountingHandler(BaseHTTPRequestHandler):
+    """Answers each request with a task once ``meet`` has all callers in flight together;
+    counts the TCP connections it was given."""
+
+    protocol_version = "HTTP/1.1"  # keep-alive
+    connections = 0
+    lock = threading.Lock()
+    meet = threading.Barrier(1)
+
+    def setup(self) -> None:
+        super().setup()
+        with type(self).lock:
+            type(self).connections += 1
+
+    def do_GET(self) -> None:
+        type(self).meet.wait()
+        data = json.dumps(TASK).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def test_pool_keeps_a_connection_per_concurrent_caller() -> None:
+    """32 calls in flight at once, twice: the second round reuses the first round's
+    connections (httpx keeps only 20 alive by default: 12 more TLS handshakes a round)."""
+    _CountingHandler.connections = 0
+    _CountingHandler.meet = threading.Barrier(32, timeout=20)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _CountingHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    endpoint = f"http://127.0.0.1:{server.server_address[1]}"
+    rounds: list[int] = []
+    try:
+        with Client(endpoint=endpoint, credentials=AKSK, rate_limit=None) as client:
+            for _ in range(2):
+                threads = [threading.Thread(target=client.get_task, args=("t",)) for _ in range(32)]
+                for t in threads:
+                    t.start()
+                for t in threads:
+                    t.join()
+                rounds.append(_CountingHandler.connections)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    assert rounds == [32, 32]
+
+
+def test_async_algorithms_run_a_sync_client_on_enough_threads() -> None:
+    """``wsnb._aio.Api`` over a sync client: 12 calls in flight at once (the loop's default
+    executor has min(32, cores + 4) threads: 6 on a 2-core machine)."""
+    from wsnb._aio import Api
+
+    meet = threading.Barrier(12, timeout=10)
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        meet.wait()  # broken if fewer than 12 calls are in flight together
+        return ok(TASK)
+
+    async def main(api: Api) -> list[Any]:
+        return await asyncio.gather(*(api.get_task(f"t-{i}") for i in range(12)))
+
+    with Client(
+        endpoint=ENDPOINT,
+        credentials=AKSK,
+        transport=httpx.MockTransport(answer),
+        rate_limit=None,
+    ) as client:
+        assert asyncio.run(main(Api(client))) == [TASK] * 12
+
+
+def test_async_requests_do_not_search_the_import_path(loopback: str) -> None:
+    """httpcore's async pool runs ``import sniffio`` several times per request; without sniffio
+    installed (anyio >= 4.11 no longer brings it) every one of those fails and searches
+    sys.path again (about 1 ms of CPU per request)."""
+    import sys
+    from importlib.abc import MetaPathFinder
+
+    searched: list[str] = []
+
+    class Spy(MetaPathFinder):
+        def find_spec(self, name: str, path: Any, target: Any = None) -> None:
+            searched.append(name)
+
+    async def main() -> None:
+        async with AsyncClient(
+            endpoint=loopback, credentials=AKSK, rate_limit=None, retry=RetryPolicy(initial=0)
+        ) as client:
+            await client.get_task("t-1")  # the first answer is a 429: warm up through it
+            sys.meta_path.insert(0, Spy())
+            try:
+                for _ in range(5):
+                    await client.get_task("t-1")
+            finally:
+                del sys.meta_path[0]
+
+    asyncio.run(main())
+    assert searched == []
+
+
+def test_clients_share_one_tls_context(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loading the CA bundle costs 50-100 ms of CPU; a notebook makes many clients."""
+    import ssl
+
+    loads: list[object] = []
+    load = ssl.SSLContext.load_verify_locations
+
+    def counting(self: ssl.SSLContext, *args: Any, **kw: Any) -> None:
+        loads.append(args or kw)
+        load(self, *args, **kw)
+
+    monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", counting)
+    for _ in range(3):
+        Client(endpoint=ENDPOINT, credentials=AKSK).close()
+
+    async def make_async() -> None:
+        await AsyncClient(endpoint=ENDPOINT, credentials=AKSK).close()
+
+    asyncio.run(make_async())
+    assert len(loads) <= 1

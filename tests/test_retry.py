@@ -60,10 +60,11 @@ class FakeClock:
 def test_bucket_hands_out_waits_after_the_burst() -> None:
     clock = FakeClock()
     limit = RateLimit(reads_per_minute=60, writes_per_minute=30, burst=3, clock=clock)
+    step = 60 / (60 - 3 - 1)  # the quota less the burst and one call of margin, per minute
     waits = [limit.reserve("get_task") for _ in range(6)]
-    assert waits == pytest.approx([0, 0, 0, 1, 2, 3])  # 1 token/s after three free ones
+    assert waits == pytest.approx([0, 0, 0, step, 2 * step, 3 * step])
     clock.now += 60  # a minute later the bucket is full again, but never above the burst
-    assert [limit.reserve("list_tasks") for _ in range(4)] == pytest.approx([0, 0, 0, 1])
+    assert [limit.reserve("list_tasks") for _ in range(4)] == pytest.approx([0, 0, 0, step])
 
 
 def test_sleeping_the_waits_paces_calls_at_the_rate() -> None:
@@ -71,28 +72,32 @@ def test_sleeping_the_waits_paces_calls_at_the_rate() -> None:
     limit = RateLimit(reads_per_minute=120, burst=1, clock=clock)
     for _ in range(11):
         clock.sleep(limit.reserve("get_task"))
-    assert clock.now == pytest.approx(5.0)  # 10 paced calls at 2/s after the first
-    assert clock.sleeps[1:] == pytest.approx([0.5] * 10)
+    step = 60 / 118
+    assert clock.now == pytest.approx(10 * step)  # 10 paced calls after the first
+    assert clock.sleeps[1:] == pytest.approx([step] * 10)
 
 
 def test_reads_and_writes_have_separate_buckets() -> None:
     clock = FakeClock()
     limit = RateLimit(reads_per_minute=60, writes_per_minute=6, burst=1, clock=clock)
     assert limit.reserve("list_tasks") == 0
-    assert limit.reserve("get_task") == pytest.approx(1.0)
+    assert limit.reserve("get_task") == pytest.approx(60 / 58)
     assert limit.reserve("batch_delete") == 0  # writes untouched by reads
-    assert limit.reserve("delete_task") == pytest.approx(10.0)
-    assert limit.reserve("future_executions") == pytest.approx(2.0)  # a POST, but a read
+    assert limit.reserve("delete_task") == pytest.approx(60 / 4)  # 6 - 1 burst - 1 margin
+    assert limit.reserve("future_executions") == pytest.approx(2 * 60 / 58)  # a POST, but a read
 
 
-def test_none_disables_a_class_and_default_burst_is_three_seconds() -> None:
+def test_none_disables_a_class_and_default_burst_is_a_fortieth_of_the_quota() -> None:
     clock = FakeClock()
     limit = RateLimit(reads_per_minute=None, writes_per_minute=100, clock=clock)
     assert [limit.reserve("list_tasks") for _ in range(1000)] == [0.0] * 1000
-    writes = [limit.reserve("create_task") for _ in range(6)]
-    assert writes[:5] == [0.0] * 5 and writes[5] == pytest.approx(0.6)
+    assert limit.burst_of("list_tasks") is None and limit.per_minute("get_task") is None
+    writes = [limit.reserve("create_task") for _ in range(4)]
+    assert writes[:2] == [0.0] * 2  # 2.5 tokens
+    assert writes[2:] == pytest.approx([0.5 * 60 / 96.5, 1.5 * 60 / 96.5])
     reads = RateLimit(clock=clock)
-    assert [reads.reserve("get_task") for _ in range(11)][9:] == pytest.approx([0.0, 0.3])
+    assert reads.burst_of("get_task") == 5.0 and reads.per_minute("get_task") == 194.0
+    assert [reads.reserve("get_task") for _ in range(6)][4:] == pytest.approx([0.0, 60 / 194])
     assert RateLimit.kind("future_executions") == "read"
     assert RateLimit.kind("export_records") == "write"
 
@@ -113,13 +118,13 @@ def test_bucket_is_thread_safe() -> None:
         thread.start()
     for thread in threads:
         thread.join()
-    # every reservation got its own slot: 0, 0.1, 0.2, ... 39.9 exactly once
-    assert sorted(waits) == pytest.approx([i / 10 for i in range(400)])
+    # every reservation got its own slot: 0, 1, 2, ... 399 intervals exactly once
+    assert sorted(waits) == pytest.approx([i * 60 / 598 for i in range(400)])
 
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"reads_per_minute": 0}, {"writes_per_minute": -1}, {"burst": 0}],
+    [{"reads_per_minute": 0}, {"writes_per_minute": -1}, {"burst": 0}, {"window": 0}],
 )
 def test_rate_limit_rejects_bad_values(kwargs: dict[str, float]) -> None:
     name = next(iter(kwargs))
@@ -151,11 +156,18 @@ def test_delay_prefers_retry_after() -> None:
     policy = RetryPolicy()
     throttled = ThrottledError("x", status=429, retry_after=45.0)
     assert policy.delay(1, throttled, lambda: 1.0) == 45.0
-    assert policy.delay(2, ThrottledError("x", status=429), lambda: 1.0) == 1.0
+    assert policy.delay(2, ServerError("x", status=503), lambda: 1.0) == 1.0
 
 
 @pytest.mark.parametrize(
-    "kwargs", [{"max_attempts": 0}, {"initial": -1}, {"max_backoff": -1}, {"deadline": -5}]
+    "kwargs",
+    [
+        {"max_attempts": 0},
+        {"initial": -1},
+        {"max_backoff": -1},
+        {"deadline": -5},
+        {"throttle_wait": -1},
+    ],
 )
 def test_policy_rejects_bad_values(kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError, match=next(iter(kwargs))):
@@ -396,3 +408,127 @@ def test_connect_error_on_a_write_is_retried(run: Callable[..., str]) -> None:
     fn = flaky([error])
     assert run(RetryPolicy(initial=0.5), "batch_delete", fn, clock) == "ok"
     assert clock.sleeps == [0.5]
+
+
+# --- the quota: a strict sliding window ---------------------------------------------------------
+
+
+def _send_times(limit: RateLimit, clock: FakeClock, calls: int, operation: str) -> list[float]:
+    """When each of ``calls`` back-to-back callers is allowed to send (nobody waits for the
+    others: each sleeps its own wait)."""
+    return [clock.now + limit.reserve(operation) for _ in range(calls)]
+
+
+def _busiest_window(times: list[float], window: float) -> int:
+    """The most calls any half-open window (t - window, t] holds (how the server counts)."""
+    times = sorted(times)
+    best, start = 0, 0
+    for end, t in enumerate(times):
+        while times[start] <= t - window:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+@pytest.mark.parametrize(("quota", "burst"), [(200, None), (100, None), (60, 3), (5, None)])
+def test_bucket_never_lets_more_than_the_quota_into_a_sliding_window(
+    quota: int, burst: int | None
+) -> None:
+    clock = FakeClock()
+    limit = RateLimit(reads_per_minute=quota, writes_per_minute=quota, burst=burst, clock=clock)
+    for operation in ("list_tasks", "batch_delete"):
+        times = _send_times(limit, clock, 5 * quota, operation)
+        assert _busiest_window(times, 60.0) <= quota
+        # and it is not slower than it must be: the quota less the burst and one call of margin
+        assert _busiest_window(times, 60.0) >= quota - (burst or max(1, quota / 40)) - 1
+
+
+def test_window_is_settable_for_time_scaled_servers() -> None:
+    clock = FakeClock()
+    limit = RateLimit(reads_per_minute=200, writes_per_minute=100, window=0.6, clock=clock)
+    times = _send_times(limit, clock, 1000, "get_task")
+    assert _busiest_window(times, 0.6) <= 200
+    assert times[-1] == pytest.approx(1000 / 200 * 0.6, rel=0.05)
+    assert limit.per_second("get_task") == pytest.approx((200 - 5 - 1) / 0.6)
+
+
+# --- AIMD: slow down on 429, creep back up after successes --------------------------------------
+
+
+def _rate(limit: RateLimit, operation: str) -> float:
+    rate = limit.per_minute(operation)
+    assert rate is not None
+    return rate
+
+
+def _top(limit: RateLimit, operation: str) -> float:
+    rate = limit.per_minute_max(operation)
+    assert rate is not None
+    return rate
+
+
+def test_throttled_answer_halves_the_rate_and_drains_the_burst() -> None:
+    clock = FakeClock()
+    limit = RateLimit(reads_per_minute=200, clock=clock)
+    full = _rate(limit, "list_tasks")
+    ticket = limit.acquire("list_tasks")
+    assert ticket.wait == 0.0
+    limit.throttled("list_tasks", ticket.generation)
+    assert _rate(limit, "list_tasks") == pytest.approx(full / 2)
+    assert _rate(limit, "create_task") == _rate(limit, "create_task")  # writes untouched
+    wait = limit.reserve("get_task")  # no burst left: the next call waits a full interval
+    assert wait == pytest.approx(60 / (full / 2))
+
+
+def test_one_throttle_episode_cuts_the_rate_once() -> None:
+    """Calls in flight when the first 429 arrives hit 429 too; they were sent at the old rate,
+    so they do not cut it again (no collapse to the floor)."""
+    clock = FakeClock()
+    limit = RateLimit(reads_per_minute=200, clock=clock)
+    full = _rate(limit, "get_task")
+    tickets = [limit.acquire("get_task") for _ in range(8)]
+    for ticket in tickets:
+        limit.throttled("get_task", ticket.generation)
+    assert _rate(limit, "get_task") == pytest.approx(full / 2)
+    limit.throttled("get_task", limit.acquire("get_task").generation)  # a new episode
+    assert _rate(limit, "get_task") == pytest.approx(full / 4)
+
+
+def test_successes_raise_the_rate_again_but_never_above_the_quota() -> None:
+    clock = FakeClock()
+    limit = RateLimit(reads_per_minute=200, clock=clock)
+    full = _rate(limit, "get_task")
+    limit.throttled("get_task", None)
+    rates = []
+    for _ in range(400):
+        limit.succeeded("get_task")
+        rates.append(_rate(limit, "get_task"))
+    assert rates[0] == pytest.approx(full / 2)  # one success is not yet a run
+    assert rates == sorted(rates)  # additive increase: only up
+    assert max(rates) == pytest.approx(full)  # back to the top, and no further
+    assert full + (limit.burst_of("get_task") or 0.0) <= 200
+
+
+def test_repeated_throttling_stops_at_a_floor() -> None:
+    limit = RateLimit(reads_per_minute=200, clock=FakeClock())
+    for _ in range(50):
+        limit.throttled("get_task", None)
+    assert _rate(limit, "get_task") == pytest.approx(_top(limit, "get_task") / 16)
+
+
+def test_adaptive_false_keeps_the_rate() -> None:
+    limit = RateLimit(reads_per_minute=200, adaptive=False, clock=FakeClock())
+    full = _rate(limit, "get_task")
+    limit.throttled("get_task", None)
+    assert _rate(limit, "get_task") == full
+
+
+def test_throttle_without_retry_after_waits_two_to_five_seconds() -> None:
+    policy = RetryPolicy()
+    plain = ThrottledError("x", status=429)
+    assert policy.delay(1, plain, lambda: 0.0) == 2.0
+    assert policy.delay(1, plain, lambda: 1.0) == 5.0
+    assert all(2.0 <= policy.delay(n, plain) <= 5.0 for n in range(1, 7))
+    scaled = RetryPolicy(throttle_wait=0.02)  # a time-scaled emulator scales it too
+    assert 0.02 <= scaled.delay(1, plain) <= 0.05
+    assert policy.delay(1, ServerError("x", status=503), lambda: 1.0) == 0.5  # backoff as before

@@ -1,8 +1,10 @@
 """One async face over :class:`~wsnb.client.Client` and :class:`~wsnb.client.AsyncClient`.
 
 The listing, deletion and restore algorithms are written once, as coroutines, against
-:class:`Api`. A sync client's blocking calls run in worker threads (``asyncio.to_thread``; httpx's
-sync client and wsnb's rate limiter are thread-safe), an async client's are awaited directly.
+:class:`Api`. A sync client's blocking calls run in the client's own worker threads
+(``Client._in_thread``: as many as its connection pool, where ``asyncio.to_thread``'s default
+executor has 6 on two cores; httpx's sync client and wsnb's rate limiter are thread-safe), an
+async client's are awaited directly.
 :func:`run_sync` drives such a coroutine from plain code, including inside Jupyter, whose thread
 already runs an event loop (the coroutine then runs on a fresh loop in a helper thread).
 """
@@ -48,13 +50,15 @@ class Api:
         if isinstance(self.client, AsyncClient):
             page = await self.client.list_tasks_page(offset, limit, **filters)
         else:
-            page = await asyncio.to_thread(self.client.list_tasks_page, offset, limit, **filters)
+            page = await self.client._in_thread(
+                self.client.list_tasks_page, offset, limit, **filters
+            )
         return page["scheduled_tasks"], page["total_count"]
 
     async def get_task(self, task_id: str) -> TaskDetail:
         if isinstance(self.client, AsyncClient):
             return await self.client.get_task(task_id)
-        return await asyncio.to_thread(self.client.get_task, task_id)
+        return await self.client._in_thread(self.client.get_task, task_id)
 
     async def list_records(self, task_id: str, offset: int, limit: int) -> list[Record]:
         """One page of a task's execution records (newest first)."""
@@ -68,12 +72,12 @@ class Api:
         """Delete ``task_ids``; the ``X-Request-Id`` of the answer (``None`` without one)."""
         if isinstance(self.client, AsyncClient):
             return await self.client.batch_delete(task_ids)
-        return await asyncio.to_thread(self.client.batch_delete, task_ids)
+        return await self.client._in_thread(self.client.batch_delete, task_ids)
 
     async def create_task(self, body: Mapping[str, Any]) -> str:
         if isinstance(self.client, AsyncClient):
             return await self.client.create_task(body)
-        return await asyncio.to_thread(self.client.create_task, body)
+        return await self.client._in_thread(self.client.create_task, body)
 
 
 def run_sync(coro: Coroutine[Any, Any, T]) -> T:

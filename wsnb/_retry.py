@@ -1,13 +1,17 @@
 """Client-side rate limiting and the retry policy (tenacity underneath, sync and async alike).
 
 Rate limiting: :class:`RateLimit` keeps one token bucket for reads and one for writes (the API's
-documented per-user limits are about 200 reads and 100 writes a minute). A bucket does not sleep;
-it hands out "wait this long", so the same object serves ``time.sleep`` and ``asyncio.sleep``
+documented per-user limits are about 200 reads and 100 writes a minute, counted in a strict
+sliding minute). A bucket is sized so that burst + rate x window stays below the quota, so the
+client never exceeds it on its own; on a throttled answer it halves its rate and creeps back up
+after runs of successes (AIMD), for when others share the quota. A bucket does not sleep; it
+hands out "wait this long", so the same object serves ``time.sleep`` and ``asyncio.sleep``
 callers, threads and tasks at once.
 
-Retrying: :class:`RetryPolicy` says how often and how long (exponential backoff with full jitter,
-honouring ``Retry-After`` given as seconds or an HTTP date, never past the deadline). Which
-failures are retried depends on whether the server may have acted on the request:
+Retrying: :class:`RetryPolicy` says how often and how long (exponential backoff with full jitter;
+``Retry-After`` given as seconds or an HTTP date is honoured; a throttled answer without it
+waits 2-5 s; never past the deadline). Which failures are retried depends on whether the
+server may have acted on the request:
 
 * Throttling (HTTP 429 or ``APIG.0308``/``APIGW.0308``) and connect errors: the request was not
   processed, so every operation is retried.
@@ -40,7 +44,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import httpx
 import tenacity
@@ -63,6 +67,7 @@ from wsnb.models import (
 __all__ = [
     "RETRY_SAFE_OPERATIONS",
     "RateLimit",
+    "Reservation",
     "RetryPolicy",
     "async_retrying",
     "is_retryable",
@@ -80,28 +85,86 @@ RETRY_SAFE_OPERATIONS: Final = READ_OPERATIONS | frozenset({"update_task"})
 AMBIGUOUS_STATUSES: Final = frozenset({502, 503, 504})
 
 
-class _Bucket:
-    """A token bucket that returns how long the caller must wait for its token."""
+class Reservation(NamedTuple):
+    """A token taken from a bucket: how long to wait before sending, and the bucket's
+    generation (how many rate cuts it had seen) when the token was taken."""
 
-    def __init__(self, per_minute: float, burst: float) -> None:
-        self.rate = per_minute / 60.0
+    wait: float
+    generation: int
+
+
+#: Multiplicative decrease on a throttled answer, and the floor as a fraction of the top rate.
+DECREASE: Final = 0.5
+FLOOR: Final = 1 / 16
+#: Additive increase: after this many answers in a row that were not throttled, the rate grows
+#: by ``INCREASE`` times the top rate (from half to full in about 50 calls).
+INCREASE_AFTER: Final = 10
+INCREASE: Final = 0.1
+
+
+class _Bucket:
+    """A token bucket that returns how long the caller must wait for its token, and adapts its
+    refill rate (AIMD) between ``floor`` and ``top`` calls per second."""
+
+    def __init__(self, top: float, burst: float, adaptive: bool) -> None:
+        self.top = top
+        self.rate = top
         self.capacity = burst
         self.tokens = burst
         self.stamp: float | None = None
+        self.adaptive = adaptive
+        self.generation = 0
+        self.streak = 0
 
-    def reserve(self, now: float) -> float:
+    def _refill(self, now: float) -> None:
         if self.stamp is not None:
             self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
         self.stamp = now
+
+    def reserve(self, now: float) -> Reservation:
+        self._refill(now)
         self.tokens -= 1.0
-        return 0.0 if self.tokens >= 0 else -self.tokens / self.rate
+        wait = 0.0 if self.tokens >= 0 else -self.tokens / self.rate
+        return Reservation(wait, self.generation)
+
+    def throttled(self, now: float, generation: int | None) -> None:
+        """Multiplicative decrease, once per episode: a token taken before the last cut was
+        sent at the old rate, so its 429 says nothing new."""
+        if not self.adaptive or (generation is not None and generation != self.generation):
+            return
+        self._refill(now)
+        self.rate = max(self.top * FLOOR, self.rate * DECREASE)
+        self.tokens = min(self.tokens, 0.0)  # no burst right after a 429
+        self.generation += 1
+        self.streak = 0
+
+    def succeeded(self) -> None:
+        """Additive increase after a run of answers that were not throttled."""
+        if not self.adaptive or self.rate >= self.top:
+            return
+        self.streak += 1
+        if self.streak >= INCREASE_AFTER:
+            self.rate = min(self.top, self.rate + self.top * INCREASE)
+            self.streak = 0
 
 
 class RateLimit:
-    """Thread-safe token buckets for reads and writes; ``None`` for a class disables it.
+    """Thread-safe token buckets for reads and writes that keep within a per-window quota and
+    slow down when the server throttles; ``None`` for a class disables it.
 
-    ``burst`` is how many calls may go out back to back (default: three seconds' worth of the
-    rate, at least one). Share one instance between clients that use the same credentials.
+    ``reads_per_minute`` / ``writes_per_minute`` are the server's quotas: the most calls it
+    accepts in any ``window`` seconds (a strict sliding window; 60 s for the real API, shorter
+    for a time-scaled emulator). A token bucket lets through at most ``burst + rate * window``
+    calls in any window, so the refill rate is ``quota - burst - 1`` per window (one call of
+    margin for send-time jitter): the client never exceeds the quota on its own. ``burst`` is
+    how many calls may go out back to back (default: a fortieth of the quota, at least one).
+
+    ``adaptive`` (AIMD): a throttled answer halves the rate (at most once per episode, never
+    below a sixteenth of the top rate) and drains the burst; every ten answers in a row that
+    were not throttled add a tenth of the top rate back, never above it. Someone else using the
+    same quota makes the server throttle even a polite client; this finds the share that is
+    left instead of retrying into it. Share one instance between clients that use the same
+    credentials.
     """
 
     def __init__(
@@ -110,6 +173,8 @@ class RateLimit:
         writes_per_minute: float | None = DEFAULT_WRITES_PER_MINUTE,
         burst: int | None = None,
         *,
+        window: float = 60.0,
+        adaptive: bool = True,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         for name, value in (
@@ -120,9 +185,13 @@ class RateLimit:
                 raise ValueError(f"{name} must be > 0 or None, got {value!r}")
         if burst is not None and burst < 1:
             raise ValueError(f"burst must be >= 1 or None, got {burst!r}")
+        if not window > 0:
+            raise ValueError(f"window must be > 0 seconds, got {window!r}")
         self.reads_per_minute = reads_per_minute
         self.writes_per_minute = writes_per_minute
         self.burst = burst
+        self.window = window
+        self.adaptive = adaptive
         self._clock = clock
         self._lock = threading.Lock()
         self._buckets: dict[str, _Bucket | None] = {
@@ -130,45 +199,94 @@ class RateLimit:
             "write": self._bucket(writes_per_minute),
         }
 
-    def _bucket(self, per_minute: float | None) -> _Bucket | None:
-        if per_minute is None:
+    def _bucket(self, quota: float | None) -> _Bucket | None:
+        if quota is None:
             return None
-        burst = self.burst if self.burst is not None else max(1.0, per_minute / 20.0)
-        return _Bucket(per_minute, float(burst))
+        burst = float(self.burst) if self.burst is not None else max(1.0, quota / 40.0)
+        # burst + refill * window <= quota - 1; a tiny quota (or a burst near it) cannot keep
+        # that and still move, so the refill never drops below half the quota
+        per_window = max(quota - burst - 1.0, quota / 2.0)
+        return _Bucket(per_window / self.window, burst, self.adaptive)
 
     @staticmethod
     def kind(operation: str) -> str:
         """``"read"`` or ``"write"``: the throttle class an operation counts against."""
         return "read" if operation in READ_OPERATIONS else "write"
 
-    def reserve(self, operation: str) -> float:
-        """Take a token for one call of ``operation``; return the seconds to wait before sending."""
+    def acquire(self, operation: str) -> Reservation:
+        """Take a token for one call of ``operation``: the wait before sending, and the
+        generation to hand back to :meth:`throttled` if the call is throttled."""
         bucket = self._buckets[self.kind(operation)]
         if bucket is None:
-            return 0.0
+            return Reservation(0.0, 0)
         with self._lock:
             return bucket.reserve(self._clock())
+
+    def reserve(self, operation: str) -> float:
+        """Take a token for one call of ``operation``; return the seconds to wait before sending."""
+        return self.acquire(operation).wait
+
+    def throttled(self, operation: str, generation: int | None = None) -> None:
+        """The server throttled a call of ``operation`` (taken at ``generation``): slow down."""
+        bucket = self._buckets[self.kind(operation)]
+        if bucket is not None:
+            with self._lock:
+                bucket.throttled(self._clock(), generation)
+
+    def succeeded(self, operation: str) -> None:
+        """The server answered a call of ``operation`` without throttling it."""
+        bucket = self._buckets[self.kind(operation)]
+        if bucket is not None and bucket.rate < bucket.top:
+            with self._lock:
+                bucket.succeeded()
+
+    def per_second(self, operation: str) -> float | None:
+        """The current refill rate for ``operation``'s class (calls/s; ``None``: unlimited)."""
+        bucket = self._buckets[self.kind(operation)]
+        return None if bucket is None else bucket.rate
+
+    def per_minute(self, operation: str) -> float | None:
+        """The current refill rate for ``operation``'s class in calls per minute."""
+        rate = self.per_second(operation)
+        return None if rate is None else rate * 60.0
+
+    def per_minute_max(self, operation: str) -> float | None:
+        """The top refill rate (calls per minute): what the quota allows after the burst."""
+        bucket = self._buckets[self.kind(operation)]
+        return None if bucket is None else bucket.top * 60.0
+
+    def burst_of(self, operation: str) -> float | None:
+        """How many calls of ``operation``'s class may go out back to back."""
+        bucket = self._buckets[self.kind(operation)]
+        return None if bucket is None else bucket.capacity
 
     def __repr__(self) -> str:
         return (
             f"RateLimit(reads_per_minute={self.reads_per_minute!r}, "
-            f"writes_per_minute={self.writes_per_minute!r}, burst={self.burst!r})"
+            f"writes_per_minute={self.writes_per_minute!r}, burst={self.burst!r}, "
+            f"window={self.window!r}, adaptive={self.adaptive!r})"
         )
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How many attempts, how long between them, and the overall deadline (seconds)."""
+    """How many attempts, how long between them, and the overall deadline (seconds).
+
+    ``throttle_wait``: the least wait after a throttled answer without ``Retry-After``; the
+    wait is drawn from ``throttle_wait`` to 2.5 times it (2-5 s, as Huawei advises). Tests on a
+    time-scaled emulator scale it with the emulator's minute.
+    """
 
     max_attempts: int = 6
     initial: float = 0.5
     max_backoff: float = 30.0
     deadline: float = 120.0
+    throttle_wait: float = 2.0
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
             raise ValueError(f"max_attempts must be >= 1, got {self.max_attempts!r}")
-        for name in ("initial", "max_backoff", "deadline"):
+        for name in ("initial", "max_backoff", "deadline", "throttle_wait"):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
 
@@ -180,10 +298,13 @@ class RetryPolicy:
     def delay(
         self, retry: int, error: BaseException | None, rand: Callable[[], float] = random.random
     ) -> float:
-        """The wait before retry ``retry``: the server's ``Retry-After`` if given, else backoff."""
+        """The wait before retry ``retry``: the server's ``Retry-After`` if given; after a
+        throttled answer without one, 1 to 2.5 times ``throttle_wait``; else backoff."""
         retry_after = getattr(error, "retry_after", None)
         if isinstance(retry_after, int | float):
             return float(retry_after)
+        if isinstance(error, ThrottledError):
+            return self.throttle_wait * (1.0 + 1.5 * rand())
         return self.backoff(retry, rand)
 
 

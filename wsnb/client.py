@@ -18,12 +18,15 @@ Arguments are bounded before sending: ``offset`` 0 to :data:`OFFSET_MAX`, ``limi
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import os
+import ssl
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -39,6 +42,7 @@ from wsnb._checks import check_int
 from wsnb._redact import redact, secrets_of
 from wsnb._retry import (
     RateLimit,
+    Reservation,
     RetryPolicy,
     async_retrying,
     retrying,
@@ -75,13 +79,29 @@ from wsnb.models import (
     TimeZoneInfo,
 )
 
-__all__ = ["DEFAULT_TIMEOUT", "OFFSET_MAX", "REGIONS", "AsyncClient", "Client", "ClientStats"]
+__all__ = [
+    "DEFAULT_LIMITS",
+    "DEFAULT_TIMEOUT",
+    "OFFSET_MAX",
+    "REGIONS",
+    "AsyncClient",
+    "Client",
+    "ClientStats",
+]
 
 _log = logging.getLogger("wsnb.client")
 T = TypeVar("T")
 
 #: Connect within 10 s; read (and write, and wait for a pooled connection) within 60 s.
 DEFAULT_TIMEOUT: Final = httpx.Timeout(60.0, connect=10.0)
+
+#: Connections kept open for concurrent callers (listing pages, snapshots and deletes in flight
+#: at once). httpx keeps only 20 alive by default: every call past that paid a new TCP + TLS
+#: handshake (several round trips). Also the size of a sync client's thread pool for the async
+#: algorithms (see ``Client._in_thread``).
+DEFAULT_LIMITS: Final = httpx.Limits(
+    max_connections=64, max_keepalive_connections=64, keepalive_expiry=30.0
+)
 
 #: The largest ``offset`` the client sends (the API documents no maximum; the server's Java
 #: backend reads it as a 32-bit int, and no project holds two billion tasks).
@@ -110,6 +130,25 @@ REGIONS: Final = frozenset(
         "eu-west-101",
     }
 )
+
+_ssl_contexts: dict[tuple[str | None, str | None], ssl.SSLContext] = {}
+_ssl_lock = threading.Lock()
+
+
+def _ssl_context() -> ssl.SSLContext:
+    """The verified TLS context every client shares, built once per CA setting.
+
+    httpx builds one per client by default, loading the CA bundle each time (50-100 ms of CPU);
+    a notebook or a test suite makes many clients. Same CAs as httpx picks: ``SSL_CERT_FILE``,
+    ``SSL_CERT_DIR``, else certifi's bundle.
+    """
+    key = (os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+    with _ssl_lock:
+        context = _ssl_contexts.get(key)
+        if context is None:
+            context = _ssl_contexts[key] = httpx.create_ssl_context()
+    return context
+
 
 _FILTER_ENUMS: Final[dict[str, type[Enum]]] = {
     "task_type": TaskType,
@@ -594,8 +633,17 @@ class _Core:
     def _on_retry(self, error: BaseException | None, wait: float, attempt: int) -> None:
         self.stats.record_retry()
 
+    def _reserve(self, operation: str) -> Reservation | None:
+        """A token from the rate limit (``None`` without one); the caller sleeps ``.wait``."""
+        return None if self._rate is None else self._rate.acquire(operation)
+
     def _finish(
-        self, call: _Call[T], request: httpx.Request, response: httpx.Response, attempt: int
+        self,
+        call: _Call[T],
+        request: httpx.Request,
+        response: httpx.Response,
+        attempt: int,
+        ticket: Reservation | None = None,
     ) -> T:
         request_id = response.headers.get("X-Request-Id")
         _log.debug(
@@ -612,7 +660,13 @@ class _Core:
             error = self._scrub(error_from_response(response, call.operation), request)
             if isinstance(error, ThrottledError):
                 self.stats.record_throttled()
+                if self._rate is not None:  # slow down (AIMD), once per throttle episode
+                    self._rate.throttled(call.operation, ticket.generation if ticket else None)
+            elif self._rate is not None:
+                self._rate.succeeded(call.operation)
             raise settle_response_error(call.operation, error)
+        if self._rate is not None:
+            self._rate.succeeded(call.operation)
         try:
             return call.parse(response)
         except UnexpectedResponseError as error:
@@ -688,6 +742,7 @@ class Client(_Core):
         clock: Callable[[], float] | None = None,
         sleep: Callable[[float], None] | None = None,
         wall_clock: Callable[[], datetime] | None = None,
+        limits: httpx.Limits = DEFAULT_LIMITS,
     ) -> None:
         auth = self._setup(
             region,
@@ -701,7 +756,12 @@ class Client(_Core):
             wall_clock,
         )
         self._sleep = sleep or time.sleep
-        self._http = httpx.Client(auth=auth, timeout=timeout, transport=transport)
+        self._http = httpx.Client(
+            auth=auth, timeout=timeout, transport=transport, limits=limits, verify=_ssl_context()
+        )
+        self._threads = limits.max_connections or DEFAULT_LIMITS.max_connections or 64
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
 
     @classmethod
     def from_env(cls, **kw: Any) -> Self:
@@ -721,10 +781,9 @@ class Client(_Core):
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
     def _attempt(self, call: _Call[T], number: int) -> T:
-        if self._rate is not None:
-            wait = self._rate.reserve(call.operation)
-            if wait > 0:
-                self._sleep(wait)
+        ticket = self._reserve(call.operation)
+        if ticket is not None and ticket.wait > 0:
+            self._sleep(ticket.wait)
         request = self._build(self._http, call)
         self.stats.record_call(call.operation)
         try:
@@ -732,7 +791,7 @@ class Client(_Core):
         except httpx.TransportError as exc:
             failure = self._failed(call, request, exc, number)
         else:
-            return self._finish(call, request, response, number)
+            return self._finish(call, request, response, number, ticket)
         raise failure  # outside ``except``: keeps the cause chain set by transport_error
 
     def _pages(self, pager: _Pager) -> list[Any]:
@@ -837,8 +896,27 @@ class Client(_Core):
         """The time zones the service knows."""
         return self._send(_time_zones_call(time_zone_name))
 
+    async def _in_thread(self, method: Callable[..., T], /, *args: Any, **kw: Any) -> T:
+        """Await a blocking method of this client in one of its own threads.
+
+        For the async algorithms (:mod:`wsnb._aio`): ``asyncio.to_thread`` shares the loop's
+        default executor, min(32, cores + 4) threads (6 on a 2-core machine), which capped the
+        calls in flight below the listing's and deleter's concurrency. This pool has as many
+        threads as the connection pool has connections, started as needed.
+        """
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self._threads, thread_name_prefix="wsnb-client")
+            pool = self._pool
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(pool, functools.partial(method, *args, **kw))
+
     def close(self) -> None:
-        """Close the connection pool."""
+        """Close the connection pool (and the threads of :meth:`_in_thread`)."""
+        with self._pool_lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
         self._http.close()
 
     def __enter__(self) -> Self:
@@ -874,6 +952,7 @@ class AsyncClient(_Core):
         clock: Callable[[], float] | None = None,
         sleep: Callable[[float], Awaitable[None]] | None = None,
         wall_clock: Callable[[], datetime] | None = None,
+        limits: httpx.Limits = DEFAULT_LIMITS,
     ) -> None:
         auth = self._setup(
             region,
@@ -887,7 +966,9 @@ class AsyncClient(_Core):
             wall_clock,
         )
         self._sleep = sleep or asyncio.sleep
-        self._http = httpx.AsyncClient(auth=auth, timeout=timeout, transport=transport)
+        self._http = httpx.AsyncClient(
+            auth=auth, timeout=timeout, transport=transport, limits=limits, verify=_ssl_context()
+        )
 
     @classmethod
     def from_env(cls, **kw: Any) -> Self:
@@ -907,10 +988,9 @@ class AsyncClient(_Core):
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
     async def _attempt(self, call: _Call[T], number: int) -> T:
-        if self._rate is not None:
-            wait = self._rate.reserve(call.operation)
-            if wait > 0:
-                await self._sleep(wait)
+        ticket = self._reserve(call.operation)
+        if ticket is not None and ticket.wait > 0:
+            await self._sleep(ticket.wait)
         request = self._build(self._http, call)
         self.stats.record_call(call.operation)
         try:
@@ -918,7 +998,7 @@ class AsyncClient(_Core):
         except httpx.TransportError as exc:
             failure = self._failed(call, request, exc, number)
         else:
-            return self._finish(call, request, response, number)
+            return self._finish(call, request, response, number, ticket)
         raise failure  # outside ``except``: keeps the cause chain set by transport_error
 
     async def _pages(self, pager: _Pager) -> list[Any]:

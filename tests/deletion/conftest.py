@@ -13,7 +13,11 @@ from wsnb._retry import RetryPolicy
 from wsnb.emulator import Emulator
 from wsnb.ledger import Ledger
 
-FAST_RETRY = RetryPolicy(max_attempts=8, initial=0.01, max_backoff=0.2, deadline=30.0)
+# throttle_wait: the time-scaled emulator's "minutes" last well under a second, so the 2-5 s
+# wait after a 429 without Retry-After is scaled down with them
+FAST_RETRY = RetryPolicy(
+    max_attempts=8, initial=0.01, max_backoff=0.2, deadline=30.0, throttle_wait=0.01
+)
 
 
 @pytest.fixture

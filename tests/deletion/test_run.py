@@ -238,7 +238,7 @@ def test_throttled_run_keeps_within_the_limit(emulator: Emulator, ledger: Ledger
         reads_per_minute=200, writes_per_minute=100, time_scale=scale, retry_after=False
     )
     ids = emulator.control.seed(150, seed=13)
-    limit = RateLimit(reads_per_minute=200 / scale, writes_per_minute=100 / scale)
+    limit = RateLimit(reads_per_minute=200, writes_per_minute=100, window=60 * scale)
     with _client(emulator, rate_limit=limit) as client:
         report = delete_tasks(client, ids, ledger=ledger, chunk_size=10, progress=False)
     assert report.ok

@@ -128,3 +128,49 @@ def test_month_runs_fall_on_listed_months_and_days(
         last = (run.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
         assert run.month in months
         assert run.day in dates or ("L" in dates and run.day == last.day)
+
+
+_schedules = st.one_of(
+    st.builds(
+        lambda d: cfg(scheduled_type="DAY", day_interval=d),
+        st.integers(1, 10),
+    ),
+    st.builds(
+        lambda w: cfg(scheduled_type="WEEK", week_list=",".join(map(str, w))),
+        _weekdays,
+    ),
+    st.builds(
+        lambda m, d: cfg(
+            scheduled_type="MONTH",
+            month_list=",".join(map(str, m)),
+            date_list=",".join(map(str, d)),
+        ),
+        _months,
+        _dates,
+    ),
+    st.builds(
+        lambda d: cfg(scheduled_type="FIXED_TIME", scheduled_date=d.isoformat()),
+        st.dates(date(2026, 1, 1), date(2026, 12, 31)),
+    ),
+)
+
+
+@given(
+    schedule=_schedules,
+    zone=st.sampled_from(["Asia/Shanghai", "Europe/Berlin", "America/New_York", "UTC"]),
+    expire=st.one_of(st.none(), st.sampled_from(["2026-06-01 00:00:00", "2026-11-01 01:30:00"])),
+    start=st.datetimes(datetime(2026, 1, 1), datetime(2026, 12, 1), timezones=st.just(UTC)),
+    steps=st.lists(st.integers(-3 * 3600, 40 * 86400), min_size=1, max_size=8),
+)
+def test_remembered_next_execution_equals_a_fresh_one(
+    schedule: dict[str, Any], zone: str, expire: str | None, start: datetime, steps: list[int]
+) -> None:
+    """``next_execution`` remembers its answers (a list page asks for 50 at a time): whatever
+    "now" does (forwards, backwards, across DST changes), the answer is the computed one."""
+    schedule = {**schedule, "time_zone": zone, "expire_time": expire}
+    anchor = date(2026, 1, 1)
+    now = start
+    for step in steps:
+        now += timedelta(seconds=step)
+        fresh = executions(schedule, now, count=1, anchor=anchor)
+        assert next_execution(schedule, now, anchor) == (fresh[0] if fresh else None)

@@ -8,7 +8,10 @@ import re
 import signal
 import subprocess
 import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -135,3 +138,23 @@ def test_cli_serve_prints_exports_and_stops_on_ctrl_c() -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_serves_requests_concurrently(make_emulator: object) -> None:
+    """Two API calls are inside their handlers at once: a slow call does not hold up others."""
+    emu = make_emulator(tasks=5, auth="loose")  # type: ignore[operator]
+    both_inside = threading.Barrier(2, timeout=10)
+    list_tasks = emu.state.store.list_tasks
+
+    def meeting_list_tasks(*args: Any, **kw: Any) -> Any:
+        both_inside.wait()  # broken if the server runs one handler at a time
+        return list_tasks(*args, **kw)
+
+    emu.state.store.list_tasks = meeting_list_tasks
+    url = f"{emu.endpoint}/v2/{emu.project_id}/scheduled-tasks"
+
+    def get(_: int) -> int:
+        return httpx.get(url, params={"offset": 0, "limit": 50}, timeout=30).status_code
+
+    with ThreadPoolExecutor(2) as pool:
+        assert list(pool.map(get, range(2))) == [200, 200]

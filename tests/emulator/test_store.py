@@ -152,3 +152,103 @@ def test_store_is_safe_from_threads_directly() -> None:
         ids = [i for batch in pool.map(work, range(6)) for i in batch]
     assert sorted(store.task_ids("p")) == sorted(ids)
     assert len(set(ids)) == 300
+
+
+# --- concurrency: a connection per thread, readers in parallel, writers serialized -------------
+
+
+@pytest.fixture(params=["memory", "file"])
+def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+    store = Store(None if request.param == "memory" else tmp_path / "emu.sqlite")
+    yield store
+    store.close()
+
+
+def test_readers_run_side_by_side(any_store: Store) -> None:
+    """Two threads are inside read transactions at the same time (one connection each)."""
+    any_store.insert_many("p", [(f"id-{i}", NOW, _data()) for i in range(10)])
+    both_inside = threading.Barrier(2, timeout=10)
+
+    def read(_: int) -> int:
+        with any_store._read() as con:
+            both_inside.wait()  # broken (BrokenBarrierError) if the reads are serialized
+            return int(con.execute("SELECT count(*) FROM tasks").fetchone()[0])
+
+    with ThreadPoolExecutor(2) as pool:
+        assert list(pool.map(read, range(2))) == [10, 10]
+
+
+def test_file_db_reader_sees_the_last_commit_while_a_write_is_open(tmp_path: Path) -> None:
+    """WAL: a write transaction in progress blocks no reader, and its changes stay invisible
+    to others until it commits."""
+    store = Store(tmp_path / "emu.sqlite")
+    task_id = store.create_task("p", _data("before"), NOW)
+    inside, release = threading.Event(), threading.Event()
+
+    def change(row: TaskRow) -> dict[str, Any]:
+        inside.set()
+        assert release.wait(10)
+        return {**row.data, "task_name": "after"}
+
+    with ThreadPoolExecutor(1) as pool:
+        writing = pool.submit(store.update_task, "p", task_id, change)
+        assert inside.wait(10)
+        row = store.get_task("p", task_id)  # must not wait for the writer
+        rows, total = store.list_tasks("p", 0, 10, {})
+        release.set()
+        writing.result(timeout=10)
+    assert row is not None and row.data["task_name"] == "before"
+    assert total == 1 and rows[0].data["task_name"] == "before"
+    after = store.get_task("p", task_id)
+    assert after is not None and after.data["task_name"] == "after"
+    store.close()
+
+
+def test_concurrent_readers_and_writers_see_whole_transactions(any_store: Store) -> None:
+    """Writers create and delete tasks in pairs (one transaction each) while readers list:
+    every read sees whole pairs and a total that matches its own page."""
+    stop = threading.Event()
+    errors: list[str] = []
+
+    def writer(n: int) -> int:
+        done = 0
+        for i in range(60):
+            ids = [f"w{n}-{i}-a", f"w{n}-{i}-b"]
+            any_store.insert_many("p", [(task_id, NOW, _data(task_id)) for task_id in ids])
+            if i % 2:
+                assert any_store.batch_delete("p", ids, reject_unknown=True) == 2
+            else:
+                done += 2
+        return done
+
+    def reader(_: int) -> int:
+        reads = 0
+        while not stop.is_set() or reads == 0:
+            rows, total = any_store.list_tasks("p", 0, 100_000, {})
+            names = {r.id for r in rows}
+            if total != len(rows):
+                errors.append(f"total {total} but {len(rows)} rows")
+            halves = {
+                i[:-2] for i in names if i[:-2] + "-a" not in names or i[:-2] + "-b" not in names
+            }
+            if halves:
+                errors.append(f"half a pair visible: {sorted(halves)[:3]}")
+            reads += 1
+        return reads
+
+    with ThreadPoolExecutor(6) as pool:
+        readers = [pool.submit(reader, k) for k in range(3)]
+        kept = sum(pool.map(writer, range(3)))
+        stop.set()
+        assert all(r.result(timeout=30) > 0 for r in readers)
+    assert errors == []
+    assert len(any_store.task_ids("p")) == kept == 180
+
+
+def test_close_closes_every_threads_connection(tmp_path: Path) -> None:
+    store = Store(tmp_path / "emu.sqlite")
+    with ThreadPoolExecutor(3) as pool:
+        list(pool.map(lambda _: store.counts(), range(6)))
+    store.close()
+    with pytest.raises(sqlite3.ProgrammingError):
+        store.counts()

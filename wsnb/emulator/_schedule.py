@@ -99,12 +99,53 @@ def executions(
     return out
 
 
+#: The task fields an occurrence depends on (with the anchor): the key of remembered answers.
+_SCHEDULE_FIELDS: Final = (
+    "enable",
+    "scheduled_type",
+    "scheduled_time",
+    "scheduled_date",
+    "day_interval",
+    "week_list",
+    "month_list",
+    "date_list",
+    "time_zone",
+    "expire_time",
+)
+_MEMO_MAX: Final = 100_000
+#: key -> (zone, local "now" it was computed at, the answer and its naive local time)
+_memo: dict[tuple[Any, ...], tuple[tzinfo, datetime, str | None, datetime | None]] = {}
+
+
 def next_execution(cfg: Mapping[str, Any], now: datetime, anchor: date | None) -> str | None:
-    """The task's ``next_execution_time``: none for disabled, LIFE_CYCLE or finished tasks."""
+    """The task's ``next_execution_time``: none for disabled, LIFE_CYCLE or finished tasks.
+
+    Answers are remembered per schedule (a list page asks for 50 at a time, and the scan is the
+    bulk of a page's cost): an answer found at local time ``since`` is the first occurrence
+    after it, so it stays the answer while ``since <= local now < answer`` (``None``: while
+    ``since <= local now``; times compared on the task's wall clock, like the scan).
+    """
     if cfg.get("enable") is False:
         return None
+    key = (anchor, *(cfg.get(name) for name in _SCHEDULE_FIELDS))
+    try:
+        hit = _memo.get(key)
+    except TypeError:  # an unhashable field value: compute every time
+        found = executions(cfg, now, count=1, anchor=anchor)
+        return found[0] if found else None
+    if hit is not None:
+        zone, since, answer, until = hit
+        local_now = now.astimezone(zone).replace(tzinfo=None)
+        if since <= local_now and (until is None or local_now < until):
+            return answer
+    zone = resolve_zone(cfg.get("time_zone")) or ZoneInfo(DEFAULT_ZONE)
     found = executions(cfg, now, count=1, anchor=anchor)
-    return found[0] if found else None
+    answer = found[0] if found else None
+    until = datetime.strptime(answer, TIME_FORMAT) if answer else None
+    if len(_memo) >= _MEMO_MAX:
+        _memo.clear()
+    _memo[key] = (zone, now.astimezone(zone).replace(tzinfo=None), answer, until)
+    return answer
 
 
 def local_date(moment: datetime, zone_name: str | None) -> date:

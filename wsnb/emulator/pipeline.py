@@ -1,10 +1,11 @@
 """The per-call pipeline every API operation runs, and the JSON answers it sends.
 
 An :class:`_Operation` is a small ASGI app: read the body (413 past the limit) → authenticate
-(401) → throttle (429) → faults "before" → the handler, one SQLite transaction → faults "after" →
-the answer, always JSON in Huawei's error envelope when it fails, with an ``X-Request-Id``. Every
-call, answered or dropped, goes to the request log. Handlers see a :class:`Call` and return a
-:class:`Reply`; which ids a call names is the caller's ``named_ids`` (see ``handlers``).
+(401) → throttle (429) → faults "before" → the handler (in a worker thread), one SQLite
+transaction → faults "after" → the answer, always JSON in Huawei's error envelope when it fails,
+with an ``X-Request-Id``. Every call, answered or dropped, goes to the request log. Handlers see
+a :class:`Call` and return a :class:`Reply`; which ids a call names is the caller's
+``named_ids`` (see ``handlers``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any, Final, Literal
 from urllib.parse import parse_qsl
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -209,7 +211,8 @@ class _Operation:
             authenticate(self.state, request, call.body)
             self.state.limiter.check(call.project_id, self.name)
             await _apply_faults(self.state, self.name, "before", fired)
-            reply = self.handler(call)
+            # in a worker thread: the store serves threads side by side (see store.py)
+            reply = await run_in_threadpool(self.handler, call)
             await _apply_faults(self.state, self.name, "after", fired)
             if reply.raw is not None:
                 response = Response(

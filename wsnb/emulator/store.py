@@ -1,9 +1,15 @@
 """The emulator's state in SQLite: tasks, execution records and their per-desktop details.
 
-One connection, guarded by a lock, so the store is safe from any thread; each public method is
-one explicit ``BEGIN IMMEDIATE`` … ``COMMIT`` transaction (:mod:`wsnb._sqlite`). File
-databases use WAL, so a restarted emulator on the same file sees the same tasks. Every row
-belongs to a project; no query crosses projects.
+Each public method is one explicit transaction (``isolation_level=None``): ``BEGIN IMMEDIATE``
+… ``COMMIT`` for a write, a deferred ``BEGIN`` … ``COMMIT`` for a read (so a page and its total
+come from one snapshot). Every row belongs to a project; no query crosses projects.
+
+Concurrency (the server runs handlers in worker threads): each thread gets its own connection.
+A file database uses WAL, so readers run side by side and never wait for a writer (they see the
+last commit); writers take an in-process lock, then ``BEGIN IMMEDIATE`` (other processes on the
+same file wait up to ``busy_timeout``). A restarted emulator on the same file sees the same
+tasks. The in-memory database is one ``memdb`` per store, shared by its connections; it has no
+WAL, so a read/write lock lets readers run side by side and gives a writer the database alone.
 """
 
 from __future__ import annotations
@@ -13,12 +19,12 @@ import sqlite3
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from wsnb._sqlite import connect, transaction
+from wsnb._sqlite import transaction
 
 from ._errors import TASK_MISSING, bad_request
 
@@ -61,6 +67,7 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS details_record ON details (project_id, record_id, seq);
 """
 _CHUNK = 500  # ids per IN (...) clause
+_MMAP_BYTES = 256 * 1024 * 1024  # per connection, address space only
 
 
 @dataclass(frozen=True)
@@ -100,24 +107,121 @@ def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
         yield items[start : start + _CHUNK]
 
 
+class _ReadWriteLock:
+    """Many readers or one writer; a waiting writer holds back new readers (no starvation)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._readers = 0
+        self._writing = False
+        self._writers_waiting = 0
+
+    @contextmanager
+    def read(self) -> Iterator[None]:
+        with self._cond:
+            while self._writing or self._writers_waiting:
+                self._cond.wait()
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._readers -= 1
+                if not self._readers:
+                    self._cond.notify_all()
+
+    @contextmanager
+    def write(self) -> Iterator[None]:
+        with self._cond:
+            self._writers_waiting += 1
+            try:
+                while self._writing or self._readers:
+                    self._cond.wait()
+            finally:
+                self._writers_waiting -= 1
+            self._writing = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._writing = False
+                self._cond.notify_all()
+
+
 class Store:
-    """SQLite-backed state; ``path=None`` keeps it in memory (shared by all threads)."""
+    """SQLite-backed state, safe from any thread; ``path=None`` keeps it in memory."""
 
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = None if path is None else str(path)
-        self._lock = threading.RLock()
-        self._con = connect(self.path or ":memory:", synchronous="NORMAL")
-        with self._lock:
-            self._con.executescript(_SCHEMA)
+        # in memory: a named memdb that every connection of this store opens (and nobody else)
+        self._target = self.path or f"file:/wsnb-emulator-{uuid.uuid4().hex}?vfs=memdb"
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._connections_lock = threading.Lock()
+        self._closed = False
+        self._rw = None if self.path else _ReadWriteLock()
+        self._write_lock = threading.Lock()  # file db: one writer of this process at a time
+        con = self._connection()  # also keeps the memdb alive until close()
+        if self.path:
+            con.execute("PRAGMA journal_mode = WAL")
+        with self._write_lock:
+            con.executescript(_SCHEMA)
+
+    def _connection(self) -> sqlite3.Connection:
+        """This thread's connection (opened on first use)."""
+        con: sqlite3.Connection | None = getattr(self._local, "con", None)
+        if con is not None:
+            return con
+        with self._connections_lock:
+            if self._closed:
+                raise sqlite3.ProgrammingError("Cannot operate on a closed database.")
+            con = sqlite3.connect(
+                self._target,
+                uri=self.path is None,
+                isolation_level=None,
+                check_same_thread=False,  # close() closes every thread's connection
+                timeout=30,
+            )
+            self._connections.append(con)
+        con.execute("PRAGMA busy_timeout = 30000")
+        # read pages in place (the file's OS cache, or the memdb itself) instead of copying
+        # them into a page cache per connection: faster, and no per-thread copy of the data
+        con.execute(f"PRAGMA mmap_size = {_MMAP_BYTES}")
+        if self.path:
+            con.execute("PRAGMA synchronous = NORMAL")
+        self._local.con = con
+        return con
 
     def close(self) -> None:
-        """Close the connection (the file keeps the data)."""
-        with self._lock:
-            self._con.close()
+        """Close every connection (a file keeps the data; the memory database is gone)."""
+        with self._connections_lock:
+            self._closed = True
+            connections, self._connections = self._connections, []
+        with self._write_lock, self._rw.write() if self._rw else nullcontext():
+            for con in connections:
+                con.close()
 
-    def _tx(self) -> AbstractContextManager[sqlite3.Connection]:
-        """One write transaction, serialized across threads and processes."""
-        return transaction(self._con, self._lock)
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: serialized across threads (and, by SQLite, processes)."""
+        con = self._connection()
+        with (
+            self._write_lock,
+            self._rw.write() if self._rw else nullcontext(),
+            transaction(con) as tx,
+        ):
+            yield tx
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        """One read transaction: a consistent snapshot, side by side with other readers."""
+        con = self._connection()
+        with self._rw.read() if self._rw else nullcontext():
+            con.execute("BEGIN")
+            try:
+                yield con
+            finally:
+                con.execute("COMMIT")
 
     def default_project(self, proposed: str | None) -> str:
         """The default project id: remembered in the db, so a restart on a file finds its tasks.
@@ -178,7 +282,7 @@ class Store:
 
     def get_task(self, project_id: str, task_id: str) -> TaskRow | None:
         """The task, or ``None`` when it does not exist in this project."""
-        with self._tx() as con:
+        with self._read() as con:
             return self._get(con, project_id, task_id)
 
     def update_task(
@@ -269,7 +373,7 @@ class Store:
         if filters.get("scheduled_type") != "LIFE_CYCLE":
             where.append("scheduled_type IS NOT 'LIFE_CYCLE'")
         clause = " AND ".join(where)
-        with self._tx() as con:
+        with self._read() as con:
             total = con.execute(
                 f"SELECT count(*) FROM tasks INDEXED BY tasks_list WHERE {clause}", args
             ).fetchone()[0]
@@ -284,7 +388,7 @@ class Store:
 
     def task_ids(self, project_id: str) -> list[str]:
         """Every task id of the project (LIFE_CYCLE included), newest first."""
-        with self._tx() as con:
+        with self._read() as con:
             rows = con.execute(
                 "SELECT id FROM tasks WHERE project_id = ? ORDER BY seq DESC", (project_id,)
             ).fetchall()
@@ -296,7 +400,7 @@ class Store:
         self, project_id: str, task_id: str, offset: int, limit: int
     ) -> tuple[list[dict[str, Any]], int]:
         """A page of a task's records, newest first; 400 when the task does not exist."""
-        with self._tx() as con:
+        with self._read() as con:
             if self._get(con, project_id, task_id) is None:
                 raise bad_request(TASK_MISSING)
             where = "project_id = ? AND task_id = ?"
@@ -313,7 +417,7 @@ class Store:
         self, project_id: str, task_id: str, record_id: str, offset: int, limit: int
     ) -> tuple[list[dict[str, Any]], int] | None:
         """A page of a record's details; ``None`` when the record is not the task's."""
-        with self._tx() as con:
+        with self._read() as con:
             if self._get(con, project_id, task_id) is None:
                 raise bad_request(TASK_MISSING)
             known = con.execute(
@@ -365,7 +469,7 @@ class Store:
 
     def tasks(self, project_id: str) -> list[TaskRow]:
         """Every task of the project, oldest first."""
-        with self._tx() as con:
+        with self._read() as con:
             rows = con.execute(
                 "SELECT id, created_at, data FROM tasks WHERE project_id = ? ORDER BY seq",
                 (project_id,),
@@ -414,7 +518,7 @@ class Store:
     def dump(self, project_id: str | None = None) -> dict[str, Any]:
         """Everything stored (optionally one project), oldest first, as plain JSON."""
         cond, args = ("WHERE project_id = ?", (project_id,)) if project_id else ("", ())
-        with self._tx() as con:
+        with self._read() as con:
             tasks = [
                 {"project_id": p, "id": i, "created_at": c, **json.loads(d)}
                 for p, i, c, d in con.execute(
@@ -432,7 +536,7 @@ class Store:
 
     def counts(self) -> dict[str, int]:
         """Rows per table (for health checks and tests)."""
-        with self._tx() as con:
+        with self._read() as con:
             return {
                 table: int(con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
                 for table in ("tasks", "records", "details")

@@ -1,0 +1,132 @@
+"""wsnb._eta: the phases of a run, their calls and seconds, and the one-line text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from wsnb._eta import Eta, estimate, format_duration
+from wsnb._retry import RateLimit
+
+DEFAULTS: dict[str, Any] = {"snapshot": True, "verify": True, "chunk_size": 5000}
+
+
+def _limit(**kw: Any) -> RateLimit:
+    return RateLimit(clock=lambda: 0.0, **kw)
+
+
+def test_snapshots_dominate_a_big_run_and_the_text_says_so() -> None:
+    limit = _limit()
+    eta = estimate(6080, listing_pages=122, rate_limit=limit, **DEFAULTS)
+    calls = {p.name: p.calls for p in eta.phases}
+    # verify: two probes, then list the one page left (cheaper than 6,080 gets)
+    assert calls == {"listing": 122, "snapshots": 6080, "writes": 2, "verify": 2 + 1}
+    read_rate = 194 / 60  # 200 reads a minute less the burst (5) and one call of margin
+    assert eta.phase("snapshots").seconds == pytest.approx(6080 / read_rate)
+    assert eta.phase("listing").seconds == pytest.approx((122 - 5) / read_rate)  # burst once
+    assert eta.phase("verify").seconds == pytest.approx(3 / read_rate)
+    assert eta.seconds == pytest.approx(sum(p.seconds for p in eta.phases))
+    assert eta.dominant == "snapshots"
+    assert eta.without_snapshots == pytest.approx((117 + 3) / read_rate + 2 * 0.1 / 4)
+    text = "≈ 32 min at 200 reads/min: 6,080 snapshots dominate; snapshot=False ≈ 37 s"
+    assert str(eta) == eta.text == text
+
+
+def test_writes_are_one_batch_per_chunk_on_their_own_bucket() -> None:
+    limit = _limit(reads_per_minute=None, writes_per_minute=100)
+    eta = estimate(
+        12_000, listing_pages=0, snapshot=False, verify=False, chunk_size=100, rate_limit=limit
+    )
+    writes = eta.phase("writes")
+    assert writes.calls == 120 and writes.kind == "write"
+    assert writes.seconds == pytest.approx((120 - 2.5) / (96.5 / 60))
+    assert eta.dominant == "writes" and eta.without_snapshots is None
+    assert eta.text == "≈ 73 s at 100 writes/min: 120 batch deletes dominate"
+
+
+@pytest.mark.parametrize(
+    ("verify", "n", "pages", "reads"),
+    [
+        (True, 1000, 40, 2 + 20),  # listing the 20 pages left is cheaper
+        ("auto", 30, 40, 2 + 30),  # per id is cheaper
+        (True, 2, 40, 2),  # two ids: looked up one by one, no probes
+        (True, 500, 0, 2 + 500),  # the project's size unknown: per id
+        (True, 2000, 40, 2),  # everything deleted: the probes see an empty project
+        ("get", 1000, 40, 1000),
+        ("list", 10, 40, 2 + 40),
+        (False, 1000, 40, 0),
+    ],
+)
+def test_verify_costs_what_the_deleter_does(
+    verify: str | bool, n: int, pages: int, reads: int
+) -> None:
+    eta = estimate(
+        n, listing_pages=pages, snapshot=False, verify=verify, chunk_size=5000, rate_limit=None
+    )
+    assert eta.phase("verify").calls == reads
+
+
+def test_unthrottled_runs_cost_round_trips_shared_by_the_calls_in_flight() -> None:
+    eta = estimate(
+        2000,
+        listing_pages=40,
+        rate_limit=None,
+        round_trip=0.03,
+        reads_in_flight=8,
+        writes_in_flight=4,
+        **DEFAULTS,
+    )
+    assert eta.phase("snapshots").seconds == pytest.approx(2000 * 0.03 / 8)
+    assert eta.phase("writes").seconds == pytest.approx(0.03 / 4)
+    assert eta.text.startswith("≈ 8 s unthrottled: 2,000 snapshots dominate")
+
+
+def test_a_throttled_client_estimates_longer() -> None:
+    limit = _limit()
+    before = estimate(3000, listing_pages=60, rate_limit=limit, **DEFAULTS).seconds
+    limit.throttled("get_task")  # AIMD halved the read rate
+    after = estimate(3000, listing_pages=60, rate_limit=limit, **DEFAULTS).seconds
+    assert after == pytest.approx(2 * before, rel=0.01)
+
+
+def test_a_time_scaled_window_scales_the_estimate() -> None:
+    minute = estimate(1000, listing_pages=20, rate_limit=_limit(), **DEFAULTS)
+    scaled = estimate(1000, listing_pages=20, rate_limit=_limit(window=6.0), **DEFAULTS)
+    assert scaled.seconds == pytest.approx(minute.seconds / 10, rel=0.01)
+    assert "(a 6 s window)" in scaled.text
+
+
+def test_nothing_to_do_is_one_second_at_most() -> None:
+    eta = estimate(0, listing_pages=0, rate_limit=_limit(), **DEFAULTS)
+    assert isinstance(eta, Eta) and eta.seconds == 0
+    assert eta.text == "≈ 1 s at 200 reads/min"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"n_selected": -1}, "n_selected"),
+        ({"listing_pages": 1.5}, "listing_pages"),
+        ({"chunk_size": 0}, "chunk_size"),
+        ({"chunk_size": 5001}, "chunk_size"),
+        ({"verify": "sometimes"}, "verify"),
+        ({"round_trip": -1.0}, "round_trip"),
+        ({"project_pages": -1}, "project_pages"),
+        ({"reads_in_flight": 0}, "reads_in_flight"),
+    ],
+)
+def test_bad_arguments_name_themselves(kwargs: dict[str, Any], match: str) -> None:
+    args: dict[str, Any] = {"listing_pages": 10, "rate_limit": None, **DEFAULTS, **kwargs}
+    n = args.pop("n_selected", 100)
+    with pytest.raises(ValueError, match=match):
+        estimate(n, **args)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(0.2, "1 s"), (40.4, "40 s"), (89, "89 s"), (90, "2 min"), (1860, "31 min")],
+)
+def test_format_duration(seconds: float, text: str) -> None:
+    assert format_duration(seconds) == text
+    assert format_duration(2 * 3600 + 5 * 60) == "2 h 05 min"

@@ -1,0 +1,205 @@
+"""An honest estimate of how long a deletion run takes, before it starts.
+
+Contract: :func:`estimate` is pure (no I/O, no clock): from the size of the job and the client's
+:class:`~wsnb._retry.RateLimit` it returns an :class:`Eta` with the four phases of a run in
+order — ``listing`` (list pages), ``snapshots`` (one ``get_task`` per id), ``writes`` (one
+``batch_delete`` per chunk) and ``verify`` (confirming the ids are gone) — their calls and
+seconds, the total, the dominant phase and a one-line text such as
+``≈ 31 min at 200 reads/min: 6,080 snapshots dominate; snapshot=False ≈ 2 min``.
+
+The model: reads and writes draw on separate token buckets and the phases run one after the
+other. A phase of ``k`` calls of one class takes the longer of (a) the bucket's pace,
+``k / rate`` less the calls the burst lets through at once (once per class per run), and (b) the
+network, ``k`` round trips shared by the calls in flight. The bucket's rate is the current one
+(below the quota after a 429: AIMD), so an estimate made mid-run reflects the slowdown.
+Verification (``verify=True``/``"auto"``) costs what the deleter does: two one-item probes, then
+nothing more when the project is empty, else the cheaper of one ``get_task`` per deleted id and a
+listing of what is left (``"get"`` or ``"list"`` force one; ``False`` skips it).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Final, Literal
+
+from wsnb._retry import RateLimit
+from wsnb.models import BATCH_DELETE_MAX
+
+__all__ = ["Eta", "Phase", "estimate", "format_duration"]
+
+PhaseName = Literal["listing", "snapshots", "writes", "verify"]
+
+#: Seconds one call takes on the wire when nothing else limits it (a guess for the real API,
+#: from Europe/Asia to a Huawei region; pass ``round_trip=`` when you know better).
+DEFAULT_ROUND_TRIP: Final = 0.1
+#: Calls in flight at once for reads and for writes (the deleter's defaults).
+DEFAULT_READS_IN_FLIGHT: Final = 8
+DEFAULT_WRITES_IN_FLIGHT: Final = 4
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One phase of a run: its calls (all of one class) and how long they take."""
+
+    name: PhaseName
+    kind: Literal["read", "write"]
+    calls: int
+    seconds: float
+
+    def label(self) -> str:
+        """The phase as a user would count it, e.g. ``"6,080 snapshots"``."""
+        if self.name == "listing":
+            return f"{self.calls:,} list page{'s' * (self.calls != 1)}"
+        if self.name == "snapshots":
+            return f"{self.calls:,} snapshot{'s' * (self.calls != 1)}"
+        if self.name == "writes":
+            return f"{self.calls:,} batch delete{'s' * (self.calls != 1)}"
+        return f"verification ({self.calls:,} reads)"
+
+
+@dataclass(frozen=True)
+class Eta:
+    """The estimate: phases in run order, total seconds, dominant phase, one-line text."""
+
+    phases: tuple[Phase, ...]
+    seconds: float
+    dominant: PhaseName
+    text: str
+    #: The same run with ``snapshot=False`` (``None`` when the estimate is for that already).
+    without_snapshots: float | None = None
+
+    def phase(self, name: PhaseName) -> Phase:
+        """The phase called ``name``."""
+        return next(p for p in self.phases if p.name == name)
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def format_duration(seconds: float) -> str:
+    """``"40 s"``, ``"31 min"``, ``"2 h 05 min"``: rounded for a person, never "0"."""
+    if seconds < 90:
+        return f"{max(1, round(seconds))} s"
+    minutes = round(seconds / 60)
+    if minutes < 90:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def _verify_reads(n: int, project_pages: int | None, verify: str | bool) -> int:
+    if verify is False or n == 0:
+        return 0
+    mode = "auto" if verify is True else verify
+    if mode not in ("auto", "get", "list"):
+        raise ValueError(f"verify must be True, False, 'auto', 'get' or 'list'; got {verify!r}")
+    if mode == "get":
+        return n
+    # what a listing costs once the deleted ids are gone (None: the project's size is unknown)
+    after = None if project_pages is None else max(0, project_pages - n // 50)
+    if mode == "list":
+        return 2 + (after or 0)
+    if n <= 2:  # the deleter looks such ids up one by one
+        return n
+    # two one-item probes give the totals; an empty project needs nothing more, else the cheaper
+    # of one get_task per id and a listing
+    return 2 + (n if after is None else min(n, after))
+
+
+def _check(name: str, value: object, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
+    return value
+
+
+def estimate(
+    n_selected: int,
+    *,
+    listing_pages: int,
+    snapshot: bool,
+    verify: str | bool,
+    chunk_size: int,
+    rate_limit: RateLimit | None,
+    project_pages: int | None = None,
+    round_trip: float = DEFAULT_ROUND_TRIP,
+    reads_in_flight: int = DEFAULT_READS_IN_FLIGHT,
+    writes_in_flight: int = DEFAULT_WRITES_IN_FLIGHT,
+) -> Eta:
+    """How long deleting ``n_selected`` tasks takes (see the module docstring for the model).
+
+    ``listing_pages``: the list pages the run reads (the selection's listing or the existence
+    pre-check; 0 when it lists nothing). ``project_pages``: the pages of a listing of the whole
+    project before the run (default: ``listing_pages`` when not 0, else unknown); verification
+    lists what is left when that is cheaper than one read per id. ``rate_limit``: the client's
+    (``None``: unthrottled, only round trips count).
+    """
+    n = _check("n_selected", n_selected, 0)
+    pages = _check("listing_pages", listing_pages, 0)
+    if project_pages is not None:
+        _check("project_pages", project_pages, 0)
+    project = project_pages if project_pages is not None else (pages or None)
+    chunk = _check("chunk_size", chunk_size, 1)
+    if chunk > BATCH_DELETE_MAX:
+        raise ValueError(f"chunk_size must be at most {BATCH_DELETE_MAX}, got {chunk}")
+    if not round_trip >= 0:
+        raise ValueError(f"round_trip must be >= 0 seconds, got {round_trip!r}")
+    in_flight = {
+        "read": _check("reads_in_flight", reads_in_flight, 1),
+        "write": _check("writes_in_flight", writes_in_flight, 1),
+    }
+    plan: list[tuple[PhaseName, Literal["read", "write"], int]] = [
+        ("listing", "read", pages),
+        ("snapshots", "read", n if snapshot else 0),
+        ("writes", "write", math.ceil(n / chunk)),
+        ("verify", "read", _verify_reads(n, project, verify)),
+    ]
+    operation = {"read": "get_task", "write": "batch_delete"}
+    burst_left = {
+        kind: (rate_limit.burst_of(op) or 0.0) if rate_limit is not None else 0.0
+        for kind, op in operation.items()
+    }
+    phases = []
+    for name, kind, calls in plan:
+        network = calls * round_trip / in_flight[kind]
+        rate = rate_limit.per_second(operation[kind]) if rate_limit is not None else None
+        paced = 0.0
+        if rate is not None and calls:
+            free = min(float(calls), burst_left[kind])
+            burst_left[kind] -= free
+            paced = (calls - free) / rate
+        phases.append(Phase(name, kind, calls, max(paced, network)))
+    total = sum(p.seconds for p in phases)
+    top = max(phases, key=lambda p: (p.seconds, p.calls))
+    without = None
+    if snapshot and n:
+        without = estimate(
+            n,
+            listing_pages=listing_pages,
+            snapshot=False,
+            verify=verify,
+            chunk_size=chunk_size,
+            rate_limit=rate_limit,
+            project_pages=project_pages,
+            round_trip=round_trip,
+            reads_in_flight=reads_in_flight,
+            writes_in_flight=writes_in_flight,
+        ).seconds
+    eta = Eta(tuple(phases), total, top.name, "", without)
+    return replace(eta, text=_text(eta, top, rate_limit))
+
+
+def _text(eta: Eta, top: Phase, rate_limit: RateLimit | None) -> str:
+    if rate_limit is None:
+        pace = "unthrottled"
+    else:
+        quota = rate_limit.reads_per_minute if top.kind == "read" else rate_limit.writes_per_minute
+        pace = "unthrottled" if quota is None else f"at {quota:,.0f} {top.kind}s/min"
+        if quota is not None and rate_limit.window != 60.0:
+            pace += f" (a {format_duration(rate_limit.window)} window)"
+    text = f"≈ {format_duration(eta.seconds)} {pace}"
+    if top.calls:
+        verb = "dominates" if top.calls == 1 or top.name == "verify" else "dominate"
+        text += f": {top.label()} {verb}"
+    if eta.without_snapshots is not None:
+        text += f"; snapshot=False ≈ {format_duration(eta.without_snapshots)}"
+    return text
