@@ -475,7 +475,7 @@ async def _delete(
             (tid, *selection.names.get(tid, (None, None)), "pending", None) for tid in selection.ids
         ]
         plan += [(shown, None, None, "invalid", reason) for shown, reason in selection.invalid]
-        params = {
+        params: dict[str, Any] = {
             "chunk_size": size,
             "concurrency": workers,
             "max_deletions": max_deletions,
