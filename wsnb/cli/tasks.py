@@ -107,6 +107,7 @@ def list_command(
     **filters: Any,
 ) -> None:
     """List the tasks the filters select (all must match)."""
+    from wsnb.cli._table import TASKS
     from wsnb.selection import select_tasks
 
     with make_client(endpoint, region, project_id) as client:
@@ -116,7 +117,7 @@ def list_command(
             include_life_cycle=include_life_cycle,
             progress=progress,
         )
-    emit(frame, fmt, output)
+    emit(frame, fmt, output, TASKS)
 
 
 @tasks.command("delete")
