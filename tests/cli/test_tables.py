@@ -103,3 +103,19 @@ def test_empty_tables_and_machine_formats(emulator: Emulator, env: dict[str, str
     csv = _run(env, "tasks", "list", "--format", "csv", columns=40).output
     assert csv.splitlines()[0].startswith("task_id,task_name,task_type")  # unchanged, unwrapped
     assert max(len(line) for line in csv.splitlines()) > 40
+
+
+def test_long_tables_stop_at_max_rows_and_say_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pandas as pd
+
+    from wsnb.cli import _table
+
+    monkeypatch.setattr(_table, "MAX_ROWS", 5)
+    frame = pd.DataFrame(
+        {"outcome": ["deleted"] * 7 + ["failed"] * 2, "task_id": [f"t{i}" for i in range(9)]}
+    ).set_index("task_id")
+    lines = _table.render(frame, _table.OUTCOMES, width=60).splitlines()
+    assert [line.split()[0] for line in lines[2:7]] == ["t0", "t1", "t2", "t3", "t4"]
+    assert "t5" not in "\n".join(lines)
+    assert lines[7] == "9 tasks: 7 deleted, 2 failed"  # the footer counts every row
+    assert "(showing the first 5; --format csv lists every task)" in lines
