@@ -52,7 +52,7 @@ def test_scheduled_cleanup_keeps_its_parameters_cell() -> None:
         if "parameters" in c.metadata.get("tags", [])
     ]
     assert len(tagged) == 1 and tagged[0].cell_type == "code"
-    assert "dry_run = True" in tagged[0].source
+    assert "dry_run: bool = True" in tagged[0].source
 
 
 def test_demo_is_stored_executed_top_to_bottom() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -162,6 +163,9 @@ def test_real_run_deletes_exactly_the_filtered_tasks(
     page = runs / "scheduled_cleanup.html"
     assert f"html (no input): {page}" in done.stdout
     assert "cleanup_params" not in page.read_text()  # input hidden
+    title = re.search(r"<title>(.*?)</title>", page.read_text())
+    assert title and title[1].startswith(f"wsnb cleanup report — project {seeded.project_id} at ")
+    assert page.stat().st_size < 60_000  # the basic template, not JupyterLab's 290 KB theme
     assert len(batch_deletes(seeded)) == -(-len(want) // 3)  # chunks of 3
 
 

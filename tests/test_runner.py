@@ -152,3 +152,36 @@ def test_export_html_hides_input(tmp_path: Path) -> None:
     assert "secret_looking_source_code" not in page
     full = runner.export_html(tmp_path / "n.ipynb", tmp_path / "f.html", no_input=False)
     assert "secret_looking_source_code" in full.read_text()
+
+
+def _report_notebook(path: Path) -> Path:
+    """An executed-looking notebook: a heading, printed text, a table and a report's HTML."""
+    nb = nbformat.v4.new_notebook()  # type: ignore[no-untyped-call]
+    heading = nbformat.v4.new_markdown_cell("# Scheduled cleanup\n\nSome *prose*.")  # type: ignore[no-untyped-call]
+    code = nbformat.v4.new_code_cell("hidden_source_code = 1")  # type: ignore[no-untyped-call]
+    code.outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text="14 task(s) selected\n"),  # type: ignore[no-untyped-call]
+        nbformat.v4.new_output(  # type: ignore[no-untyped-call]
+            "display_data",
+            data={
+                "text/html": '<table class="dataframe"><tr><td>t1</td></tr></table>',
+                "text/plain": "t1",
+            },
+        ),
+    ]
+    nb.cells = [heading, code]
+    nbformat.write(nb, path)  # type: ignore[no-untyped-call]
+    return path
+
+
+def test_export_html_has_a_real_title_and_stays_small(tmp_path: Path) -> None:
+    notebook = _report_notebook(tmp_path / "n.ipynb")
+    title = "wsnb cleanup report — project p1 (cn-north-4) — 30 Nov 2026"
+    page = runner.export_html(notebook, tmp_path / "n.html", title=title).read_text()
+    assert f"<title>{title}</title>" in page
+    assert "14 task(s) selected" in page and "t1" in page and "Scheduled cleanup" in page
+    assert "hidden_source_code" not in page
+    assert len(page.encode()) < 20_000  # the full JupyterLab template is ~290 KB
+    assert "<script" not in page.lower() and "¶" not in page  # no MathJax/require, no anchors
+    untitled = runner.export_html(notebook, tmp_path / "u.html").read_text()
+    assert "<title>Scheduled cleanup</title>" in untitled  # the first heading, not "Notebook"

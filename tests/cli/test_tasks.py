@@ -108,6 +108,24 @@ def test_bad_report_name_is_refused_before_any_call(
     result = _run(
         env, "tasks", "delete", "--all", "--yes", "--no-progress", "--report", str(report)
     )
-    assert result.exit_code == 2 and "--report must end in .html, .csv or .json" in result.output
+    assert (
+        result.exit_code == 2 and "--report must end in .html, .csv, .json or .md" in result.output
+    )
     assert emulator.control.requests() == []
     assert len(emulator.control.task_ids()) == 5 and not report.exists()
+
+
+def test_report_kind_follows_the_suffix(
+    emulator: Emulator, env: dict[str, str], tmp_path: Path
+) -> None:
+    emulator.control.seed(6, seed=47)
+    for suffix in ("md", "html"):
+        report = tmp_path / f"r.{suffix}"
+        args = ["--all", "--dry-run", "--no-progress", "--report", str(report)]
+        result = _run(env, "tasks", "delete", *args)
+        assert result.exit_code == 0, result.output
+        assert f"report written to {report}" in result.output
+    markdown = (tmp_path / "r.md").read_text(encoding="utf-8")
+    assert markdown.startswith("**Would delete 6 of 6 selected scheduled tasks in project ")
+    assert "<!doctype html>" in (tmp_path / "r.html").read_text()
+    assert not (tmp_path / "r.csv").exists()  # six tasks: the page holds them all

@@ -6,6 +6,7 @@ pandas); everything heavy is imported inside the functions.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +19,7 @@ from wsnb.cli._errors import CliError, ExitCode
 if TYPE_CHECKING:
     import pandas as pd
 
+    from wsnb.cli._table import TableKind
     from wsnb.client import Client
     from wsnb.ledger import Ledger
     from wsnb.report import DeletionReport
@@ -78,10 +80,10 @@ def open_ledger(path: str | None) -> Ledger:
         ) from exc
 
 
-def emit(frame: pd.DataFrame, fmt: str, output: str | None) -> None:
-    """``frame`` as a table, CSV or JSON, to ``output`` or stdout."""
-    import pandas as pd
-
+def emit(frame: pd.DataFrame, fmt: str, output: str | None, table: TableKind | None = None) -> None:
+    """``frame`` as a table for people (:mod:`wsnb.cli._table`; ``table`` names its columns
+    and footer), CSV or JSON, to ``output`` or stdout. CSV and JSON are for machines: whole,
+    never shortened."""
     if fmt == "csv":
         text = frame.to_csv()
     elif fmt == "json":
@@ -89,13 +91,25 @@ def emit(frame: pd.DataFrame, fmt: str, output: str | None) -> None:
     elif frame.empty:
         text = "(none)\n"
     else:
-        with pd.option_context("display.width", 200, "display.max_colwidth", 40):
-            text = frame.to_string() + "\n"
+        text = table_text(frame, table, to_file=bool(output))
     if output:
         Path(output).write_text(text, encoding="utf-8")
         click.echo(f"wrote {len(frame)} row(s) to {output}", err=True)
     else:
         click.echo(text, nl=False)
+
+
+def table_text(
+    frame: pd.DataFrame, table: TableKind | None = None, *, to_file: bool = False, err: bool = False
+) -> str:
+    """``frame`` drawn for the terminal (or a file) it goes to: as wide as that terminal
+    (``COLUMNS``, else 100 without a TTY), coloured only on a TTY without ``NO_COLOR``."""
+    from wsnb.cli._table import DEFAULT_WIDTH, render, terminal_width
+
+    stream = sys.stderr if err else sys.stdout
+    width = terminal_width(None if to_file else stream)
+    tty = not to_file and stream.isatty() and not os.environ.get("NO_COLOR")
+    return render(frame, table, width=width or DEFAULT_WIDTH, color=tty)
 
 
 #: Byte-order marks of encodings an ids file must not be in (longest first: UTF-32 LE starts
@@ -153,10 +167,12 @@ def read_ids(path: str) -> list[str]:
 
 def echo_report(report: DeletionReport) -> None:
     """The run's summary (:meth:`~wsnb.report.DeletionReport.summary_text`); failures to stderr."""
+    from wsnb.cli._table import FAILURES
+
     click.echo(report.summary_text())
     failures = report.failures()
     if not failures.empty:
-        click.echo(failures.to_string(), err=True)
+        click.echo(table_text(failures, FAILURES, err=True), err=True, nl=False)
 
 
 def not_ok(run_id: int) -> CliError:

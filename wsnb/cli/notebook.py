@@ -73,6 +73,17 @@ def _summary(output_dir: Path) -> str | None:
     return summary_text(summary, {kind: output_dir / name for kind, name in REPORT_FILES.items()})
 
 
+def _title(output_dir: Path) -> str | None:
+    """The export's title from the run's ``report.json`` (``wsnb cleanup report — project …
+    (region) — date``), or None when the notebook wrote none."""
+    from wsnb.report import REPORT_FILES, report_title
+
+    report = output_dir / REPORT_FILES["json"]
+    if not report.is_file():
+        return None
+    return report_title(json.loads(report.read_text(encoding="utf-8"))["summary"])
+
+
 def run_notebook(
     name: str,
     parameters: dict[str, Any],
@@ -107,7 +118,10 @@ def run_notebook(
             f"no Jupyter kernel named {exc.name!r}: 'jupyter kernelspec list' shows the"
             " installed ones (without --kernel, wsnb uses one running this Python)"
         ) from exc
-    page = runner.export_html(executed, executed.with_suffix(".html")) if html else None
+    page = None
+    if html:
+        reports = Path(parameters.get("output_dir") or output_dir)
+        page = runner.export_html(executed, executed.with_suffix(".html"), title=_title(reports))
     return executed, page, error
 
 

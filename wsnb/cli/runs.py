@@ -48,9 +48,11 @@ def runs() -> None:
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 def runs_list(ledger: str | None, fmt: str) -> None:
     """Every run in the ledger, newest first."""
+    from wsnb.cli._table import RUNS
+
     book = open_ledger(ledger)
     try:
-        emit(book.runs(), fmt, None)
+        emit(book.runs(), fmt, None, RUNS)
     finally:
         book.close()
 
@@ -62,6 +64,7 @@ def runs_list(ledger: str | None, fmt: str) -> None:
 @click.option("--output", "-o", type=click.Path(dir_okay=False))
 def runs_show(run_id: int, ledger: str | None, fmt: str, output: str | None) -> None:
     """A run's summary and per-task outcomes."""
+    from wsnb.cli._table import OUTCOMES
     from wsnb.report import DeletionReport
 
     book = open_ledger(ledger)
@@ -74,7 +77,7 @@ def runs_show(run_id: int, ledger: str | None, fmt: str, output: str | None) -> 
         book.close()
     if fmt == "table" and not output:
         echo_report(report)
-    emit(report.frame.set_index("task_id"), fmt, output)
+    emit(report.frame.set_index("task_id"), fmt, output, OUTCOMES)
 
 
 @runs.command("resume")

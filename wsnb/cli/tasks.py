@@ -107,6 +107,7 @@ def list_command(
     **filters: Any,
 ) -> None:
     """List the tasks the filters select (all must match)."""
+    from wsnb.cli._table import TASKS
     from wsnb.selection import select_tasks
 
     with make_client(endpoint, region, project_id) as client:
@@ -116,7 +117,7 @@ def list_command(
             include_life_cycle=include_life_cycle,
             progress=progress,
         )
-    emit(frame, fmt, output)
+    emit(frame, fmt, output, TASKS)
 
 
 @tasks.command("delete")
@@ -158,7 +159,8 @@ def list_command(
 @click.option(
     "--report",
     type=click.Path(dir_okay=False),
-    help="Also write the report (.html, .csv or .json).",
+    help="Also write the report: .html (e-mail sized; a sampled page brings its .csv), .csv,"
+    " .json or .md (by the suffix).",
 )
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--progress/--no-progress", default=True)
@@ -195,7 +197,7 @@ def delete_command(
     if not ids_file and not (chosen.active() or select_all):
         raise click.UsageError("nothing selected: give --ids-file, a filter, or --all")
     if report and Path(report).suffix.lower().lstrip(".") not in REPORT_FILES:
-        raise click.UsageError("--report must end in .html, .csv or .json")
+        raise click.UsageError("--report must end in .html, .csv, .json or .md")
     if report and not Path(report).expanduser().absolute().parent.is_dir():
         raise CliError(f"--report {report}: its folder does not exist; create it first")
     ids = read_ids(ids_file) if ids_file else None  # bad input fails before any call
@@ -238,7 +240,7 @@ def delete_command(
         book.close()
     echo_report(result)
     if report:
-        result.write(report)
-        click.echo(f"report written to {report}", err=True)
+        for path in result.write(report).values():
+            click.echo(f"report written to {path}", err=True)
     if not result.ok:
         raise not_ok(result.run_id)

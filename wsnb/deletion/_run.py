@@ -43,7 +43,7 @@ from wsnb.errors import (
 )
 from wsnb.ledger import Ledger, Outcome
 from wsnb.models import BATCH_DELETE_MAX, LIST_PAGE_MAX, ScheduledType
-from wsnb.report import DeletionReport
+from wsnb.report import DeletionReport, operator
 
 __all__ = ["DEFAULT_CONCURRENCY", "MAX_ROUNDS", "READ_CONCURRENCY", "Progress"]
 
@@ -476,7 +476,7 @@ async def _delete(
             (tid, *selection.names.get(tid, (None, None)), "pending", None) for tid in selection.ids
         ]
         plan += [(shown, None, None, "invalid", reason) for shown, reason in selection.invalid]
-        params = {
+        params: dict[str, Any] = {
             "chunk_size": size,
             "concurrency": workers,
             "max_deletions": max_deletions,
@@ -485,6 +485,8 @@ async def _delete(
             "precheck": precheck,
             "selected": len(selection.ids) + len(selection.invalid),
         }
+        if who := operator():  # user@host for the report, unless WSNB_REPORT_ANONYMOUS is set
+            params["operator"] = who
         run_id = book.create_run(
             endpoint=api.endpoint,
             project_id=api.project_id,
