@@ -221,7 +221,8 @@ class Store:
             try:
                 yield con
             finally:
-                con.execute("COMMIT")
+                if con.in_transaction:  # a read has nothing to undo: end it either way
+                    con.execute("COMMIT")
 
     def default_project(self, proposed: str | None) -> str:
         """The default project id: remembered in the db, so a restart on a file finds its tasks.
