@@ -112,9 +112,10 @@ def sdk_cleanup(endpoint: str) -> tuple[int, int]:
             )
             page = _sdk_call(client.list_scheduled_tasks, request)
             calls += 1
-            ids += [t.id for t in page.scheduled_tasks or []]
+            items = page.scheduled_tasks or []
+            ids += [t.id for t in items]
             offset += 50
-            if offset >= (page.total_count or 0):
+            if len(items) < 50:  # a short page ends the list (total_count is only a hint)
                 break
     for start in range(0, len(ids), 5000):
         body = DeleteScheduledTasksReq(task_ids=ids[start : start + 5000])
