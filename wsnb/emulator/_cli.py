@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from .faults import FaultRule, Throttle
+from .profile import PROFILES
 from .server import Emulator
 from .state import AuthMode, EmulatorConfig, UnknownIds
 
@@ -27,6 +28,7 @@ def build_emulator(
     retry_after: bool,
     fault_rate: float,
     fault_status: int,
+    profile: str = "documented",
 ) -> Emulator:
     """The ``Emulator`` the ``serve`` options describe (not started)."""
     throttle = None
@@ -36,7 +38,9 @@ def build_emulator(
             writes_per_minute=writes_per_minute or Throttle.writes_per_minute,
             retry_after=retry_after,
         )
-    config = EmulatorConfig(db=db, auth=auth, unknown_ids=unknown_ids, throttle=throttle)
+    config = EmulatorConfig(
+        db=db, auth=auth, unknown_ids=unknown_ids, throttle=throttle, profile=profile
+    )
     if project_id:
         config.project_id = project_id
     emu = Emulator(seed=seed, tasks=tasks, host=host, port=port, config=config)
@@ -70,12 +74,22 @@ def emulator() -> None:
 @click.option("--retry-after/--no-retry-after", default=True, help="Send Retry-After on 429.")
 @click.option("--fault-rate", default=0.0, help="Probability of an injected error per call.")
 @click.option("--fault-status", default=500, show_default=True, help="Status of injected errors.")
+@click.option(
+    "--profile",
+    type=click.Choice(sorted(PROFILES)),
+    default="documented",
+    show_default=True,
+    help="Answer as the docs say, or with the shapes evidenced from the live service.",
+)
 def serve(**options: Any) -> None:
     """Serve the emulator until Ctrl-C, printing how to point wsnb at it."""
     emu = build_emulator(**options)
     with emu:
         click.echo(f"wsnb emulator listening on {emu.endpoint}")
-        click.echo(f"project id: {emu.project_id}   auth: {emu.config.auth}")
+        click.echo(
+            f"project id: {emu.project_id}   auth: {emu.config.auth}"
+            f"   profile: {emu.state.profile.name}"
+        )
         click.echo("These are the emulator's own throwaway keys; export them to use it:")
         click.echo(f"  export WSNB_ENDPOINT={emu.endpoint}")
         click.echo(f"  export HUAWEICLOUD_SDK_AK={emu.ak}")

@@ -20,6 +20,7 @@ import uvicorn
 
 from .control import Control
 from .faults import Throttle
+from .profile import Profile
 from .routes import create_app
 from .seed import seed_store
 from .state import AuthMode, EmulatorConfig, EmulatorState, UnknownIds
@@ -56,8 +57,10 @@ class Emulator:
 
     The AK/SK and token are random per instance unless given; ``credentials`` hands them to
     wsnb's client, ``endpoint`` and ``project_id`` say where to point it. ``tasks=N`` seeds N
-    demo tasks (RNG ``seed``) into an empty project. A full ``config`` replaces ``db``,
-    ``project_id``, ``auth``, ``unknown_ids`` and ``throttle``.
+    demo tasks (RNG ``seed``) into an empty project. ``profile`` picks the variant of the
+    service's answers: ``"documented"`` (default), ``"live"`` or a
+    :class:`~wsnb.emulator.profile.Profile`. A full ``config`` replaces ``db``, ``project_id``,
+    ``auth``, ``unknown_ids``, ``throttle`` and ``profile``.
     """
 
     def __init__(
@@ -77,12 +80,15 @@ class Emulator:
         port: int = 0,
         log_level: str = "warning",
         config: EmulatorConfig | None = None,
+        profile: Profile | str = "documented",
     ) -> None:
         self.ak = ak or random_ak()
         self._sk = sk or random_sk()
         self.token = token or secrets.token_urlsafe(32)
         if config is None:
-            config = EmulatorConfig(db=db, auth=auth, unknown_ids=unknown_ids, throttle=throttle)
+            config = EmulatorConfig(
+                db=db, auth=auth, unknown_ids=unknown_ids, throttle=throttle, profile=profile
+            )
             if project_id:
                 config.project_id = project_id
         config.keys = {**config.keys, self.ak: self._sk}
@@ -103,7 +109,10 @@ class Emulator:
 
     def __repr__(self) -> str:
         where = self.endpoint or "not started"
-        return f"Emulator({where}, project_id={self.project_id!r}, auth={self.config.auth!r})"
+        return (
+            f"Emulator({where}, project_id={self.project_id!r}, auth={self.config.auth!r},"
+            f" profile={self.state.profile.name!r})"
+        )
 
     @property
     def sk(self) -> str:
