@@ -19,6 +19,20 @@ with warnings.catch_warnings():  # starlette asks for httpx2; httpx is what the 
 from wsnb.emulator import Emulator, EmulatorConfig, create_app
 from wsnb.emulator.state import EmulatorState
 
+#: The emulator's profile presets; a module runs its tests under both by overriding ``profile``:
+#: ``profile = both_profiles()`` (see ``emulator``).
+PROFILE_NAMES = ("documented", "live")
+
+
+def both_profiles() -> Any:
+    """A ``profile`` fixture parametrized over :data:`PROFILE_NAMES` (assign it in a module)."""
+
+    @pytest.fixture(params=PROFILE_NAMES)
+    def profile(request: pytest.FixtureRequest) -> str:
+        return str(request.param)
+
+    return profile
+
 
 @pytest.fixture(scope="session")
 def _shared_emulator() -> Iterator[Emulator]:
@@ -27,13 +41,23 @@ def _shared_emulator() -> Iterator[Emulator]:
 
 
 @pytest.fixture
-def emulator(_shared_emulator: Emulator) -> Iterator[Emulator]:
+def profile() -> str:
+    """The profile the ``emulator`` fixture answers with: ``documented`` unless a module
+    overrides this fixture (``profile = both_profiles()`` runs its tests under each preset)."""
+    return "documented"
+
+
+@pytest.fixture
+def emulator(_shared_emulator: Emulator, profile: str) -> Iterator[Emulator]:
     """A running emulator (strict auth, in-memory db) on 127.0.0.1, reset before each test.
 
     One server serves the whole session; ``control.reset()`` wipes tasks, the request log,
-    faults and throttle, and restores the batch-delete policy.
+    faults, throttle and denials, and restores the batch-delete policy and the profile, which
+    is then set to the ``profile`` fixture's.
     """
     _shared_emulator.control.reset()
+    if profile != "documented":
+        _shared_emulator.control.set_profile(profile)
     yield _shared_emulator
     _shared_emulator.control.reset()
 

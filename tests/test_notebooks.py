@@ -19,6 +19,7 @@ import nbformat
 import pandas as pd
 import pytest
 
+from tests.conftest import PROFILE_NAMES
 from wsnb import frames, runner
 from wsnb.auth import CREDENTIAL_ENV_VARS
 from wsnb.emulator import Emulator
@@ -141,6 +142,7 @@ def test_dry_run_deletes_nothing_and_writes_the_report(
     )
 
 
+@pytest.mark.parametrize("profile", PROFILE_NAMES)  # listing and deleting, under both profiles
 def test_real_run_deletes_exactly_the_filtered_tasks(
     seeded: Emulator, runs: Path, kernel: runner.LocalKernel
 ) -> None:

@@ -45,8 +45,8 @@ class Api:
 
     async def list_page(
         self, offset: int, filters: Mapping[str, Any], limit: int = LIST_PAGE_MAX
-    ) -> tuple[list[Task], int]:
-        """One page of tasks and the total the server reported with it."""
+    ) -> tuple[list[Task], int | None]:
+        """One page of tasks and the total the server reported with it (``None``: none)."""
         if isinstance(self.client, AsyncClient):
             page = await self.client.list_tasks_page(offset, limit, **filters)
         else:

@@ -1,13 +1,24 @@
 """Listing every task that matches the API filters, written once over :class:`wsnb._aio.Api`.
 
 Contract: :func:`list_all` returns each matching task once (de-duplicated by id), or raises.
-The first page gives ``total_count``; the other pages are then fetched concurrently (the
-client's rate limiter keeps the pace within the read limit). Every page is fetched once per pass;
-if the server's ``total_count`` changes mid-listing (someone created or deleted tasks), the pass
-is thrown away and the listing restarts, because offsets have shifted (at most
-:data:`MAX_RESTARTS` times, then ``RuntimeError``). API filters are pushed down to the server;
-unknown filter names raise ``TypeError`` before any call. Without a ``scheduled_type`` filter,
-``include_life_cycle`` adds a second pass for LIFE_CYCLE tasks, which the API hides unless asked.
+A pass pages until a short (or empty) page, as the Terraform provider does; ``total_count`` is
+only a hint, for concurrency and progress. The live service's total may count LIFE_CYCLE tasks
+it hides, may be absent, or may change between pages, and the result is complete whatever it says:
+
+* the first page gives the hint; the pages it promises are fetched ``concurrency`` at a time
+  (the client's rate limiter keeps the pace within the read limit), and no new page is started
+  past the first short page seen, so a hint that is too large costs at most ``concurrency``
+  extra calls;
+* when the pages within the hint are all full (the hint was absent or too small), the listing
+  carries on one page at a time until a short page.
+
+A full page that brings no new id means the server ignores ``offset``: ``WorkspaceError``
+instead of an endless loop. API filters are pushed down to the server; unknown filter names
+raise ``TypeError`` before any call. Without a ``scheduled_type`` filter, ``include_life_cycle``
+adds a second pass for LIFE_CYCLE tasks, which the API hides unless asked.
+
+A listing is a snapshot only while no one writes: tasks created meanwhile may or may not appear
+(each appears once), and a task deleted meanwhile can move another across a page boundary.
 
 Callers: :mod:`wsnb.frames` (``tasks_frame``/``atasks_frame``) and :mod:`wsnb.deletion` (existence
 checks by listing).
@@ -20,21 +31,16 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from wsnb._aio import Api
+from wsnb.errors import WorkspaceError
 from wsnb.models import LIST_PAGE_MAX, ScheduledType, Task
 
-__all__ = ["DEFAULT_CONCURRENCY", "MAX_RESTARTS", "list_all"]
+__all__ = ["DEFAULT_CONCURRENCY", "list_all"]
 
-#: How often a listing restarts because the task count changed before giving up.
-MAX_RESTARTS: Final = 5
 #: Pages fetched at once (the rate limiter sets the pace). On the emulator with 20k tasks,
 #: 1/2/4/8 at once listed in 6.6/5.1/3.8/4.8 s: past 4 the server is the bottleneck.
 DEFAULT_CONCURRENCY: Final = 4
 
 _FILTERS: Final = ("task_name", "task_type", "scheduled_type", "life_cycle_type", "last_status")
-
-
-class _Changed(Exception):
-    """The listing shifted under us (total changed or a page came back short)."""
 
 
 def _progress(enabled: bool, desc: str) -> Any:
@@ -43,40 +49,70 @@ def _progress(enabled: bool, desc: str) -> Any:
     return tqdm(total=0, desc=desc, unit="task", disable=not enabled, leave=False)
 
 
-async def _list_pass(
-    api: Api, filters: Mapping[str, Any], concurrency: int, bar: Any
-) -> list[Task]:
-    first, total = await api.list_page(0, filters)
-    bar.total = (bar.total or 0) + total
-    bar.update(len(first))
-    offsets = (
-        list(range(LIST_PAGE_MAX, total, LIST_PAGE_MAX)) if len(first) >= LIST_PAGE_MAX else []
-    )
-    gate = asyncio.Semaphore(concurrency)
+class _Pass:
+    """One pass over the pages of one filter set; ``items()`` in offset order."""
 
-    shifted = asyncio.Event()
+    def __init__(self, api: Api, filters: Mapping[str, Any], bar: Any) -> None:
+        self.api = api
+        self.filters = filters
+        self.bar = bar
+        self.pages: dict[int, list[Task]] = {}
+        self.ids: set[str] = set()  # this pass's ids: a full page of none new means a loop
+        self.end: int | None = None  # offset of the first short page seen
 
-    async def fetch(offset: int) -> list[Task]:
-        async with gate:
-            if shifted.is_set():  # the pass is void: send nothing more
-                raise _Changed
-            items, seen_total = await api.list_page(offset, filters)
-        expected = min(LIST_PAGE_MAX, total - offset)
-        if seen_total != total or len(items) != expected:
-            shifted.set()
-            raise _Changed
-        bar.update(len(items))
-        return items
+    async def fetch(self, offset: int) -> None:
+        items, _hint = await self.api.list_page(offset, self.filters)
+        self.take(offset, items)
 
-    tasks = [asyncio.ensure_future(fetch(o)) for o in offsets]
-    try:
-        pages = await asyncio.gather(*tasks)
-    except BaseException:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        raise
-    return [item for page in (first, *pages) for item in page]
+    def take(self, offset: int, items: list[Task]) -> None:
+        self.pages[offset] = items
+        if len(items) < LIST_PAGE_MAX:
+            self.end = offset if self.end is None else min(self.end, offset)
+        keys = [item.get("id") for item in items]
+        named = {k for k in keys if isinstance(k, str)}
+        fresh = len(named - self.ids) + sum(not isinstance(k, str) for k in keys)
+        self.ids |= named
+        self.bar.update(fresh)
+        if offset and not fresh and len(items) >= LIST_PAGE_MAX:
+            raise WorkspaceError(
+                f"the listing repeated a whole page at offset {offset}; "
+                "the server seems to ignore offset, so paging cannot finish",
+                operation="list_tasks",
+            )
+
+    async def run(self, concurrency: int) -> None:
+        first, hint = await self.api.list_page(0, self.filters)
+        self.bar.total = (self.bar.total or 0) + max(hint or 0, len(first))
+        self.take(0, first)
+        if self.end is None and hint is not None and hint > LIST_PAGE_MAX:
+            await self._within(hint, concurrency)
+        offset = max(self.pages) + LIST_PAGE_MAX
+        while self.end is None:  # the hint was absent or too small: one page at a time
+            await self.fetch(offset)
+            offset += LIST_PAGE_MAX
+
+    async def _within(self, hint: int, concurrency: int) -> None:
+        """The pages the hint promises, ``concurrency`` at a time, none past a short page."""
+        offsets = iter(range(LIST_PAGE_MAX, hint, LIST_PAGE_MAX))
+
+        async def worker() -> None:
+            for offset in offsets:  # one shared iterator: each offset goes to one worker
+                if self.end is not None and offset > self.end:
+                    return
+                await self.fetch(offset)
+
+        count = min(concurrency, -(-(hint - LIST_PAGE_MAX) // LIST_PAGE_MAX))
+        workers = [asyncio.ensure_future(worker()) for _ in range(count)]
+        try:
+            await asyncio.gather(*workers)
+        except BaseException:
+            for task in workers:
+                task.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+            raise
+
+    def items(self) -> list[Task]:
+        return [item for offset in sorted(self.pages) for item in self.pages[offset]]
 
 
 async def list_all(
@@ -91,6 +127,8 @@ async def list_all(
     unknown = sorted(set(filters) - set(_FILTERS))
     if unknown:
         raise TypeError(f"unknown task filter(s) {unknown}; the filters are {list(_FILTERS)}")
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+        raise ValueError(f"concurrency must be a positive int, got {concurrency!r}")
     clean = {k: v for k, v in filters.items() if v is not None}
     passes = [clean]
     if include_life_cycle and "scheduled_type" not in clean:
@@ -98,18 +136,10 @@ async def list_all(
     seen: dict[str, Task] = {}
     with _progress(progress, "listing tasks") as bar:
         for pass_filters in passes:
-            for _ in range(MAX_RESTARTS):
-                try:
-                    items = await _list_pass(api, pass_filters, concurrency, bar)
-                    break
-                except _Changed:
-                    bar.reset(total=0)
-                    continue
-            else:
-                raise RuntimeError(
-                    f"the task list kept changing while it was read ({MAX_RESTARTS} attempts); "
-                    "try again when no one else is creating or deleting tasks"
-                )
-            for item in items:
+            one = _Pass(api, pass_filters, bar)
+            await one.run(concurrency)
+            for item in one.items():
                 seen.setdefault(str(item.get("id")), item)
+        bar.total = bar.n
+        bar.refresh()
     return list(seen.values())

@@ -292,11 +292,10 @@ def _list_of(response: httpx.Response, key: str) -> list[Any]:
     return value
 
 
-def _page(
-    key: str, *, need_total: bool = False
-) -> Callable[[httpx.Response], tuple[list[Any], int | None]]:
-    """Parse one page; ``need_total``: a missing ``total_count`` is an error, not 0 (callers of
-    ``list_tasks_page`` size the listing by it, and 0 would read as "the project is empty")."""
+def _page(key: str) -> Callable[[httpx.Response], tuple[list[Any], int | None]]:
+    """Parse one page: its items and ``total_count``, or ``None`` for a total that is absent or
+    not an integer. The total is only a hint (it may count hidden LIFE_CYCLE tasks, or drift):
+    never 0 for "absent", which would read as "the project is empty"."""
 
     def parse(response: httpx.Response) -> tuple[list[Any], int | None]:
         data = _json_object(response)
@@ -305,8 +304,6 @@ def _page(
             raise _bad_response(response, f"{key!r} is not a list")
         total = data.get("total_count")
         if isinstance(total, bool) or not isinstance(total, int):
-            if need_total:
-                raise _bad_response(response, "the list answer has no integer 'total_count'")
             return items, None
         return items, total
 
@@ -410,15 +407,13 @@ _TASKS = "/scheduled-tasks"
 _PageCall = _Call[tuple[list[Any], int | None]]
 
 
-def _list_tasks_page_call(
-    offset: int, limit: int, filters: Mapping[str, object], *, need_total: bool = False
-) -> _PageCall:
+def _list_tasks_page_call(offset: int, limit: int, filters: Mapping[str, object]) -> _PageCall:
     params = [
         ("offset", str(check_int("offset", offset, 0, OFFSET_MAX))),
         ("limit", str(check_int("limit", limit, 0, LIST_PAGE_MAX))),
         *_filter_params(filters),
     ]
-    parse = _page("scheduled_tasks", need_total=need_total)
+    parse = _page("scheduled_tasks")
     return _Call("list_tasks", "GET", _TASKS, parse, tuple(params))
 
 
@@ -495,7 +490,8 @@ def _time_zones_call(time_zone_name: str | None) -> _Call[list[TimeZoneInfo]]:
 class _Pager:
     """Offset paging shared by both clients: next call from the last page, until a short page.
 
-    A full page that reaches ``total_count`` also ends the listing (saves one empty request).
+    Only a short (or empty) page ends the listing: ``total_count`` is not trusted (it may count
+    hidden LIFE_CYCLE tasks, be absent, or be off), as the Terraform provider pages too.
     Items are de-duplicated by ``id`` in case the listing shifts while it is read.
     """
 
@@ -511,7 +507,7 @@ class _Pager:
 
     def feed(self, page: tuple[list[Any], int | None]) -> _PageCall | None:
         """Take one page; return the call for the next page, or None when the list is done."""
-        items, total = page
+        items, _total = page
         fresh = 0
         for item in items:
             key = item.get("id") if isinstance(item, dict) else None
@@ -528,7 +524,7 @@ class _Pager:
                 operation=self.first.operation,
             )
         self._offset += len(items)
-        if len(items) < self._limit or (total is not None and self._offset >= total):
+        if len(items) < self._limit:
             return None
         return self._make(self._offset, self._limit)
 
@@ -803,8 +799,8 @@ class Client(_Core):
     def _probe(self) -> TaskPage:
         """One attempt of ``list_tasks_page(0, 1)``, never retried (:func:`wsnb.doctor` reports
         the first answer as it is, and must not sit through a retry schedule)."""
-        items, total = self._attempt(_list_tasks_page_call(0, 1, {}, need_total=True), 1)
-        return {"scheduled_tasks": items, "total_count": total or 0}
+        items, total = self._attempt(_list_tasks_page_call(0, 1, {}), 1)
+        return {"scheduled_tasks": items, "total_count": total}
 
     def list_tasks(
         self,
@@ -827,11 +823,10 @@ class Client(_Core):
         return self._pages(_list_tasks_pager(filters))
 
     def list_tasks_page(self, offset: int, limit: int = LIST_PAGE_MAX, **filters: Any) -> TaskPage:
-        """One page of the task list, as the API returns it (``total_count`` required: an answer
-        without it raises :class:`~wsnb.errors.UnexpectedResponseError`)."""
-        call = _list_tasks_page_call(offset, limit, filters, need_total=True)
-        items, total = self._send(call)
-        return {"scheduled_tasks": items, "total_count": total or 0}
+        """One page of the task list, as the API returns it; ``total_count`` is ``None`` when
+        the answer has none (a hint only: see :func:`wsnb._listing.list_all`)."""
+        items, total = self._send(_list_tasks_page_call(offset, limit, filters))
+        return {"scheduled_tasks": items, "total_count": total}
 
     def get_task(self, task_id: str) -> TaskDetail:
         """The full definition of a task (enough to re-create it)."""
@@ -1029,10 +1024,9 @@ class AsyncClient(_Core):
     async def list_tasks_page(
         self, offset: int, limit: int = LIST_PAGE_MAX, **filters: Any
     ) -> TaskPage:
-        """One page of the task list, as the API returns it (``total_count`` required)."""
-        call = _list_tasks_page_call(offset, limit, filters, need_total=True)
-        items, total = await self._send(call)
-        return {"scheduled_tasks": items, "total_count": total or 0}
+        """One page of the task list, as the API returns it (``total_count`` ``None`` if absent)."""
+        items, total = await self._send(_list_tasks_page_call(offset, limit, filters))
+        return {"scheduled_tasks": items, "total_count": total}
 
     async def get_task(self, task_id: str) -> TaskDetail:
         """The full definition of a task."""

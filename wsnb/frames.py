@@ -6,8 +6,11 @@ fixed schema (:data:`TASK_COLUMNS`, :data:`RECORD_COLUMNS`); :func:`tasks_frame`
 :func:`wsnb._listing.list_all`) and convert.
 
 Conversion is vectorized: one column at a time, times parsed with ``pd.to_datetime`` per time
-zone group, then localized and converted to UTC. Values in unusual formats (a ``GMT+08:00``
-suffix, RFC 3339) fall back to :func:`wsnb._time.parse_api_time` one by one.
+zone group, then localized and converted to UTC; explicit offsets (a ``GMT+08:00`` suffix, RFC
+3339 ``Z``/``±hh:mm``) in a second vectorized pass. Whatever is left falls back to
+:func:`wsnb._time.parse_api_time` one by one, and so do local times that a DST change skips or
+repeats, so the frame and the scalar parser follow one rule for every value (a skipped time is
+moved later by the gap, a repeated one is the first; sub-microsecond digits are dropped).
 
 Filter helpers return a boolean mask aligned to the frame's index (``NA`` counts as False), so
 they combine with ``&``, ``|`` and ``~`` and select with ``df[mask]``.
@@ -109,6 +112,8 @@ def _utc_times(values: Sequence[Any], zones: Sequence[Any]) -> pd.Series:
         for name, where in groups.items():
             rows = positions[where]
             _fill_zone(out, rows, text.iloc[rows], str(name))
+    valid = out != np.iinfo(np.int64).min
+    out[valid] -= out[valid] % 1000  # microseconds, like datetime: floor, never round up
     return pd.Series(out.view("datetime64[ns]")).dt.tz_localize("UTC")
 
 
@@ -127,7 +132,8 @@ def _fill_zone(
         )
         return
     parsed = pd.to_datetime(text, format=_API_FORMAT, errors="coerce")
-    local = pd.DatetimeIndex(parsed).tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward")
+    # times a DST change skips or repeats are left to parse_api_time (one rule for both paths)
+    local = pd.DatetimeIndex(parsed).tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
     utc = local.tz_convert("UTC").as_unit("ns").asi8
     missing = np.asarray(local.isna())
     out[rows[~missing]] = utc[~missing]
@@ -143,7 +149,7 @@ def _fill_zone(
         ok = aware.notna().to_numpy()
         out[rows_rest[has_offset][ok]] = pd.DatetimeIndex(aware[ok]).as_unit("ns").asi8
         has_offset[np.flatnonzero(has_offset)[~ok]] = False
-    # Whatever is left (ambiguous local times, ``GMT+8``, dates, blanks) goes one by one.
+    # Whatever is left (skipped or repeated local times, ``GMT+8``, dates, blanks): one by one.
     for row, value in zip(rows_rest[~has_offset], rest[~has_offset].tolist(), strict=True):
         moment = parse_api_time(value, tz)
         if moment is not None:

@@ -300,10 +300,14 @@ class TaskDetail(TypedDict, total=False):
 
 
 class TaskPage(TypedDict):
-    """One page of ``ListScheduledTasks``."""
+    """One page of ``ListScheduledTasks``; ``total_count`` is ``None`` when the answer has none.
+
+    The total is a hint, not a count to page by: the live service may count LIFE_CYCLE tasks it
+    does not list, and a total can change between pages. Only a short page ends a listing.
+    """
 
     scheduled_tasks: list[Task]
-    total_count: int
+    total_count: int | None
 
 
 class Record(TypedDict, total=False):

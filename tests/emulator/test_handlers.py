@@ -25,6 +25,13 @@ def test_create_show_round_trip_fills_defaults_and_object_names(api: TestClient)
     assert "enable" not in shown  # not in the SDK's detail model
 
 
+def test_all_desktops_without_an_id_round_trips(api: TestClient) -> None:
+    task_id = create(api, apply_objects=[{"object_type": "ALL_DESKTOPS"}])
+    shown = api.get(f"{_base(api)}/{task_id}")
+    assert shown.status_code == 200, shown.text
+    assert shown.json()["apply_objects"] == [{"object_type": "ALL_DESKTOPS"}]
+
+
 def test_list_is_newest_first_and_pages_by_offset(api: TestClient) -> None:
     ids = [create(api, task_name=f"t{i}") for i in range(7)]
     first = page(api, limit=3)
@@ -124,7 +131,7 @@ def test_update_is_checked_against_the_merged_task(api: TestClient) -> None:
         ("PUT", "/{id}"),
         ("DELETE", "/{id}"),
         ("GET", "/{id}/records"),
-        ("GET", "/{id}/records/r-1"),
+        ("GET", "/{id}/records/r-1?offset=0&limit=10"),
         ("POST", "/{id}/records/export"),
     ],
 )
@@ -185,10 +192,12 @@ def test_records_and_details_page(api: TestClient) -> None:
     assert len(more["tasks_records"]) == 2
     record = records["tasks_records"][0]
     assert record["status"] in {"SUCCESS", "SKIP", "FAIL"}
-    details = api.get(f"{_base(api)}/{task_id}/records/{record['id']}").json()
+    details = api.get(
+        f"{_base(api)}/{task_id}/records/{record['id']}", params={"offset": 0, "limit": 10}
+    ).json()
     assert details["total_count"] == len(details["tasks_records_details"]) >= 1
     assert {d["record_id"] for d in details["tasks_records_details"]} == {record["id"]}
-    r = api.get(f"{_base(api)}/{task_id}/records/not-a-record")
+    r = api.get(f"{_base(api)}/{task_id}/records/not-a-record", params={"offset": 0, "limit": 1})
     assert r.status_code == 400 and "record" in r.json()["error_msg"]
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+from wsnb._time import parse_api_time
 from wsnb.emulator.handlers import list_item
 from wsnb.emulator.seed import seed_store, tick
 from wsnb.emulator.store import Store
@@ -90,3 +91,50 @@ def test_tick_start_time_is_local_to_the_task_zone() -> None:
     starts = records_to_frame(newest)["start_time"]
     assert starts.notna().all()
     assert (starts == NOW).all()
+
+
+def test_seeded_times_are_wall_clock_in_the_tasks_zone() -> None:
+    """Seeded times are ``now`` plus whole days (expire) or minutes (records), written in the
+    task's own zone: parsed back in that zone they land on the same instants."""
+    store = Store()
+    seed_store(store, "p", 400, seed=6, now=NOW)
+    dump = store.dump()
+    zones = {t["id"]: t["time_zone"] for t in dump["tasks"]}
+    expiring = [t for t in dump["tasks"] if t.get("expire_time")]
+    assert {t["time_zone"] for t in expiring} >= {"Asia/Shanghai", "America/Sao_Paulo"}
+    for task in expiring:
+        moment = parse_api_time(task["expire_time"], task["time_zone"])
+        assert moment is not None and (moment - NOW) % timedelta(days=1) == timedelta(0), task
+    for record in dump["records"]:
+        start = parse_api_time(record["start_time"], zones[record["task_id"]])
+        assert start is not None and start <= NOW - timedelta(days=1)
+        assert (NOW - start) % timedelta(minutes=1) == timedelta(0)
+
+
+def test_tick_records_now_in_the_tasks_zone_with_expire_and_script_ids() -> None:
+    store = Store()
+    seed_store(store, "p", 300, seed=7, now=NOW)
+    rows = {row.id: row.data for row in store.tasks("p")}
+    script = next(
+        i for i, d in rows.items() if d["task_type"] == "EXECUTE_SCRIPT" and d.get("expire_time")
+    )
+    berlin = next(
+        i
+        for i, d in rows.items()
+        if d["time_zone"] == "Europe/Berlin" and d["task_type"] != "EXECUTE_SCRIPT"
+    )
+    tick(store, "p", task_ids=[script, berlin], status="FAIL", now=NOW)
+    for task_id in (script, berlin):
+        record = store.list_records("p", task_id, 0, 1)[0][0]
+        zone = rows[task_id]["time_zone"]
+        assert parse_api_time(record["start_time"], zone) == NOW, (zone, record)
+        assert record.get("expire_time") == rows[task_id].get("expire_time")
+        details = store.list_details("p", task_id, record["id"], 0, 100)
+        assert details is not None
+        for detail in details[0]:
+            assert parse_api_time(detail["start_time"], zone) == NOW
+            end = parse_api_time(detail["end_time"], zone)
+            assert end is not None and end > NOW
+            assert ("exec_script_id" in detail) == (task_id == script)
+    record = store.list_records("p", script, 0, 1)[0][0]
+    assert record["execute_task_id"] and record["execute_object_type"] == "DESKTOP"

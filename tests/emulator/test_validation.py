@@ -66,6 +66,16 @@ CREATE_CASES: list[tuple[str, dict[str, Any], str]] = [
         {"apply_objects": [{"object_type": "DESKTOP", "object_id": ""}]},
         "object_id",
     ),
+    (
+        "object_id missing for a desktop",
+        {"apply_objects": [{"object_type": "DESKTOP"}]},
+        "object_id",
+    ),
+    (
+        "object_id empty for all desktops",
+        {"apply_objects": [{"object_type": "ALL_DESKTOPS", "object_id": ""}]},
+        "object_id",
+    ),
     ("object not object", {"apply_objects": ["d-1"]}, "apply_objects"),
     ("WEEK without list", {"scheduled_type": "WEEK", "day_interval": DROP}, "week_list"),
     ("week_list 0", {"scheduled_type": "WEEK", "week_list": "0,1"}, "week_list"),
@@ -157,6 +167,8 @@ VALID_SCHEDULES: list[dict[str, Any]] = [
     {"time_zone": "GMT-3"},
     {"task_name": "x" * 255, "description": "y" * 255, "extra_params": ""},
     {"apply_objects": [], "gray_desktop_ids": ["d"] * 1000},
+    # the schema requires no field of ApplyObject: ALL_DESKTOPS names no desktop (DEF, GO)
+    {"apply_objects": [{"object_type": "ALL_DESKTOPS"}]},
     {"unknown_field": "ignored"},
 ]
 
@@ -232,6 +244,24 @@ def test_records_paging_rejects(api: TestClient, query: dict[str, Any], word: st
     base = f"/v2/{api.pid}/scheduled-tasks/{task_id}/records"  # type: ignore[attr-defined]
     _assert_400(api.get(base, params=query), word)
     _assert_400(api.get(f"{base}/some-record", params=query), word)
+
+
+@pytest.mark.parametrize(
+    ("query", "word"),
+    [({}, "offset"), ({"limit": 10}, "offset"), ({"offset": 0}, "limit")],
+)
+def test_record_details_need_offset_and_limit(
+    api: TestClient, query: dict[str, Any], word: str
+) -> None:
+    """Mandatory in the docs (DOC Details, en + CN) and the SDK; records' stay optional."""
+    task_id = _post(api, "", json=task_body()).json()["task_id"]
+    api.post("/_emulator/tick", json={"task_ids": [task_id], "status": "SUCCESS"})
+    base = f"/v2/{api.pid}/scheduled-tasks/{task_id}/records"  # type: ignore[attr-defined]
+    records = api.get(base)
+    assert records.status_code == 200
+    record_id = records.json()["tasks_records"][0]["id"]
+    _assert_400(api.get(f"{base}/{record_id}", params=query), word)
+    assert api.get(f"{base}/{record_id}", params={"offset": 0, "limit": 10}).status_code == 200
 
 
 BATCH_CASES: list[tuple[Any, str]] = [

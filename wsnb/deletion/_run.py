@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import os
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, Final
@@ -97,8 +96,10 @@ async def _lookup(api: Api, task_id: str) -> dict[str, Any] | None:
 async def _existing(api: Api, ids: Sequence[str]) -> set[str]:
     """Which of ``ids`` exist now: per-id ``get_task`` or a full listing, whichever is cheaper.
 
-    Must only be called while none of this run's writes is in flight (listing by offset while
-    deleting would skip tasks).
+    ``total_count`` only estimates the listing's cost (it may count hidden LIFE_CYCLE tasks, be
+    off or absent; without it, per-id lookups, whose cost is known); an empty project is known
+    from two empty pages, never from a total of 0. Must only be called while none of this run's
+    writes is in flight (listing by offset while deleting would skip tasks).
     """
     if not ids:
         return set()
@@ -107,10 +108,11 @@ async def _existing(api: Api, ids: Sequence[str]) -> set[str]:
             api.list_page(0, {}, limit=1),
             api.list_page(0, {"scheduled_type": ScheduledType.LIFE_CYCLE.value}, limit=1),
         )
-        if normal[1] == 0 and life[1] == 0:  # the project is empty
+        if not normal[0] and not life[0]:  # both listings end at once: the project is empty
             return set()
-        pages = math.ceil(normal[1] / LIST_PAGE_MAX) + math.ceil(life[1] / LIST_PAGE_MAX)
-        if pages < len(ids):
+        hints = (normal[1], life[1])
+        pages = sum(h // LIST_PAGE_MAX + 1 for h in hints if h is not None)
+        if None not in hints and pages < len(ids):
             listed = await list_all(api, {}, include_life_cycle=True)
             present = {str(item.get("id")) for item in listed}
             return {i for i in ids if i in present}

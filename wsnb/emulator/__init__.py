@@ -9,16 +9,19 @@ from __future__ import annotations
 
 from .control import Control, ControlError
 from .faults import FaultRule, Throttle
+from .profile import PROFILES, Profile
 from .routes import create_app
 from .server import Emulator
 from .state import EmulatorConfig
 
 __all__ = [
+    "PROFILES",
     "Control",
     "ControlError",
     "Emulator",
     "EmulatorConfig",
     "FaultRule",
+    "Profile",
     "Throttle",
     "create_app",
 ]

@@ -18,6 +18,7 @@ from typing import Any
 import click
 
 from .faults import FaultRule, Throttle
+from .profile import PROFILES
 from .server import Emulator
 from .state import AuthMode, EmulatorConfig, UnknownIds
 
@@ -73,6 +74,7 @@ def build_emulator(
     ak: str | None = None,
     sk: str | None = None,
     token: str | None = None,
+    profile: str = "documented",
 ) -> Emulator:
     """The ``Emulator`` the ``serve`` options describe (not started)."""
     throttle = None
@@ -82,7 +84,9 @@ def build_emulator(
             writes_per_minute=writes_per_minute or Throttle.writes_per_minute,
             retry_after=retry_after,
         )
-    config = EmulatorConfig(db=db, auth=auth, unknown_ids=unknown_ids, throttle=throttle)
+    config = EmulatorConfig(
+        db=db, auth=auth, unknown_ids=unknown_ids, throttle=throttle, profile=profile
+    )
     if project_id:
         config.project_id = project_id
     emu = Emulator(
@@ -190,6 +194,13 @@ def emulator() -> None:
 )
 @click.option("--token", envvar="WSNB_EMULATOR_TOKEN", help="IAM token to accept (never printed).")
 @click.option("--show-keys", is_flag=True, help="Print stored keys too (new ones always are).")
+@click.option(
+    "--profile",
+    type=click.Choice(sorted(PROFILES)),
+    default="documented",
+    show_default=True,
+    help="Answer as the docs say, or with the shapes evidenced from the live service.",
+)
 def serve(show_keys: bool, **options: Any) -> None:
     """Serve the emulator until Ctrl-C, printing how to point wsnb at it."""
     if bool(options["ak"]) != bool(options["sk"]):
@@ -211,7 +222,10 @@ def serve(show_keys: bool, **options: Any) -> None:
     with emu:
         click.echo(f"wsnb emulator listening on {emu.endpoint}")
         store = emu.config.db or "in memory"
-        click.echo(f"project id: {emu.project_id}   auth: {emu.config.auth}   db: {store}")
+        click.echo(
+            f"project id: {emu.project_id}   auth: {emu.config.auth}"
+            f"   profile: {emu.state.profile.name}   db: {store}"
+        )
         _print_keys(emu, show_keys)
         click.echo("Press Ctrl-C to stop.", err=True)
         try:

@@ -1,7 +1,8 @@
 """The control plane under ``/_emulator/``: no auth, loopback only, JSON in and out.
 
 It lets tests and notebooks reset and seed the data, read the request log, and switch throttling,
-faults and the batch-delete policy while the emulator runs. ``wsnb.emulator.Control`` wraps it.
+faults, the batch-delete policy, the profile (``documented``/``live`` and each knob) and per-id
+IAM denials while the emulator runs. ``wsnb.emulator.Control`` wraps it.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from .faults import FaultRule, Throttle
+from .profile import Profile
 from .seed import seed_store, tick
-from .state import EmulatorState
+from .state import Denial, EmulatorState
 
 _LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost", "testclient"})
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -71,6 +73,7 @@ def control_routes(state: EmulatorState) -> list[BaseRoute]:
             "project_id": state.project_id,
             "auth": state.config.auth,
             "unknown_ids": state.config.unknown_ids,
+            "profile": state.profile.name,
             "counts": state.store.counts(),
         }
 
@@ -80,6 +83,8 @@ def control_routes(state: EmulatorState) -> list[BaseRoute]:
         state.faults.clear(seed=state.config.fault_seed)
         state.limiter.configure(state.config.throttle)
         state.config.unknown_ids = state.initial_unknown_ids
+        state.profile = state.initial_profile
+        state.denials = {}
         return {"ok": True}
 
     async def seed(request: Request) -> Any:
@@ -122,6 +127,33 @@ def control_routes(state: EmulatorState) -> list[BaseRoute]:
             state.config.unknown_ids = value
         return {"unknown_ids": state.config.unknown_ids}
 
+    async def profile(request: Request) -> Any:
+        if request.method == "PUT":
+            body = await _body(request)
+            if not isinstance(body, dict):
+                raise ValueError("the profile must be a JSON object")
+            state.profile = Profile.from_dict(body, base=state.profile)
+        return {"profile": state.profile.to_dict()}
+
+    async def denials(request: Request) -> Any:
+        if request.method == "DELETE":
+            state.denials = {}
+        elif request.method == "PUT":
+            body = await _body(request)
+            if not isinstance(body, dict):
+                raise ValueError("the denial must be a JSON object")
+            ids = body.get("task_ids")
+            if not isinstance(ids, list) or not all(isinstance(i, str) and i for i in ids):
+                raise ValueError("task_ids must be a list of task ids")
+            settings = {k: body[k] for k in ("status", "error_code", "error_msg") if k in body}
+            denial = Denial(**settings)
+            state.denials = {**state.denials, **dict.fromkeys(ids, denial)}  # replaced whole
+        return {
+            "denials": [
+                {"task_id": task_id, **vars(denial)} for task_id, denial in state.denials.items()
+            ]
+        }
+
     async def requests(request: Request) -> Any:
         if request.method == "DELETE":
             state.log.clear()
@@ -149,6 +181,8 @@ def control_routes(state: EmulatorState) -> list[BaseRoute]:
         ("throttle", throttle, ["GET", "PUT"]),
         ("faults", faults, ["GET", "POST", "DELETE"]),
         ("policy", policy, ["GET", "PUT"]),
+        ("profile", profile, ["GET", "PUT"]),
+        ("denials", denials, ["GET", "PUT", "DELETE"]),
         ("requests", requests, ["GET", "DELETE"]),
         ("tick", run_tick, ["POST"]),
     ]

@@ -26,17 +26,24 @@ class ApiError(Exception):
         message: str,
         *,
         headers: dict[str, str] | None = None,
+        extra: dict[str, str] | None = None,
+        verbatim: bool = False,
     ) -> None:
         super().__init__(f"{status} {code}: {message}")
         self.status = status
         self.code = code
         self.message = message
         self.headers = headers or {}
+        self.extra = extra or {}  # more body fields (``encoded_authorization_message``)
+        self.verbatim = verbatim  # send ``code`` as given (an injected fault's), never re-prefixed
 
-    def body(self, request_id: str) -> dict[str, str]:
-        """The JSON body; gateway (``APIG.*``) errors also carry the request id, as APIG does."""
-        out = {"error_code": self.code, "error_msg": self.message}
-        if self.code.startswith("APIG."):
+    def body(self, request_id: str, code: str | None = None) -> dict[str, str]:
+        """The JSON body (``code`` overrides the error code, e.g. with the profile's gateway
+        prefix); gateway (``APIG.*``/``APIGW.*``) errors also carry the request id, as the
+        gateway does (ISS)."""
+        code = code or self.code
+        out = {"error_code": code, "error_msg": self.message, **self.extra}
+        if code.startswith(("APIG.", "APIGW.")):
             out["request_id"] = request_id
         return out
 

@@ -184,9 +184,11 @@ def _check_apply_objects(value: Any) -> None:
     for item in value:
         if not isinstance(item, dict):
             raise bad_request("Invalid parameter apply_objects: items must be objects.")
-        _check_str("apply_objects.object_id", item.get("object_id"), 1, 255)
         kind = _check_str("apply_objects.object_type", item.get("object_type"), 1, 255)
         _check_enum("apply_objects.object_type", kind, frozenset(ObjectType))
+        # the schema requires no field (DEF ApplyObject); ALL_DESKTOPS names no desktop
+        if kind != ObjectType.ALL_DESKTOPS or item.get("object_id") is not None:
+            _check_str("apply_objects.object_id", item.get("object_id"), 1, 255)
         if "object_name" in item and item["object_name"] is not None:
             _check_str("apply_objects.object_name", item["object_name"], 0, 255)
 
@@ -339,10 +341,15 @@ def list_query(query: Mapping[str, str]) -> tuple[int, int, dict[str, str]]:
     return offset, limit, filters
 
 
-def page_query(query: Mapping[str, str]) -> tuple[int, int]:
-    """``offset`` (default 0) and ``limit`` (0–100, default 10) of records and their details."""
+def page_query(query: Mapping[str, str], *, required: bool = False) -> tuple[int, int]:
+    """``offset`` and ``limit`` (0–100) of records (optional: default 0 and 10) and of record
+    details (``required``: mandatory in DOC Details and the SDK)."""
     offset = _int_param(query, "offset", 0, None)
     limit = _int_param(query, "limit", 0, RECORDS_PAGE_MAX)
+    if required:
+        for name, value in (("offset", offset), ("limit", limit)):
+            if value is None:
+                raise bad_request(f"Invalid parameter {name}: required.")
     return offset or 0, 10 if limit is None else limit
 
 

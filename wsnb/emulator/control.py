@@ -12,6 +12,7 @@ from typing import Any, Literal, Self
 import httpx
 
 from .faults import FaultRule, Throttle
+from .profile import Profile
 
 
 class ControlError(RuntimeError):
@@ -99,6 +100,47 @@ class Control:
     def set_policy(self, *, unknown_ids: Literal["ignore", "reject"]) -> None:
         """How batch-delete treats unknown ids."""
         self._call("PUT", "policy", {"unknown_ids": unknown_ids})
+
+    def set_profile(self, profile: Profile | str | None = None, **knobs: Any) -> dict[str, Any]:
+        """Switch the profile: a preset name or a :class:`Profile`, then ``knobs`` changed
+        (without ``profile``, the knobs change the current one). Returns the new profile."""
+        body: dict[str, Any] = dict(knobs)
+        if isinstance(profile, Profile):  # every knob, on top of the documented preset
+            body = {**profile.to_dict(), **knobs, "preset": "documented"}
+        elif profile is not None:
+            body["preset"] = profile
+        result: dict[str, Any] = self._call("PUT", "profile", body)["profile"]
+        return result
+
+    def profile(self) -> dict[str, Any]:
+        """The active profile: ``{"name": "documented" | "live" | "custom", <knob>: value…}``."""
+        result: dict[str, Any] = self._call("GET", "profile")["profile"]
+        return result
+
+    def deny(
+        self,
+        task_ids: list[str],
+        *,
+        status: int = 403,
+        error_code: str | None = None,
+        error_msg: str | None = None,
+    ) -> None:
+        """IAM-deny ``task_ids``: any call naming one (show, update, delete, records, export, a
+        batch-delete holding one) answers ``status`` with ``encoded_authorization_message``."""
+        body: dict[str, Any] = {"task_ids": list(task_ids), "status": status}
+        if error_code is not None:
+            body["error_code"] = error_code
+        if error_msg is not None:
+            body["error_msg"] = error_msg
+        self._call("PUT", "denials", body)
+
+    def denials(self) -> list[dict[str, Any]]:
+        """The denied ids with their status, code and message."""
+        rows: list[dict[str, Any]] = self._call("GET", "denials")["denials"]
+        return rows
+
+    def clear_denials(self) -> None:
+        self._call("DELETE", "denials")
 
     def requests(self, since: int = 0) -> list[dict[str, Any]]:
         """The request log (entries after sequence number ``since``)."""

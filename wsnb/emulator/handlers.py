@@ -2,14 +2,19 @@
 
 A handler takes a :class:`~wsnb.emulator.pipeline.Call` (the pipeline has already read the body,
 authenticated and throttled it) and returns a :class:`~wsnb.emulator.pipeline.Reply`; it raises
-:class:`~wsnb.emulator._errors.ApiError` for the service's 400s. ``list_item`` and ``detail`` shape
-stored tasks like the service does; ``named_task_ids`` tells the request log which ids a call named.
+:class:`~wsnb.emulator._errors.ApiError` for the service's 400s and for IAM denials of task ids
+(``state.denials``, set through the control plane). ``list_item``, ``detail``, ``record`` and
+``record_detail`` shape stored data like the service does, in the active profile's variant
+(:mod:`wsnb.emulator.profile`); ``named_task_ids`` tells the request log which ids a call named.
 """
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
+import json
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, Final
 
@@ -20,22 +25,24 @@ from ._errors import RECORD_MISSING, TASK_MISSING, ApiError, bad_request
 from ._reference import LIFE_CYCLE_CONFIGURATIONS, TIME_ZONES
 from ._schedule import PREVIEW_COUNT, executions, local_date, next_execution
 from .pipeline import Call, Reply
+from .profile import Profile
 from .store import TaskRow
 
 _FIELDS_ONLY_FOR_TRIGGERS: Final = frozenset({"priority", "wait_time", "life_cycle_exec_period"})
+_DOCUMENTED: Final = Profile()
 
 
 # --- presentation ------------------------------------------------------------------------------
 
 
-def list_item(row: TaskRow, now: datetime) -> dict[str, Any]:
+def list_item(row: TaskRow, now: datetime, profile: Profile = _DOCUMENTED) -> dict[str, Any]:
     """A stored task as a ``ScheduledTask`` list item (absent values left out)."""
     data = row.data
     anchor = local_date(datetime.fromisoformat(row.created_at), data.get("time_zone"))
     item: dict[str, Any] = {"id": row.id}
     for name in TASK_FIELDS[1:]:
         if name == "next_execution_time":
-            value = next_execution(data, now, anchor)
+            value = profile.list_time(next_execution(data, now, anchor), data.get("time_zone"))
         elif name == "enable":
             value = data.get("enable", True)
         elif name in _FIELDS_ONLY_FOR_TRIGGERS and data.get("scheduled_type") != "LIFE_CYCLE":
@@ -53,13 +60,58 @@ def detail(row: TaskRow) -> dict[str, Any]:
     for name in TASK_DETAIL_FIELDS[1:]:
         value = row.data.get(name)
         if name == "apply_objects":
-            value = [
-                {**obj, "object_name": obj.get("object_name") or f"desktop-{obj['object_id'][:8]}"}
-                for obj in value or []
-            ]
+            value = [_named(obj) for obj in value or []]
         if value is not None:
             out[name] = value
     return out
+
+
+def _named(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """An apply object with ``object_name`` filled in (none for an object without an id, such
+    as ``ALL_DESKTOPS``: there is nothing to name)."""
+    if obj.get("object_name") or not obj.get("object_id"):
+        return dict(obj)
+    return {**obj, "object_name": f"desktop-{obj['object_id'][:8]}"}
+
+
+def record(stored: Mapping[str, Any], profile: Profile) -> dict[str, Any]:
+    """A stored execution record as the service writes it (``start_time`` per profile)."""
+    out = dict(stored)
+    if "start_time" in out:
+        out["start_time"] = profile.record_time(out["start_time"], out.get("time_zone"))
+    return out
+
+
+def record_detail(stored: Mapping[str, Any], profile: Profile) -> dict[str, Any]:
+    """A stored record detail as the service writes it (its times per profile)."""
+    out = dict(stored)
+    for name in ("start_time", "end_time"):
+        if name in out:
+            out[name] = profile.detail_time(out[name], out.get("time_zone"))
+    return out
+
+
+# --- IAM denials -------------------------------------------------------------------------------
+
+
+def _check_denied(call: Call, task_ids: Iterable[str], action: str) -> None:
+    """Refuse the whole call when it names a denied id, as a resource-level IAM check does
+    (DEF: ``@WksIamAuthMeta(resourceField="taskIds")`` on batch-delete)."""
+    denials = call.state.denials
+    if not denials:
+        return
+    for task_id in task_ids:
+        denial = denials.get(task_id)
+        if denial is None:
+            continue
+        raw = json.dumps({"action": f"workspace:scheduledTasks:{action}", "resource": task_id})
+        encoded = base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+        raise ApiError(
+            denial.status,
+            denial.error_code,
+            denial.error_msg.replace("{action}", action),
+            extra={"encoded_authorization_message": encoded},
+        )
 
 
 # --- handlers ----------------------------------------------------------------------------------
@@ -67,9 +119,19 @@ def detail(row: TaskRow) -> dict[str, Any]:
 
 def list_tasks(call: Call) -> Reply:
     offset, limit, filters = v.list_query(call.query)
-    rows, total = call.state.store.list_tasks(call.project_id, offset, limit, filters)
+    profile = call.state.profile
+    rows, total = call.state.store.list_tasks(
+        call.project_id,
+        offset,
+        limit,
+        filters,
+        count_hidden=profile.total_count == "with_life_cycle",
+    )
     now = call.state.now()
-    return Reply({"scheduled_tasks": [list_item(r, now) for r in rows], "total_count": total})
+    payload: dict[str, Any] = {"scheduled_tasks": [list_item(r, now, profile) for r in rows]}
+    if profile.total_count != "omit":
+        payload["total_count"] = total
+    return Reply(payload)
 
 
 def create_task(call: Call) -> Reply:
@@ -83,6 +145,7 @@ def create_task(call: Call) -> Reply:
 
 
 def _task_row(call: Call) -> TaskRow:
+    _check_denied(call, [call.params["task_id"]], "get")
     row = call.state.store.get_task(call.project_id, call.params["task_id"])
     if row is None:
         raise bad_request(TASK_MISSING)
@@ -95,6 +158,7 @@ def get_task(call: Call) -> Reply:
 
 def update_task(call: Call) -> Reply:
     changes = v.validate_update(call.json())
+    _check_denied(call, [call.params["task_id"]], "update")
 
     def change(row: TaskRow) -> dict[str, Any]:
         data = dict(row.data)
@@ -110,12 +174,14 @@ def update_task(call: Call) -> Reply:
 
 
 def delete_task(call: Call) -> Reply:
+    _check_denied(call, [call.params["task_id"]], "delete")
     call.state.store.delete_task(call.project_id, call.params["task_id"])
     return Reply()
 
 
 def batch_delete(call: Call) -> Reply:
     ids = v.task_ids(call.json())
+    _check_denied(call, ids, "delete")
     reject = call.state.config.unknown_ids == "reject"
     call.state.store.batch_delete(call.project_id, ids, reject_unknown=reject)
     return Reply()
@@ -123,24 +189,30 @@ def batch_delete(call: Call) -> Reply:
 
 def list_records(call: Call) -> Reply:
     offset, limit = v.page_query(call.query)
+    _check_denied(call, [call.params["task_id"]], "listRecords")
     rows, total = call.state.store.list_records(
         call.project_id, call.params["task_id"], offset, limit
     )
-    return Reply({"tasks_records": rows, "total_count": total})
+    profile = call.state.profile
+    return Reply({"tasks_records": [record(r, profile) for r in rows], "total_count": total})
 
 
 def list_record_details(call: Call) -> Reply:
-    offset, limit = v.page_query(call.query)
+    offset, limit = v.page_query(call.query, required=True)
+    _check_denied(call, [call.params["task_id"]], "listRecords")
     found = call.state.store.list_details(
         call.project_id, call.params["task_id"], call.params["record_id"], offset, limit
     )
     if found is None:
         raise bad_request(RECORD_MISSING)
     rows, total = found
-    return Reply({"tasks_records_details": rows, "total_count": total})
+    profile = call.state.profile
+    details = [record_detail(r, profile) for r in rows]
+    return Reply({"tasks_records_details": details, "total_count": total})
 
 
 def export_records(call: Call) -> Reply:
+    _check_denied(call, [call.params["task_id"]], "exportRecords")
     records = call.state.store.all_records(call.project_id, call.params["task_id"])
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=list(RECORD_FIELDS), extrasaction="ignore")
@@ -167,7 +239,7 @@ def life_cycle_configurations(call: Call) -> Reply:
 
 
 def time_zones(call: Call) -> Reply:
-    name = call.query.get("time_zone_name")
+    name = call.query.get("time_zone_name") if call.state.profile.time_zone_filter else None
     zones = [z for z in TIME_ZONES if not name or z["time_zone_name"] == name]
     return Reply({"time_zones": zones})
 
@@ -199,6 +271,8 @@ __all__ = [
     "list_records",
     "list_tasks",
     "named_task_ids",
+    "record",
+    "record_detail",
     "time_zones",
     "update_task",
 ]

@@ -28,6 +28,7 @@ from starlette.types import Receive, Scope, Send
 
 from . import _validation as v
 from ._errors import AUTH_FAILED, INTERNAL, TOO_LARGE, ApiError
+from .profile import Profile
 from .state import EmulatorState
 
 log = logging.getLogger("wsnb.emulator")
@@ -84,8 +85,12 @@ def json_response(
     return response
 
 
-def error_response(error: ApiError, request_id: str) -> Response:
-    return json_response(error.status, error.body(request_id), request_id, error.headers)
+def error_response(error: ApiError, request_id: str, profile: Profile | None = None) -> Response:
+    """The error envelope; gateway codes get the ``profile``'s prefix (``APIG``/``APIGW``)."""
+    code = error.code
+    if profile is not None and not error.verbatim:
+        code = profile.gateway_code(code)
+    return json_response(error.status, error.body(request_id, code), request_id, error.headers)
 
 
 def new_request_id() -> str:
@@ -168,7 +173,7 @@ async def _apply_faults(
         if rule.kind == "latency":
             await asyncio.sleep(rule.latency)
         elif rule.kind == "status":
-            raise ApiError(rule.status, rule.error_code, rule.error_msg)
+            raise ApiError(rule.status, rule.error_code, rule.error_msg, verbatim=True)
         else:
             raise _Dropped
 
@@ -224,7 +229,7 @@ class _Operation:
         except _Dropped:
             response = None
         except ApiError as error:
-            response = error_response(error, request_id)
+            response = error_response(error, request_id, self.state.profile)
         except Exception:
             log.exception("emulator: unexpected error in %s", self.name)
             response = error_response(ApiError(500, INTERNAL, "Internal server error."), request_id)

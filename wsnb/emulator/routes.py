@@ -62,12 +62,6 @@ OPERATIONS: Final[tuple[tuple[str, str, str, Handler], ...]] = (
 )
 
 
-async def _no_such_api(request: Request, exc: Exception) -> Response:
-    """404 / 405 from routing → the gateway's 404 ``APIG.0101``."""
-    request_id = new_request_id()
-    return error_response(ApiError(404, NO_SUCH_API, NO_SUCH_API_MSG), request_id)
-
-
 async def _server_error(request: Request, exc: Exception) -> Response:
     return error_response(ApiError(500, INTERNAL, "Internal server error."), new_request_id())
 
@@ -82,6 +76,12 @@ def create_app(
         for path, method, name, handler in OPERATIONS
     ]
     routes.extend(control_routes(state))
+
+    async def _no_such_api(request: Request, exc: Exception) -> Response:
+        """404 / 405 from routing → the gateway's 404 ``APIG.0101`` (``APIGW.`` per profile)."""
+        error = ApiError(404, NO_SUCH_API, NO_SUCH_API_MSG)
+        return error_response(error, new_request_id(), state.profile)
+
     handlers: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = {
         404: _no_such_api,
         405: _no_such_api,

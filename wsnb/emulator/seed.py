@@ -1,20 +1,22 @@
 """Realistic demo data: tasks of every type and schedule, with execution records and details.
 
 Deterministic for a given RNG seed (ids included), and bulk inserted so 20 000 tasks take about a
-second.
+second. Every time is written as the API documents it: ``yyyy-MM-dd HH:mm:ss`` wall clock in the
+task's own ``time_zone`` (never UTC wall clock labelled with the zone). Records carry the task's
+``expire_time`` when it has one; EXECUTE_SCRIPT records and details carry their script ids.
 """
 
 from __future__ import annotations
 
 import json
 import random
-from datetime import UTC, datetime, timedelta, tzinfo
+import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
-from zoneinfo import ZoneInfo
 
+from wsnb._time import zone as api_zone
 from wsnb.models import CREATE_TASK_TYPES, NOT_LIFE_CYCLE_TASK_TYPES, LifeCycleType
 
-from ._schedule import DEFAULT_ZONE, resolve_zone
 from .store import Store
 
 _NAMES: Final = (
@@ -58,13 +60,30 @@ def _choice(rng: random.Random, items: Any) -> Any:
     return seq[int(rng.random() * len(seq))]
 
 
+def _local(moment: datetime, zone: str | None, fmt: str = _FMT) -> str:
+    """``moment`` (aware) as the wall clock of the zone ``zone``, in the API's format."""
+    return moment.astimezone(api_zone(zone)).strftime(fmt)
+
+
+def _aware(now: datetime | None) -> datetime:
+    """``now`` (default: the current time); a naive one is UTC."""
+    if now is None:
+        return datetime.now(UTC)
+    return now if now.tzinfo is not None else now.replace(tzinfo=UTC)
+
+
+def _script_id(task_id: str) -> str:
+    """The id of the script an EXECUTE_SCRIPT task runs (stable per task, no RNG draw)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"wsnb-emulator:script:{task_id}"))
+
+
 def _uuid(rng: random.Random) -> str:
     """A UUIDv4-shaped id from ``rng`` (deterministic; formatted by hand, it is hot)."""
     h = f"{rng.getrandbits(124):031x}"
     return f"{h[:8]}-{h[8:12]}-4{h[12:15]}-{'89ab'[int(h[15], 16) & 3]}{h[16:19]}-{h[19:31]}"
 
 
-def _schedule(rng: random.Random, kind: str, now: datetime) -> dict[str, Any]:
+def _schedule(rng: random.Random, kind: str, now: datetime, zone: str) -> dict[str, Any]:
     if kind == "LIFE_CYCLE":
         return {
             "life_cycle_type": _choice(rng, _LIFE_CYCLE_TYPES),
@@ -74,7 +93,8 @@ def _schedule(rng: random.Random, kind: str, now: datetime) -> dict[str, Any]:
         }
     out: dict[str, Any] = {"scheduled_time": _choice(rng, _TIMES)}
     if kind == "FIXED_TIME":
-        out["scheduled_date"] = (now + timedelta(days=_int(rng, -60, 120))).strftime("%Y-%m-%d")
+        day = now + timedelta(days=_int(rng, -60, 120))
+        out["scheduled_date"] = _local(day, zone, "%Y-%m-%d")
     elif kind == "DAY":
         out["day_interval"] = _choice(rng, (1, 1, 2, 7, 14, 31))
     elif kind == "WEEK":
@@ -118,31 +138,33 @@ def make_task(rng: random.Random, now: datetime, index: int) -> dict[str, Any]:
             }
             for t in rng.sample(_OBJECT_TYPES, _int(rng, 0, 3))
         ],
-        **_schedule(rng, kind, now),
+        **_schedule(rng, kind, now, zone),
     }
     if task_type == "EXECUTE_SCRIPT":
         data.update(gray_count=_int(rng, 0, 5), gray_fail_threshold=_int(rng, 1, 3))
     if kind != "LIFE_CYCLE" and rng.random() < 0.25:
         # some expired long ago, some soon, some far away
-        data["expire_time"] = (now + timedelta(days=_int(rng, -90, 365))).strftime(_FMT)
+        data["expire_time"] = _local(now + timedelta(days=_int(rng, -90, 365)), zone)
     status = rng.choices(("SUCCESS", "SKIP", "FAIL", None), weights=(5, 1, 2, 3))[0]
     if status:
         data["last_status"] = status
     return data
 
 
-def _local(name: str | None) -> tzinfo:
-    """The zone a record's times are written in: wall time there, as the service writes them."""
-    return resolve_zone(name) or ZoneInfo(DEFAULT_ZONE)
-
-
 def make_records(
-    rng: random.Random, task_id: str, task: dict[str, Any], now: datetime
+    rng: random.Random,
+    task_id: str,
+    task: dict[str, Any],
+    now: datetime,
+    *,
+    last_at: datetime | None = None,
 ) -> tuple[list[dict[str, Any]], list[tuple[str, dict[str, Any]]]]:
-    """A few records of a task that has run (the last one matching ``last_status``)."""
+    """A few records of a task that has run (the last one matching ``last_status``, and
+    starting at ``last_at`` when given: a run that happens now)."""
     records: list[dict[str, Any]] = []
     details: list[tuple[str, dict[str, Any]]] = []
     runs = 1 if rng.random() < 0.8 else 2
+    zone = task["time_zone"]
     for n in range(runs):
         status = task["last_status"] if n == runs - 1 else _choice(rng, ("SUCCESS", "FAIL", "SKIP"))
         record_id = _uuid(rng)
@@ -150,11 +172,12 @@ def make_records(
         outcomes = [
             status if i == 0 else _choice(rng, ("SUCCESS", "SUCCESS", "FAIL")) for i in range(size)
         ]
-        ago = timedelta(days=(runs - n) * _int(rng, 1, 7), minutes=_int(rng, 0, 600))
-        start = (now - ago).astimezone(_local(task["time_zone"]))
+        start = now - timedelta(days=(runs - n) * _int(rng, 1, 7), minutes=_int(rng, 0, 600))
+        if last_at is not None and n == runs - 1:
+            start = last_at
         record = {
             "id": record_id,
-            "start_time": start.strftime(_FMT),
+            "start_time": _local(start, zone),
             "task_type": task["task_type"],
             "scheduled_type": task["scheduled_type"],
             "status": status,
@@ -166,28 +189,32 @@ def make_records(
         }
         if task.get("life_cycle_type"):
             record["life_cycle_type"] = task["life_cycle_type"]
-        if task["task_type"] == "EXECUTE_SCRIPT":
+        if task.get("expire_time"):
+            record["expire_time"] = task["expire_time"]
+        script = task["task_type"] == "EXECUTE_SCRIPT"
+        if script:
             record.update(execute_task_id=_uuid(rng), execute_object_type="DESKTOP")
         records.append(record)
         for outcome in outcomes:
-            details.append(
-                (record_id, make_detail(rng, record_id, outcome, start, task["time_zone"]))
-            )
+            detail = make_detail(rng, record_id, outcome, start, zone)
+            if script:
+                detail["exec_script_id"] = _script_id(task_id)
+            details.append((record_id, detail))
     return records, details
 
 
 def make_detail(
     rng: random.Random, record_id: str, outcome: str, start: datetime, zone: str
 ) -> dict[str, Any]:
-    """The per-desktop result of one run."""
+    """The per-desktop result of one run (``start``: an aware instant)."""
     detail: dict[str, Any] = {
         "id": _uuid(rng),
         "record_id": record_id,
         "desktop_id": _uuid(rng),
         "desktop_name": f"desktop-{_int(rng, 1, 999):03d}",
         "exec_status": outcome,
-        "start_time": start.strftime(_FMT),
-        "end_time": (start + timedelta(seconds=_int(rng, 5, 600))).strftime(_FMT),
+        "start_time": _local(start, zone),
+        "end_time": _local(start + timedelta(seconds=_int(rng, 5, 600)), zone),
         "time_zone": zone,
     }
     if outcome != "SUCCESS":
@@ -201,7 +228,7 @@ def seed_store(
 ) -> list[str]:
     """Insert ``n`` generated tasks (with records) into ``project_id``; returns their ids."""
     rng = random.Random(seed)
-    now = now or datetime.now(UTC)
+    now = _aware(now)
     tasks: list[tuple[str, str, dict[str, Any]]] = []
     records: list[tuple[str, dict[str, Any]]] = []
     details: list[tuple[str, str, dict[str, Any]]] = []
@@ -230,7 +257,7 @@ def tick(
     """Pretend the scheduler ran: one record (with details) for each enabled task, or for the
     named ones; ``status`` forces the outcome. Returns how many records were made."""
     rng = random.Random(seed)
-    now = now or datetime.now(UTC)
+    now = _aware(now)
     wanted = None if task_ids is None else set(task_ids)
     runs: list[tuple[str, dict[str, Any], list[dict[str, Any]]]] = []
     for row in store.tasks(project_id):
@@ -240,8 +267,8 @@ def tick(
             continue
         outcome = status or _choice(rng, ("SUCCESS", "SUCCESS", "SKIP", "FAIL"))
         task = {**row.data, "last_status": outcome}
-        records, details = make_records(rng, row.id, task, now)
+        task.setdefault("time_zone", None)
+        records, details = make_records(rng, row.id, task, now, last_at=now)
         record = records[-1]
-        record["start_time"] = now.astimezone(_local(record.get("time_zone"))).strftime(_FMT)
         runs.append((row.id, record, [d for rid, d in details if rid == record["id"]]))
     return store.record_runs(project_id, runs)

@@ -21,6 +21,7 @@ import uvicorn
 
 from .control import Control
 from .faults import Throttle
+from .profile import Profile
 from .routes import create_app
 from .seed import seed_store
 from .state import AuthMode, EmulatorConfig, EmulatorState, UnknownIds
@@ -99,8 +100,10 @@ class Emulator:
     on the same file ``db`` keeps clients working (``keys_origin`` says which happened:
     ``{"aksk": "new" | "stored" | "given", "token": ...}``). ``credentials`` hands them to
     wsnb's client, ``endpoint`` and ``project_id`` say where to point it. ``tasks=N`` seeds N
-    demo tasks (RNG ``seed``) into an empty project. A full ``config`` replaces ``db``,
-    ``project_id``, ``auth``, ``unknown_ids`` and ``throttle``.
+    demo tasks (RNG ``seed``) into an empty project. ``profile`` picks the variant of the
+    service's answers: ``"documented"`` (default), ``"live"`` or a
+    :class:`~wsnb.emulator.profile.Profile`. A full ``config`` replaces ``db``, ``project_id``,
+    ``auth``, ``unknown_ids``, ``throttle`` and ``profile``.
     """
 
     def __init__(
@@ -120,11 +123,14 @@ class Emulator:
         port: int = 0,
         log_level: str = "warning",
         config: EmulatorConfig | None = None,
+        profile: Profile | str = "documented",
     ) -> None:
         if bool(ak) != bool(sk):
             raise ValueError("the emulator's ak and sk go together: give both or neither")
         if config is None:
-            config = EmulatorConfig(db=db, auth=auth, unknown_ids=unknown_ids, throttle=throttle)
+            config = EmulatorConfig(
+                db=db, auth=auth, unknown_ids=unknown_ids, throttle=throttle, profile=profile
+            )
             if project_id:
                 config.project_id = project_id
         self.config = config
@@ -152,7 +158,10 @@ class Emulator:
 
     def __repr__(self) -> str:
         where = self.endpoint or "not started"
-        return f"Emulator({where}, project_id={self.project_id!r}, auth={self.config.auth!r})"
+        return (
+            f"Emulator({where}, project_id={self.project_id!r}, auth={self.config.auth!r},"
+            f" profile={self.state.profile.name!r})"
+        )
 
     @property
     def sk(self) -> str:

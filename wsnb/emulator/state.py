@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 from .faults import Faults, Limiter, RequestLog, Throttle
+from .profile import Profile, as_profile
 from .store import Store
 
 AuthMode = Literal["strict", "loose"]
@@ -27,8 +28,9 @@ class EmulatorConfig:
     ``project_id`` is the default project (the control plane's, and the one handed to clients);
     ``None`` reuses the one a file db remembers, else picks a random one. Any project id in a
     path works; data stays separate per project. ``auth="loose"`` accepts any request.
-    ``unknown_ids`` is the batch-delete policy for ids that do not exist. ``clock`` is the wall
-    clock (tests freeze it).
+    ``unknown_ids`` is the batch-delete policy for ids that do not exist. ``profile`` picks the
+    variant of the service's answers (a :class:`~wsnb.emulator.profile.Profile` or a preset
+    name: ``"documented"``, ``"live"``). ``clock`` is the wall clock (tests freeze it).
     """
 
     project_id: str | None = None
@@ -43,12 +45,28 @@ class EmulatorConfig:
     max_skew: timedelta = timedelta(minutes=15)
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC), repr=False)
     control_from_anywhere: bool = False
+    profile: Profile | str = "documented"
 
     def __post_init__(self) -> None:
         if self.auth not in ("strict", "loose"):
             raise ValueError(f"auth must be 'strict' or 'loose', not {self.auth!r}")
         if self.unknown_ids not in ("ignore", "reject"):
             raise ValueError(f"unknown_ids must be 'ignore' or 'reject', not {self.unknown_ids!r}")
+        self.profile = as_profile(self.profile)
+
+
+@dataclass(frozen=True)
+class Denial:
+    """An IAM denial of one task id (set through the control plane): the error answered to any
+    call naming it, with an ``encoded_authorization_message`` (DEF ``BaseResponse``)."""
+
+    status: int = 403
+    error_code: str = "WKS.0004"
+    error_msg: str = "Policy doesn't allow workspace:scheduledTasks:{action} to be performed."
+
+    def __post_init__(self) -> None:
+        if not 400 <= self.status <= 499:
+            raise ValueError(f"a denial's status must be a 4xx, not {self.status!r}")
 
 
 class EmulatorState:
@@ -63,9 +81,13 @@ class EmulatorState:
         self.faults = Faults(config.fault_seed)
         self.log = RequestLog()
         self.initial_unknown_ids: UnknownIds = config.unknown_ids
+        self.profile: Profile = as_profile(config.profile)
+        self.initial_profile = self.profile
+        #: task id -> its denial; replaced whole (never mutated), so readers need no lock
+        self.denials: dict[str, Denial] = {}
 
     def now(self) -> datetime:
         return self.config.clock()
 
 
-__all__ = ["AuthMode", "EmulatorConfig", "EmulatorState", "UnknownIds"]
+__all__ = ["AuthMode", "Denial", "EmulatorConfig", "EmulatorState", "UnknownIds"]

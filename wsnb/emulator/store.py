@@ -357,11 +357,14 @@ class Store:
         offset: int,
         limit: int,
         filters: Mapping[str, str],
+        *,
+        count_hidden: bool = False,
     ) -> tuple[list[TaskRow], int]:
         """A page, newest first, and the total matching ``filters``.
 
         ``task_name`` is a case-sensitive substring; the other filters match exactly. LIFE_CYCLE
-        tasks are left out unless ``scheduled_type=LIFE_CYCLE`` is asked for.
+        tasks are left out unless ``scheduled_type=LIFE_CYCLE`` is asked for; ``count_hidden``
+        counts them in the total anyway (what the live service is evidenced to do).
         """
         where = ["project_id = ?"]
         args: list[Any] = [project_id]
@@ -371,12 +374,15 @@ class Store:
             else:
                 where.append(f"{name} = ?")
             args.append(value)
+        counted = " AND ".join(where)
         if filters.get("scheduled_type") != "LIFE_CYCLE":
             where.append("scheduled_type IS NOT 'LIFE_CYCLE'")
         clause = " AND ".join(where)
         with self._read() as con:
             total = con.execute(
-                f"SELECT count(*) FROM tasks INDEXED BY tasks_list WHERE {clause}", args
+                "SELECT count(*) FROM tasks INDEXED BY tasks_list"
+                f" WHERE {counted if count_hidden else clause}",
+                args,
             ).fetchone()[0]
             # pick the page's rows on the covering index, then read only those rows' data
             rows = con.execute(
