@@ -17,7 +17,6 @@ Arguments are bounded before sending: ``offset`` 0 to :data:`OFFSET_MAX`, ``limi
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import os
@@ -34,7 +33,7 @@ from urllib.parse import quote
 
 import httpx
 
-from wsnb import __version__
+from wsnb import __version__, _cancel
 from wsnb._checks import check_int
 from wsnb._redact import redact, secrets_of
 from wsnb._retry import (
@@ -700,7 +699,7 @@ class Client(_Core):
             user_agent,
             wall_clock,
         )
-        self._sleep = sleep or time.sleep
+        self._sleep = sleep or _cancel.sleep  # returns early when a run is cancelled
         self._http = httpx.Client(auth=auth, timeout=timeout, transport=transport)
 
     @classmethod
@@ -725,6 +724,7 @@ class Client(_Core):
             wait = self._rate.reserve(call.operation)
             if wait > 0:
                 self._sleep(wait)
+        _cancel.check(call.operation)  # a cancelled run sends nothing new (wsnb._cancel)
         request = self._build(self._http, call)
         self.stats.record_call(call.operation)
         try:
@@ -886,7 +886,7 @@ class AsyncClient(_Core):
             user_agent,
             wall_clock,
         )
-        self._sleep = sleep or asyncio.sleep
+        self._sleep = sleep or _cancel.asleep
         self._http = httpx.AsyncClient(auth=auth, timeout=timeout, transport=transport)
 
     @classmethod
@@ -911,6 +911,7 @@ class AsyncClient(_Core):
             wait = self._rate.reserve(call.operation)
             if wait > 0:
                 await self._sleep(wait)
+        _cancel.check(call.operation)
         request = self._build(self._http, call)
         self.stats.record_call(call.operation)
         try:

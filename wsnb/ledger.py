@@ -51,11 +51,14 @@ OUTCOMES: Final = (
     "failed",
     "skipped",
     "planned",
+    "forbidden",
 )
 TERMINAL_OUTCOMES: Final = frozenset(OUTCOMES) - {"pending"}
 
-Outcome = Literal["pending", "deleted", "already_absent", "invalid", "failed", "skipped", "planned"]
-RunStatus = Literal["running", "done", "interrupted"]
+Outcome = Literal[
+    "pending", "deleted", "already_absent", "invalid", "failed", "skipped", "planned", "forbidden"
+]
+RunStatus = Literal["running", "done", "interrupted", "cancelled"]
 
 SCHEMA_VERSION: Final = 1
 
@@ -401,7 +404,8 @@ class Ledger:
     def finish_run(
         self, run_id: int, status: RunStatus, stats: Mapping[str, Any] | None = None
     ) -> None:
-        """Close a run (``done`` or ``interrupted``) and keep the client's call statistics."""
+        """Close a run (``done``, ``interrupted`` or ``cancelled``) and keep the client's call
+        statistics."""
         with self._tx() as con:
             con.execute(
                 "UPDATE runs SET status = ?, finished = ?, stats = ? WHERE id = ?",
