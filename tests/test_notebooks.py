@@ -209,7 +209,14 @@ def test_invalid_parameter_fails_with_a_clear_message(
 def test_injected_failures_exit_non_zero_with_the_report_written(
     seeded: Emulator, runs: Path, kernel: runner.LocalKernel
 ) -> None:
-    seeded.control.add_fault(operation="batch_delete", kind="status", status=403, count=1)
+    # a 400 that is not about ids on every call: each chunk ends `failed` (after one split)
+    seeded.control.add_fault(
+        operation="batch_delete",
+        kind="status",
+        status=400,
+        error_code="WKS.0001",
+        error_msg="Invalid request.",
+    )
     before = set(seeded.control.task_ids())
     done = papermill(seeded, runs, kernel, "-p", "dry_run", "False", "-p", "chunk_size", "4")
     assert done.returncode != 0
@@ -221,7 +228,7 @@ def test_injected_failures_exit_non_zero_with_the_report_written(
     assert payload["summary"]["failed"] == len(failed) > 0
     assert set(seeded.control.task_ids()) == before - deleted
     assert failed <= set(seeded.control.task_ids())
-    assert "403" in (runs / "report.csv").read_text()
+    assert "Invalid request." in (runs / "report.csv").read_text()
 
 
 def test_secret_parameter_is_refused(

@@ -6,20 +6,24 @@ The listing, deletion and restore algorithms are written once, as coroutines, ag
 executor has 6 on two cores; httpx's sync client and wsnb's rate limiter are thread-safe), an
 async client's are awaited directly.
 :func:`run_sync` drives such a coroutine from plain code, including inside Jupyter, whose thread
-already runs an event loop (the coroutine then runs on a fresh loop in a helper thread).
+already runs an event loop: the coroutine always runs on a fresh loop in a helper thread, so an
+interrupt of the calling thread (Ctrl-C, Kernel > Interrupt) can stop it cleanly (see
+:func:`run_sync`) instead of returning while the helper thread goes on.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Coroutine, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
+from wsnb import _cancel
 from wsnb.client import AsyncClient, Client
 from wsnb.models import LIST_PAGE_MAX, Record, Task, TaskDetail
 
-__all__ = ["Api", "run_sync"]
+__all__ = ["ABANDON_AFTER", "Api", "run_sync"]
 
 T = TypeVar("T")
 
@@ -80,24 +84,77 @@ class Api:
         return await self.client._in_thread(self.client.create_task, body)
 
 
-def run_sync(coro: Coroutine[Any, Any, T]) -> T:
-    """Run ``coro`` to completion from sync code, even when this thread already runs a loop."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro)
+def run_sync(coro: Coroutine[Any, Any, T], *, cancel: threading.Event | None = None) -> T:
+    """Run ``coro`` to completion from sync code, even when this thread already runs a loop.
+
+    The coroutine runs on a fresh event loop in a helper thread, inside a cancel scope
+    (:mod:`wsnb._cancel`), while this thread waits. An interrupt (Ctrl-C, Jupyter's Kernel >
+    Interrupt, papermill's timeout: a ``KeyboardInterrupt`` in this thread) stops it:
+
+    * with ``cancel`` (an event the coroutine watches, e.g. a deletion run's), the event is set:
+      nothing new is sent, the calls in flight settle and the coroutine winds down on its own
+      (closing its ledger run); a second interrupt stops waiting for that and cancels it;
+    * without, the scope's event is set (the clients send nothing new) and the coroutine's task
+      is cancelled.
+
+    Either way this returns only once the coroutine has finished (at most
+    :data:`ABANDON_AFTER` seconds after a forced cancel), then re-raises the ``KeyboardInterrupt``.
+    Nothing keeps running in the background.
+    """
+    event = cancel if cancel is not None else threading.Event()
     box: dict[str, Any] = {}
+    finished = threading.Event()
+    started = threading.Event()
+
+    async def main() -> None:
+        box["loop"] = asyncio.get_running_loop()
+        box["task"] = asyncio.current_task()
+        started.set()
+        try:
+            box["value"] = await coro
+        except BaseException as exc:  # handed to the waiting thread
+            box["error"] = exc
+        finally:
+            finished.set()
 
     def target() -> None:
         try:
-            box["value"] = asyncio.run(coro)
+            with _cancel.scope(event):
+                asyncio.run(main())
         except BaseException as exc:
-            box["error"] = exc
+            box.setdefault("error", exc)
+        finally:
+            started.set()
+            finished.set()
 
     thread = threading.Thread(target=target, name="wsnb-run-sync", daemon=True)
-    thread.start()
-    thread.join()
+    try:
+        thread.start()
+        finished.wait()
+    except KeyboardInterrupt:
+        event.set()  # the clients send nothing new from now on
+        if cancel is None:
+            _cancel_task(box, started)
+        try:
+            finished.wait()
+        except KeyboardInterrupt:  # asked twice: stop waiting for the calls in flight
+            _cancel_task(box, started)
+            finished.wait(ABANDON_AFTER)
+        raise
+    thread.join(ABANDON_AFTER)  # the loop's shutdown: its worker threads are idle by now
     if "error" in box:
         raise box["error"]
     value: T = box["value"]
     return value
+
+
+#: Seconds :func:`run_sync` still waits for a coroutine after cancelling its task.
+ABANDON_AFTER: Final = 10.0
+
+
+def _cancel_task(box: dict[str, Any], started: threading.Event) -> None:
+    started.wait(ABANDON_AFTER)
+    loop, task = box.get("loop"), box.get("task")
+    if loop is not None and task is not None:
+        with contextlib.suppress(RuntimeError):  # the loop already closed: nothing to cancel
+            loop.call_soon_threadsafe(task.cancel)

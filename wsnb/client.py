@@ -37,7 +37,7 @@ from urllib.parse import quote
 
 import httpx
 
-from wsnb import __version__
+from wsnb import __version__, _cancel
 from wsnb._checks import check_int
 from wsnb._redact import redact, secrets_of
 from wsnb._retry import (
@@ -751,7 +751,7 @@ class Client(_Core):
             user_agent,
             wall_clock,
         )
-        self._sleep = sleep or time.sleep
+        self._sleep = sleep or _cancel.sleep  # returns early when a run is cancelled
         self._http = httpx.Client(
             auth=auth, timeout=timeout, transport=transport, limits=limits, verify=_ssl_context()
         )
@@ -780,6 +780,7 @@ class Client(_Core):
         ticket = self._reserve(call.operation)
         if ticket is not None and ticket.wait > 0:
             self._sleep(ticket.wait)
+        _cancel.check(call.operation)  # a cancelled run sends nothing new (wsnb._cancel)
         request = self._build(self._http, call)
         self.stats.record_call(call.operation)
         try:
@@ -960,7 +961,7 @@ class AsyncClient(_Core):
             user_agent,
             wall_clock,
         )
-        self._sleep = sleep or asyncio.sleep
+        self._sleep = sleep or _cancel.asleep
         self._http = httpx.AsyncClient(
             auth=auth, timeout=timeout, transport=transport, limits=limits, verify=_ssl_context()
         )
@@ -986,6 +987,7 @@ class AsyncClient(_Core):
         ticket = self._reserve(call.operation)
         if ticket is not None and ticket.wait > 0:
             await self._sleep(ticket.wait)
+        _cancel.check(call.operation)  # a cancelled run sends nothing new (wsnb._cancel)
         request = self._build(self._http, call)
         self.stats.record_call(call.operation)
         try:

@@ -74,11 +74,14 @@ OUTCOMES: Final = (
     "failed",
     "skipped",
     "planned",
+    "forbidden",
 )
 TERMINAL_OUTCOMES: Final = frozenset(OUTCOMES) - {"pending"}
 
-Outcome = Literal["pending", "deleted", "already_absent", "invalid", "failed", "skipped", "planned"]
-RunStatus = Literal["running", "done", "interrupted"]
+Outcome = Literal[
+    "pending", "deleted", "already_absent", "invalid", "failed", "skipped", "planned", "forbidden"
+]
+RunStatus = Literal["running", "done", "interrupted", "cancelled"]
 
 SCHEMA_VERSION: Final = 2
 
@@ -564,7 +567,7 @@ class Ledger:
     def finish_run(
         self, run_id: int, status: RunStatus, stats: Mapping[str, Any] | None = None
     ) -> None:
-        """Close a run (``done`` or ``interrupted``) and keep the client's call statistics.
+        """Close a run (``done``, ``interrupted`` or ``cancelled``), keeping the call statistics.
 
         Not when another holder has taken the run over (this process lost its lease): the run is
         theirs to close."""

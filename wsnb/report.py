@@ -47,6 +47,7 @@ __all__ = [
     "headline",
     "operator",
     "report_title",
+    "summary_ok",
     "summary_text",
     "undo_command",
 ]
@@ -99,6 +100,7 @@ _COLOURS: Final = {
     "invalid": "#f9a825",
     "skipped": "#9e9e9e",
     "failed": "#c62828",
+    "forbidden": "#ad1457",
     "pending": "#6d4c41",
 }
 #: Text colour on each outcome's chip (dark on the light backgrounds).
@@ -484,9 +486,14 @@ class DeletionReport:
 
     @property
     def ok(self) -> bool:
-        """True when the run finished and no id failed or is still pending."""
-        s = self.summary
-        return bool(s["status"] == "done" and s["failed"] == 0 and s["pending"] == 0)
+        """True when the run finished (status ``done``) and every selected id reached its goal:
+        ``deleted`` or ``already_absent`` (a dry run: ``planned`` or ``already_absent``).
+
+        Anything else is not OK: an id ``skipped`` (no snapshot), ``failed``, ``forbidden``,
+        ``invalid`` or still ``pending``, and a run ``interrupted``, ``cancelled`` or still
+        ``running``. An empty selection is OK (nothing was asked). See :func:`summary_ok`.
+        """
+        return summary_ok(self.summary)
 
     @property
     def run_id(self) -> int:
@@ -516,8 +523,9 @@ class DeletionReport:
         return undo_command(self.summary)
 
     def failures(self) -> pd.DataFrame:
-        """Failed and skipped ids grouped by error code: count, example message, some ids."""
-        bad = self.frame[self.frame["outcome"].isin(["failed", "skipped", "pending"])]
+        """Failed, forbidden, skipped and pending ids grouped by error code: count, example
+        message, some ids."""
+        bad = self.frame[self.frame["outcome"].isin(["failed", "forbidden", "skipped", "pending"])]
         if bad.empty:
             return pd.DataFrame(
                 columns=["outcome", "error_code", "count", "error_msg", "task_ids"]
@@ -834,6 +842,15 @@ class DeletionReport:
         return summary_text(self.summary, paths, brief=brief)
 
 
+def summary_ok(summary: Mapping[str, Any]) -> bool:
+    """:attr:`DeletionReport.ok` for a ``summary`` (the report's, or a ``report.json``'s)."""
+    goals = (
+        ("planned", "already_absent") if summary.get("dry_run") else ("deleted", "already_absent")
+    )
+    reached = sum(int(summary.get(name) or 0) for name in goals)
+    return summary.get("status") == "done" and reached == int(summary.get("ids") or 0)
+
+
 #: The outcome counts :func:`summary_text` names, in this order (zero ones left out).
 _COUNTED: Final = (
     "planned",
@@ -842,6 +859,7 @@ _COUNTED: Final = (
     "invalid",
     "skipped",
     "failed",
+    "forbidden",
     "pending",
 )
 
@@ -858,9 +876,7 @@ def summary_text(
     """
     kind = "dry run" if summary.get("dry_run") else "deletion run"
     counts = ", ".join(f"{summary[k]} {k.replace('_', ' ')}" for k in _COUNTED if summary.get(k))
-    ok = (
-        summary.get("status") == "done" and not summary.get("failed") and not summary.get("pending")
-    )
+    ok = summary_ok(summary)
     head = (
         f"wsnb {kind} {summary.get('run_id')}: {'OK' if ok else 'NEEDS ATTENTION'} "
         f"({summary.get('status')})"

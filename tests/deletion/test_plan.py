@@ -4,12 +4,23 @@ names, invalid and duplicate ids, the cap and the options refused before any cal
 from __future__ import annotations
 
 import asyncio
+import os
+import re
+import sqlite3
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from tests.deletion.conftest import FAST_RETRY, _client, _deleted_in_log, _writes
-from wsnb.deletion import DeletionCapError, adelete_tasks, delete_tasks, selection_ids
+from wsnb.deletion import (
+    DeletionCapError,
+    adelete_tasks,
+    delete_tasks,
+    restore_tasks,
+    resume,
+    selection_ids,
+)
 from wsnb.emulator import Emulator
 from wsnb.ledger import Ledger
 
@@ -138,3 +149,56 @@ def test_bad_options_are_refused_before_any_call(
     assert emulator.control.requests() == []
     assert ledger.runs().empty
     assert len(emulator.control.task_ids()) == 3
+
+
+def test_an_invalid_entry_does_not_hide_a_valid_id_that_reads_the_same(
+    emulator: Emulator, ledger: Ledger
+) -> None:
+    """``[42, "42"]``: the int is invalid, the string is a valid id and is handled as one."""
+    ids = emulator.control.seed(2, seed=6)
+    with _client(emulator) as client:
+        report = delete_tasks(
+            client, [42, "42", ids[0], b"x", "b'x'"], ledger=ledger, progress=False
+        )
+    frame = report.frame.set_index("task_id")
+    valid = frame[frame["outcome"] != "invalid"]
+    assert set(valid.index) == {"42", ids[0], "b'x'"}
+    assert valid.loc["42", "outcome"] == "already_absent"
+    assert valid.loc[ids[0], "outcome"] == "deleted"
+    assert report.summary["invalid"] == 2
+    assert len(frame) == 5 and frame.index.is_unique
+
+
+def test_the_ledger_argument_is_checked(
+    emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``ledger=123`` used to create a file ``./123``: a ledger is a Ledger, a path or None."""
+    monkeypatch.chdir(tmp_path)
+    ids = emulator.control.seed(2, seed=7)
+    message = r"ledger must be a Ledger, a path \(str or os\.PathLike\) or None, not int"
+    with _client(emulator) as client:
+        with pytest.raises(TypeError, match=message):
+            delete_tasks(client, ids, ledger=123, progress=False)  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match=message):
+            resume(client, 123, 1, progress=False)  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match=message):
+            restore_tasks(client, 123, 1)  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="ledger path is empty"):
+            delete_tasks(client, ids, ledger="", progress=False)
+    assert list(tmp_path.iterdir()) == []
+    assert emulator.control.requests() == []
+
+
+def test_sqlite_errors_name_the_ledger(emulator: Emulator, tmp_path: Path) -> None:
+    bad = tmp_path / "notes.sqlite"
+    bad.write_text("this is not a database\n" * 200)
+    ids = emulator.control.seed(2, seed=8)
+    where = re.escape(os.fspath(bad))
+    with _client(emulator) as client:
+        with pytest.raises(sqlite3.DatabaseError, match=where):
+            delete_tasks(client, ids, ledger=bad, progress=False)
+        with pytest.raises(sqlite3.DatabaseError, match=where):
+            resume(client, bad, 1, progress=False)
+        with pytest.raises(sqlite3.DatabaseError, match=where):
+            restore_tasks(client, bad, 1)
+    assert emulator.control.requests() == []

@@ -12,17 +12,25 @@ One call of :func:`delete_tasks` is one *run* in the :class:`~wsnb.ledger.Ledger
    ``precheck=False`` skips that too (the fastest mode, for a selection just listed).
 3. **Send.** The ids still pending go out in chunks of at most 5000 through ``batch_delete``,
    ``concurrency`` at a time; throttling and retries of refused calls are the client's. Every call
-   is written ahead to the ledger ("in flight") and completed after. A 400 on a chunk is bisected
-   until the offending ids are isolated (each split logged); an ambiguous failure
-   (:class:`~wsnb.errors.OutcomeUnknownError`: timeout, 502/503/504, dropped connection after
-   sending, and a 500) is never guessed: when no write is in flight, the server is asked which
-   of those ids still exist; the gone ones are ``deleted``, the others are sent again (at most
-   :data:`MAX_ROUNDS` times).
+   is written ahead to the ledger ("in flight") and completed after. A refused chunk is split to
+   find the ids the refusal is about (a 400 about ids; a 403 per id: ``forbidden``), but not
+   down to single ids for an error about no id (both halves refused the same way: ``failed``).
+   An ambiguous failure (:class:`~wsnb.errors.OutcomeUnknownError`: timeout, 502/503/504,
+   dropped connection after sending, and a 500) is never guessed: when no write is in flight,
+   the server is asked which of those ids still exist; the gone ones are ``deleted``, the others
+   are sent again (at most :data:`MAX_ROUNDS` times; still there after that: ``pending``).
+   A 401, or a 403 on every call, stops the run: the ids not sent stay ``pending``.
 4. **Verify.** With ``verify=True`` every id reported ``deleted`` is confirmed gone.
 
-Outcomes per id: ``deleted``, ``already_absent``, ``invalid``, ``failed``, ``skipped`` (not sent
-because the run stopped, or no snapshot could be taken), ``planned`` (dry run). A dry run reads
-but makes no write call. Ids not selected are never sent.
+Outcomes per id: ``deleted`` (this run deleted it, even when the server committed late),
+``already_absent``, ``invalid``, ``failed``, ``forbidden``, ``skipped`` (no snapshot could be
+taken), ``planned`` (dry run), or ``pending`` (not settled: :func:`resume` finishes it). A dry run
+reads but makes no write call. Ids not selected are never sent. ``report.ok`` means the run is
+``done`` and every id reached its goal (see :attr:`~wsnb.report.DeletionReport.ok`).
+
+Stopping: ``cancel=`` (a ``threading.Event``) or an interrupt (Ctrl-C, Kernel > Interrupt) stops
+sending at once, lets the call in flight settle, leaves the rest ``pending`` and closes the run
+as ``cancelled`` (an interrupt then re-raises ``KeyboardInterrupt``).
 
 The algorithm is written once, as coroutines over :class:`wsnb._aio.Api`; :func:`delete_tasks`
 runs it for a sync :class:`~wsnb.client.Client` and :func:`adelete_tasks` for an
@@ -36,6 +44,7 @@ this module is the public face (the sync and async entry points).
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -45,7 +54,15 @@ from wsnb._aio import Api, run_sync
 from wsnb.client import AsyncClient, Client
 from wsnb.deletion._plan import DEFAULT_CHUNK_SIZE, DEFAULT_MAX, DeletionCapError, selection_ids
 from wsnb.deletion._restore import _restore, create_body
-from wsnb.deletion._run import DEFAULT_CONCURRENCY, Progress, _delete, _open_ledger, _resume
+from wsnb.deletion._run import (
+    DEFAULT_CONCURRENCY,
+    LedgerError,
+    Progress,
+    _delete,
+    _open_ledger,
+    _resume,
+    ledger_errors,
+)
 from wsnb.ledger import Ledger
 from wsnb.report import DeletionReport
 
@@ -54,6 +71,7 @@ __all__ = [
     "DEFAULT_CONCURRENCY",
     "DEFAULT_MAX",
     "DeletionCapError",
+    "LedgerError",
     "Progress",
     "adelete_tasks",
     "aresume",
@@ -78,6 +96,7 @@ def delete_tasks(
     progress: Progress = True,
     snapshot: bool = True,
     precheck: bool = True,
+    cancel: threading.Event | None = None,
 ) -> DeletionReport:
     """Delete the selected tasks safely and return a :class:`~wsnb.report.DeletionReport`.
 
@@ -96,9 +115,16 @@ def delete_tasks(
     sends at once: then an id that never existed may be reported ``deleted`` (when the API
     ignores unknown ids, or an ambiguous call is resolved as "gone"); it is gone either way,
     and verification still runs.
+
+    ``cancel``: a ``threading.Event`` (e.g. set by a Cancel button, from any thread). Once it
+    is set nothing new is sent; the calls in flight settle, the ids not sent stay ``pending``,
+    the run is closed as ``cancelled`` and its report returned (``resume`` finishes it). An
+    interrupt (Ctrl-C, Jupyter's Kernel > Interrupt) does the same, then re-raises
+    ``KeyboardInterrupt``.
     """
     if isinstance(client, AsyncClient):
         raise TypeError("delete_tasks() needs a sync Client; use adelete_tasks() with AsyncClient")
+    event = cancel if cancel is not None else threading.Event()
     return run_sync(
         _delete(
             Api(client),
@@ -112,7 +138,9 @@ def delete_tasks(
             progress=progress,
             snapshot=snapshot,
             precheck=precheck,
-        )
+            cancel=event,
+        ),
+        cancel=event,
     )
 
 
@@ -129,8 +157,11 @@ async def adelete_tasks(
     progress: Progress = True,
     snapshot: bool = True,
     precheck: bool = True,
+    cancel: threading.Event | None = None,
 ) -> DeletionReport:
-    """The :class:`~wsnb.client.AsyncClient` twin of :func:`delete_tasks`."""
+    """The :class:`~wsnb.client.AsyncClient` twin of :func:`delete_tasks`. Cancelling the task
+    (``CancelledError``) also closes the run (``cancelled``; a call in flight is recorded as
+    unknown, and ``resume`` asks the server about it)."""
     return await _delete(
         Api(client),
         tasks,
@@ -143,6 +174,7 @@ async def adelete_tasks(
         progress=progress,
         snapshot=snapshot,
         precheck=precheck,
+        cancel=cancel,
     )
 
 
@@ -155,14 +187,17 @@ def resume(
     run_id: int,
     *,
     progress: Progress = True,
+    cancel: threading.Event | None = None,
 ) -> DeletionReport:
-    """Finish an interrupted run: ids sent before the interruption are checked on the server
-    (never re-sent blindly), ids already settled are left alone, the rest are deleted.
-    ``progress`` as in :func:`delete_tasks` (``total``: the ids still pending). Raises
+    """Finish a run that stopped early (interrupted, cancelled, or left ids ``pending``): ids
+    that a call may have deleted are checked on the server (never re-sent blindly), ids already
+    settled are left alone, the rest are deleted. ``progress`` and ``cancel`` as in
+    :func:`delete_tasks` (``total``: the ids still pending). Raises
     :class:`~wsnb.ledger.RunLeasedError` while another process holds the run (it is running)."""
     book, owned = _open_ledger(ledger)
+    event = cancel if cancel is not None else threading.Event()
     try:
-        return run_sync(_resume(Api(client), book, run_id, progress))
+        return run_sync(_resume(Api(client), book, run_id, progress, event), cancel=event)
     finally:
         if owned:
             book.close()
@@ -174,11 +209,12 @@ async def aresume(
     run_id: int,
     *,
     progress: Progress = True,
+    cancel: threading.Event | None = None,
 ) -> DeletionReport:
     """The :class:`~wsnb.client.AsyncClient` twin of :func:`resume`."""
     book, owned = _open_ledger(ledger)
     try:
-        return await _resume(Api(client), book, run_id, progress)
+        return await _resume(Api(client), book, run_id, progress, cancel)
     finally:
         if owned:
             book.close()
@@ -203,7 +239,8 @@ def restore_tasks(
     """
     book, owned = _open_ledger(ledger)
     try:
-        return run_sync(_restore(Api(client), book, run_id, ids))
+        with ledger_errors(book.path):
+            return run_sync(_restore(Api(client), book, run_id, ids))
     finally:
         if owned:
             book.close()

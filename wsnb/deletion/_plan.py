@@ -83,21 +83,24 @@ def selection_ids(tasks: Any) -> list[Any]:
 def _select(tasks: Any) -> _Selection:
     out = _Selection()
     frame = tasks if isinstance(tasks, pd.DataFrame) else None
-    seen: set[str] = set()
+    valid: set[str] = set()
+    bad: dict[tuple[str, str], Any] = {}  # (type, repr) -> the entry: invalid entries, once each
     for raw in selection_ids(tasks):
         if isinstance(raw, str) and 1 <= len(raw) <= ID_MAX_LEN:
-            if raw not in seen:
-                seen.add(raw)
+            if raw not in valid:
+                valid.add(raw)
                 out.ids.append(raw)
-            continue
-        shown = raw if isinstance(raw, str) else repr(raw)
-        shown = shown[:ID_MAX_LEN] if shown else "''"
-        if shown in seen:
-            continue
-        seen.add(shown)
+        else:
+            bad.setdefault((type(raw).__name__, repr(raw)), raw)
+    # Invalid entries are shown by a text that never equals a valid id of the selection, nor
+    # another invalid entry (the ledger keys the plan by it): 42 and "42" are two entries.
+    taken = set(valid)
+    for (kind, _), raw in bad.items():
+        shown = _shown(raw, kind, taken)
+        taken.add(shown)
         reason = (
             f"task id must be a str of 1 to {ID_MAX_LEN} characters "
-            f"(got {type(raw).__name__} of length {len(raw) if isinstance(raw, str) else '-'})"
+            f"(got {kind} of length {len(raw) if isinstance(raw, str) else '-'})"
         )
         out.invalid.append((shown, reason))
     if frame is not None and len(out.ids):
@@ -109,9 +112,22 @@ def _select(tasks: Any) -> _Selection:
         out.names = {
             tid: (name, ttype)
             for tid, name, ttype in zip(sub.index.tolist(), names, types, strict=True)
-            if isinstance(tid, str) and tid in seen
+            if isinstance(tid, str) and tid in valid
         }
     return out
+
+
+def _shown(raw: Any, kind: str, taken: set[str]) -> str:
+    """How an invalid entry appears in the plan: its text (a str) or ``repr``, cut to
+    :data:`ID_MAX_LEN`; marked with its type (then numbered) when that text is taken."""
+    text = raw if isinstance(raw, str) else repr(raw)
+    base = text[:ID_MAX_LEN] if text else "''"
+    shown, n = base, 1
+    while shown in taken:
+        mark = f" [invalid {kind}{f' #{n}' if n > 1 else ''}]"
+        shown = base[: ID_MAX_LEN - len(mark)] + mark
+        n += 1
+    return shown
 
 
 def _optional_strs(column: pd.Series) -> list[str | None]:

@@ -1,25 +1,55 @@
 """One deletion run, fresh or resumed: the ``_Run`` state machine and the phases that drive it.
 
-Contract: every id of the run's plan ends with exactly one outcome in the ledger; no id outside
-the plan is ever sent. ``_delete`` validates the options, plans (:mod:`wsnb.deletion._plan`),
-creates the run in the ledger and drives it; ``_resume`` re-opens an interrupted run. Both hold
-the run's lease (:meth:`wsnb.ledger.Ledger.lease`) while they drive it. ``_drive``
-runs the phases (snapshot or existence check, send, verify) and marks the run ``done``, or
-``interrupted`` (resumable) on any exception. Every write call is written ahead to the ledger
-before it goes out; an ambiguous outcome is resolved by asking the server (``_existing``) while
-nothing of the run is in flight, never by guessing. Ids go out in at most :data:`MAX_ROUNDS`
-rounds (within a round, a chunk refused with 400 is bisected and its halves sent again).
+Contract: every id of the run's plan ends with exactly one outcome in the ledger, or stays
+``pending`` (resumable) when the run stops early; no id outside the plan is ever sent.
+``_delete`` validates the options, plans (:mod:`wsnb.deletion._plan`), creates the run in the
+ledger and drives it; ``_resume`` re-opens a run. ``_drive`` runs the phases (snapshot or
+existence check, send, verify) and closes the run: ``done`` when no id is pending,
+``cancelled`` when the cancel event was set (or the task cancelled) with ids left, else
+``interrupted`` (an error stopped it, or the server kept failing: see below).
+
+Every write call is written ahead to the ledger before it goes out. An ambiguous outcome is
+resolved by asking the server (``_existing``: a listing read to its last page, or per-id
+``get_task``; never concluded from ``total_count``) while nothing of the run is in flight, never by
+guessing. An id found absent is ``deleted`` when a call of this run that may have taken effect
+named it (answered 2xx, ambiguous, or in flight at a crash: ``maybe_done``), else
+``already_absent``; the ``gone`` event records which calls are the evidence.
+
+Ids go out in at most :data:`MAX_ROUNDS` rounds; an id that only met transient failures
+(throttling, 5xx, ambiguous calls found not to have deleted it) in all of them stays ``pending``
+with its last error and the run ends ``interrupted``: ``resume`` tries again. Within a round a
+refused chunk is split (``_isolate``):
+
+* a 400 about ids is bisected down to the ids it is about; when both halves are refused as
+  "does not exist", the chunk's ids are looked up at the end of the round instead (one check,
+  not one call per id), and the ones still there go out again;
+* a 400 whose two halves fail with the same error that is not about ids settles the chunk
+  ``failed`` (3 calls, not 2N-1);
+* a 403, or a 400 with an ``encoded_authorization_message`` (per-id IAM), is bisected down to
+  the ``forbidden`` ids once a write of the run succeeded; before that, :data:`DENIALS_TO_STOP`
+  denials (the chunk, its halves, a one-id probe) stop the run as a credential problem.
+
+A 401 (or "service not enabled") stops the run at once. After a stop or a cancel nothing new is
+sent (checked after the concurrency gate is acquired, and by the clients before each attempt:
+:mod:`wsnb._cancel`); the ids not sent stay ``pending``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import math
 import os
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from typing import Any, Final
+import re
+import sqlite3
+import threading
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Final, TypeVar
 
+from wsnb import _cancel
 from wsnb._aio import Api
+from wsnb._cancel import CallCancelled
 from wsnb._checks import check_int
 from wsnb._listing import list_all
 from wsnb.deletion._plan import (
@@ -36,33 +66,51 @@ from wsnb.errors import (
     NotFoundError,
     OutcomeUnknownError,
     ServerError,
+    ServiceNotEnabledError,
     ThrottledError,
     TransportError,
+    UnexpectedResponseError,
     WorkspaceError,
 )
-from wsnb.ledger import Ledger, Outcome
+from wsnb.ledger import Ledger, Outcome, RunStatus, default_ledger_path
 from wsnb.models import BATCH_DELETE_MAX, LIST_PAGE_MAX, ScheduledType
 from wsnb.report import DeletionReport, operator
 
-__all__ = ["DEFAULT_CONCURRENCY", "MAX_ROUNDS", "READ_CONCURRENCY", "Progress"]
+__all__ = [
+    "DEFAULT_CONCURRENCY",
+    "DENIALS_TO_STOP",
+    "MAX_ROUNDS",
+    "READ_CONCURRENCY",
+    "LedgerError",
+    "Progress",
+]
 
 #: Batch-delete calls in flight at once (the client's write limiter sets the pace).
 DEFAULT_CONCURRENCY: Final = 4
 #: ``get_task`` calls in flight at once for snapshots and existence checks.
 READ_CONCURRENCY: Final = 8
-#: Times an id is sent at most (ambiguous or throttled calls are re-sent after a check).
+#: Times an id is sent at most in one run (ambiguous or throttled calls are re-sent after a
+#: check); an id still there after that stays ``pending`` for ``resume``.
 MAX_ROUNDS: Final = 4
+#: IAM denials (403) tolerated while no write of the run has succeeded: the chunk, both its
+#: halves and a one-id probe. The last one stops the run (the credentials cannot delete).
+DENIALS_TO_STOP: Final = 4
 
 
 #: A progress sink: ``True``/``False`` for a tqdm bar (on/off), or a callable
 #: ``(done, total) -> None`` called as ids settle (e.g. to drive a widget's bar).
 Progress = bool | Callable[[int, int], None]
 
+T = TypeVar("T")
 
 _log = logging.getLogger(__name__)
 
 
-# --- existence checks ----------------------------------------------------------------------------
+class LedgerError(sqlite3.DatabaseError):
+    """The ledger file could not be opened or used; the message names the file."""
+
+
+# --- refusals ------------------------------------------------------------------------------------
 
 
 def _missing(error: WorkspaceError) -> bool:
@@ -71,56 +119,36 @@ def _missing(error: WorkspaceError) -> bool:
     )
 
 
-async def _gather_limited(
-    items: Sequence[str], fn: Callable[[str], Awaitable[Any]], limit: int
-) -> list[Any]:
-    gate = asyncio.Semaphore(limit)
-
-    async def one(item: str) -> Any:
-        async with gate:
-            return await fn(item)
-
-    return list(await asyncio.gather(*(one(i) for i in items)))
+def _denied(error: WorkspaceError) -> bool:
+    """An IAM denial that may concern some ids only (per-id policies): a 403, or a 400 with an
+    ``encoded_authorization_message``. "Service not enabled" is no such denial."""
+    if isinstance(error, ServiceNotEnabledError):
+        return False
+    return isinstance(error, ForbiddenError) or (
+        isinstance(error, BadRequestError) and bool(error.encoded_authorization_message)
+    )
 
 
-async def _lookup(api: Api, task_id: str) -> dict[str, Any] | None:
-    """A task's definition, or ``None`` when the server says it does not exist."""
-    try:
-        return dict(await api.get_task(task_id))
-    except WorkspaceError as error:
-        if _missing(error):
-            return None
-        raise
+#: A refusal's message that names ids ("task_ids[3] …", "task id …"): splitting can isolate them.
+_ABOUT_IDS: Final = re.compile(r"\btask[ _-]?ids?\b|\bids?\b", re.IGNORECASE)
 
 
-async def _existing(api: Api, ids: Sequence[str]) -> set[str]:
-    """Which of ``ids`` exist now: per-id ``get_task`` or a full listing, whichever is cheaper.
-
-    ``total_count`` only estimates the listing's cost (it may count hidden LIFE_CYCLE tasks, be
-    off or absent; without it, per-id lookups, whose cost is known); an empty project is known
-    from two empty pages, never from a total of 0. Must only be called while none of this run's
-    writes is in flight (listing by offset while deleting would skip tasks).
-    """
-    if not ids:
-        return set()
-    if len(ids) > 2:
-        normal, life = await asyncio.gather(
-            api.list_page(0, {}, limit=1),
-            api.list_page(0, {"scheduled_type": ScheduledType.LIFE_CYCLE.value}, limit=1),
-        )
-        if not normal[0] and not life[0]:  # both listings end at once: the project is empty
-            return set()
-        hints = (normal[1], life[1])
-        pages = sum(h // LIST_PAGE_MAX + 1 for h in hints if h is not None)
-        if None not in hints and pages < len(ids):
-            listed = await list_all(api, {}, include_life_cycle=True)
-            present = {str(item.get("id")) for item in listed}
-            return {i for i in ids if i in present}
-    found = await _gather_limited(ids, lambda i: _lookup(api, i), READ_CONCURRENCY)
-    return {i for i, d in zip(ids, found, strict=True) if d is not None}
+def _about_ids(error: WorkspaceError) -> bool:
+    """Whether a refusal can be about some of the ids, so that splitting the chunk helps."""
+    return (
+        _missing(error)
+        or _denied(error)
+        or bool(error.error_msg and _ABOUT_IDS.search(error.error_msg))
+    )
 
 
-# --- one run -------------------------------------------------------------------------------------
+def _same(a: WorkspaceError, b: WorkspaceError) -> bool:
+    return (type(a), a.status, a.error_code, a.error_msg) == (
+        type(b),
+        b.status,
+        b.error_code,
+        b.error_msg,
+    )
 
 
 def _error_fields(error: WorkspaceError) -> dict[str, Any]:
@@ -134,6 +162,98 @@ def _error_fields(error: WorkspaceError) -> dict[str, Any]:
         "error_msg": (error.error_msg or str(error))[:500],
         "request_id": error.request_id,
     }
+
+
+def _forbidden_fields(error: WorkspaceError) -> dict[str, Any]:
+    """A denial's fields, the whole ``encoded_authorization_message`` kept in the message (IAM
+    decodes it with ``decode-authorization-message``; a cut one cannot be decoded)."""
+    fields = _error_fields(error)
+    if error.encoded_authorization_message:
+        fields["error_msg"] += (
+            f"; encoded_authorization_message: {error.encoded_authorization_message}"
+        )
+    return fields
+
+
+# --- existence checks ----------------------------------------------------------------------------
+
+
+async def _gather(aws: Iterable[Awaitable[T]]) -> list[T]:
+    """``asyncio.gather``; when one fails, the others are cancelled and awaited, so no orphan
+    goes on calling the API after the failure has left this function."""
+    tasks = [asyncio.ensure_future(a) for a in aws]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+
+
+async def _gather_limited(
+    items: Sequence[str], fn: Callable[[str], Awaitable[Any]], limit: int
+) -> list[Any]:
+    gate = asyncio.Semaphore(limit)
+
+    async def one(item: str) -> Any:
+        async with gate:
+            return await fn(item)
+
+    return await _gather(one(i) for i in items)
+
+
+async def _lookup(api: Api, task_id: str) -> dict[str, Any] | None:
+    """A task's definition, or ``None`` when the server says it does not exist."""
+    try:
+        return dict(await api.get_task(task_id))
+    except WorkspaceError as error:
+        if _missing(error):
+            return None
+        raise
+
+
+def _hint(total: object) -> int | None:
+    """A ``total_count`` usable as a hint (a non-negative int), else ``None``."""
+    ok = isinstance(total, int) and not isinstance(total, bool) and total >= 0
+    return total if ok else None  # type: ignore[return-value]
+
+
+async def _existing(api: Api, ids: Sequence[str]) -> set[str]:
+    """Which of ``ids`` exist now, by asking about them: per-id ``get_task``, or listing the
+    whole project (every page, to the last); whichever is cheaper by the totals the server
+    reports. A total is only a hint for that choice: "0 tasks" still lists, and without a
+    total more than a page of ids is listed.
+
+    Must only be called while none of this run's writes is in flight (listing by offset while
+    deleting would skip tasks).
+    """
+    if not ids:
+        return set()
+    if len(ids) > 2:
+        (_, normal), (_, life) = await _gather(
+            (
+                api.list_page(0, {}, limit=1),
+                api.list_page(0, {"scheduled_type": ScheduledType.LIFE_CYCLE.value}, limit=1),
+            )
+        )
+        normal_hint, life_hint = _hint(normal), _hint(life)
+        if normal_hint is None or life_hint is None:
+            by_listing = len(ids) > LIST_PAGE_MAX
+        else:  # a listing costs at least one call per pass, whatever the totals say
+            pages = max(1, math.ceil(normal_hint / LIST_PAGE_MAX)) + max(
+                1, math.ceil(life_hint / LIST_PAGE_MAX)
+            )
+            by_listing = pages < len(ids)
+        if by_listing:
+            listed = await list_all(api, {}, include_life_cycle=True)
+            present = {str(item.get("id")) for item in listed}
+            return {i for i in ids if i in present}
+    found = await _gather_limited(ids, lambda i: _lookup(api, i), READ_CONCURRENCY)
+    return {i for i, d in zip(ids, found, strict=True) if d is not None}
+
+
+# --- one run -------------------------------------------------------------------------------------
 
 
 class _Run:
@@ -152,6 +272,7 @@ class _Run:
         precheck: bool,
         progress: Progress,
         total: int,
+        cancel: threading.Event,
     ) -> None:
         from tqdm.auto import tqdm
 
@@ -164,17 +285,36 @@ class _Run:
         self.snapshot = snapshot
         self.precheck = precheck
         self.total = total
+        self.cancel = cancel
         self.done = 0
         self.on_progress = progress if callable(progress) else None
         show_bar = bool(progress) and self.on_progress is None
         self.bar = tqdm(total=total, desc="deleting", unit="task", disable=not show_bar)
         self.next_chunk = 0
-        self.sent: set[str] = set()
+        #: id -> a call of this run that may have deleted it (2xx, ambiguous, in flight).
+        self.maybe_done: dict[str, int] = {}
         self.deleted_now: list[str] = []
         self.retry: list[str] = []  # refused without effect: send again
         self.unsure: list[str] = []  # ambiguous: check the server first
+        self.missing: list[str] = []  # refused as "does not exist" in bulk: check, then resend
+        #: refused for good, but an earlier call of this run may have deleted them: check first
+        self.doubtful: list[tuple[list[str], dict[str, Any]]] = []
         self.last_error: dict[str, dict[str, Any]] = {}
+        #: The error that stopped the run (401, credential-level 403): nothing more is sent.
         self.fatal: WorkspaceError | None = None
+        #: A write of this run succeeded: the credentials may delete, a 403 is about ids.
+        self.proven = False
+        self.denials = 0  # 403s while not proven
+        self.held: list[tuple[list[str], WorkspaceError]] = []  # 1-id denials, not proven yet
+
+    @property
+    def stopping(self) -> bool:
+        """Cancelled, or stopped by an error: no new call goes out."""
+        return self.fatal is not None or self.cancel.is_set()
+
+    def check_cancel(self) -> None:
+        if self.cancel.is_set():
+            raise CallCancelled()
 
     def settle(self, ids: Sequence[str], outcome: Outcome, **error: Any) -> None:
         if not ids:
@@ -198,11 +338,35 @@ class _Run:
             _log.warning("progress callback failed; no further progress is reported", exc_info=True)
             self.on_progress = None
 
-    def settle_gone(self, ids: Iterable[str]) -> None:
-        """Ids found absent: ``deleted`` if this run ever sent them, else ``already_absent``."""
+    def settle_gone(self, ids: Iterable[str], why: str, **error: Any) -> None:
+        """Ids found absent: ``deleted`` when a call of this run that may have taken effect
+        named them (the ``gone`` event names those calls: the evidence), else
+        ``already_absent`` (with ``error``, the answer that said so, if any)."""
         gone = list(ids)
-        self.settle([i for i in gone if i in self.sent], "deleted")
-        self.settle([i for i in gone if i not in self.sent], "already_absent")
+        if not gone:
+            return
+        ours = [i for i in gone if i in self.maybe_done]
+        others = [i for i in gone if i not in self.maybe_done]
+        self.ledger.add_event(
+            self.run_id,
+            "gone",
+            why=why,
+            deleted=len(ours),
+            already_absent=len(others),
+            calls=sorted({self.maybe_done[i] for i in ours}),
+            ids=ours[:20],
+        )
+        self.settle(ours, "deleted")
+        self.settle(others, "already_absent", **error)
+
+    def settle_failed(self, ids: Sequence[str], **error: Any) -> None:
+        """Ids refused for good: ``failed``, except those an earlier call of this run may have
+        deleted (an ambiguous call, a late commit): the server is asked about them at the end
+        of the round (absent: ``deleted``)."""
+        doubtful = [i for i in ids if i in self.maybe_done]
+        if doubtful:
+            self.doubtful.append((doubtful, error))
+        self.settle([i for i in ids if i not in self.maybe_done], "failed", **error)
 
     # --- phase 1: what exists -----------------------------------------------------------------
 
@@ -210,22 +374,26 @@ class _Run:
         """Snapshot (or check) ``ids``; settle the absent ones; return those to delete."""
         if not ids:
             return []
+        self.check_cancel()
         if not self.snapshot:
             if not self.precheck:
                 return list(ids)
             present = await _existing(self.api, ids)
-            self.settle_gone(i for i in ids if i not in present)
+            self.settle_gone((i for i in ids if i not in present), "absent before sending")
             return [i for i in ids if i in present]
         have = self.ledger.snapshots(self.run_id)
         todo = [i for i in ids if have.get(i) is None]
         keep = [i for i in ids if have.get(i) is not None]
         for part in _chunks(todo, 200):
+            self.check_cancel()
             found = await _gather_limited(part, self._snap, READ_CONCURRENCY)
             snaps = {
                 tid: d for tid, d in zip(part, found, strict=True) if not isinstance(d, Exception)
             }
             self.ledger.record_snapshots(self.run_id, snaps)
-            self.settle_gone(tid for tid, d in snaps.items() if d is None)
+            self.settle_gone(
+                (tid for tid, d in snaps.items() if d is None), "absent when its snapshot was taken"
+            )
             for tid, d in zip(part, found, strict=True):
                 if isinstance(d, WorkspaceError):
                     self.settle(
@@ -249,54 +417,97 @@ class _Run:
     async def send_all(self, ids: list[str]) -> None:
         todo = ids
         for round_no in range(1, MAX_ROUNDS + 1):
-            if not todo or self.fatal is not None:
-                break
+            if not todo or self.stopping:
+                return
             chunks = _chunks(todo, self.chunk_size)
             gate = asyncio.Semaphore(self.concurrency)
-            jobs = [
-                self._send(chunk, self.next_chunk + n, round_no, gate)
-                for n, chunk in enumerate(chunks)
-            ]
-            self.next_chunk += len(chunks)
-            await asyncio.gather(*jobs)
+            first, self.next_chunk = self.next_chunk, self.next_chunk + len(chunks)
+            await _gather(
+                self._deliver(chunk, first + n, round_no, gate) for n, chunk in enumerate(chunks)
+            )
+            self._judge_held()
+            if self.stopping:  # what is left (ambiguous ones too) stays pending for resume
+                return
             # Nothing is in flight now: resolve ambiguous calls by asking the server.
             unsure, self.unsure = self.unsure, []
+            missing, self.missing = self.missing, []
+            doubtful, self.doubtful = self.doubtful, []
             todo, self.retry = self.retry, []
-            if unsure:
-                present = await _existing(self.api, unsure)
+            refused = [i for ids_, _ in doubtful for i in ids_]
+            if unsure or missing or refused:
+                present = await _existing(self.api, [*unsure, *missing, *refused])
                 gone = [i for i in unsure if i not in present]
-                self.ledger.add_event(
-                    self.run_id, "resolved", checked=len(unsure), gone=len(gone), round=round_no
+                if unsure:
+                    self.ledger.add_event(
+                        self.run_id, "resolved", checked=len(unsure), gone=len(gone), round=round_no
+                    )
+                self.settle_gone(gone, "absent after an ambiguous call")
+                self.settle_gone(
+                    (i for i in missing if i not in present), "refused: the tasks do not exist"
                 )
-                self.settle(gone, "deleted")
-                self.deleted_now.extend(gone)
-                todo = [*todo, *(i for i in unsure if i in present)]
+                self.settle_gone((i for i in refused if i not in present), "absent after a refusal")
+                for ids_, error in doubtful:
+                    self.settle([i for i in ids_ if i in present], "failed", **error)
+                todo = [*todo, *(i for i in [*unsure, *missing] if i in present)]
         if todo:
-            for tid in todo:
-                error = self.last_error.get(tid, {})
-                self.settle(
-                    [tid],
-                    "failed",
-                    **{
-                        **error,
-                        "error_msg": f"not deleted after {MAX_ROUNDS} attempts: "
-                        f"{error.get('error_msg', 'unknown error')}",
-                    },
-                )
+            self._give_up(todo)
 
-    async def _send(
+    def _give_up(self, ids: list[str]) -> None:
+        """Ids that met only transient failures in every round: still ``pending`` (``resume``
+        tries again), with their last error; the run ends ``interrupted``."""
+        groups: dict[tuple[tuple[str, Any], ...], list[str]] = {}
+        for tid in ids:
+            groups.setdefault(tuple(sorted(self.last_error.get(tid, {}).items())), []).append(tid)
+        for key, tids in groups.items():
+            error = dict(key)
+            last = error.get("error_msg") or "no answer"
+            error["error_msg"] = (
+                f"not deleted after {MAX_ROUNDS} attempts (last: {last}); "
+                "resume the run to try again"
+            )
+            self.ledger.set_outcomes(self.run_id, tids, "pending", **error)
+        self.ledger.add_event(self.run_id, "gave_up", ids=len(ids), rounds=MAX_ROUNDS)
+
+    async def _deliver(
         self, ids: list[str], chunk: int, attempt: int, gate: asyncio.Semaphore
     ) -> None:
-        if self.fatal is not None:
-            return
+        refusal = await self._call(ids, chunk, attempt, gate)
+        if refusal is not None:
+            await self._isolate(ids, chunk, attempt, gate, refusal)
+
+    async def _call(
+        self, ids: list[str], chunk: int, attempt: int, gate: asyncio.Semaphore
+    ) -> WorkspaceError | None:
+        """One batch-delete of ``ids``, written ahead to the ledger; settles what its answer
+        settles. Returns a refusal (400/403) for the caller to split, else ``None``."""
         async with gate:
+            if self.stopping:  # checked after the gate: queued calls do not go out
+                return None
             call_id = self.ledger.call_started(self.run_id, "batch_delete", chunk, attempt, ids)
-            self.sent.update(ids)
             try:
                 request_id = await self.api.batch_delete(ids)
+            except CallCancelled:
+                self.ledger.call_finished(
+                    call_id,
+                    "error",
+                    error_code="CANCELLED",
+                    error_msg="not sent: the run was cancelled",
+                )
+                return None
+            except asyncio.CancelledError:
+                self.maybe_done.update(dict.fromkeys(ids, call_id))
+                self.ledger.call_finished(
+                    call_id,
+                    "unknown",
+                    error_code="CANCELLED",
+                    error_msg="cancelled while in flight: the outcome is unknown",
+                )
+                raise
             except WorkspaceError as error:
                 failure = error
             else:
+                self.proven = True
+                self.maybe_done.update(dict.fromkeys(ids, call_id))
                 # One transaction: the call's answer and its ids' outcome (every id of the
                 # chunk carries the chunk's status and request id: the API has no per-id result).
                 self.ledger.call_succeeded(
@@ -304,43 +515,62 @@ class _Run:
                 )
                 self.advance(len(ids))
                 self.deleted_now.extend(ids)
-                return
+                return None
+        return self._answer(failure, ids, call_id)
+
+    def _answer(
+        self, failure: WorkspaceError, ids: list[str], call_id: int
+    ) -> WorkspaceError | None:
+        """What a failed call means for its ids (see the module docstring)."""
         fields = _error_fields(failure)
         for tid in ids:
             self.last_error[tid] = fields
+        if isinstance(failure, AuthenticationError | ServiceNotEnabledError):
+            self.ledger.call_finished(call_id, "error", **fields)
+            self.fatal = self.fatal or failure
+            return None
+        if _denied(failure):
+            self.ledger.call_finished(call_id, "error", **fields)
+            if not self.proven:
+                self.denials += 1
+                if self.denials >= DENIALS_TO_STOP:
+                    self.fatal = self.fatal or failure
+                    return None
+            return failure
         if isinstance(failure, BadRequestError):
             self.ledger.call_finished(call_id, "error", **fields)
-            await self._bisect(ids, chunk, attempt, gate, failure)
-        elif isinstance(failure, AuthenticationError | ForbiddenError):
-            self.ledger.call_finished(call_id, "error", **fields)
-            self.fatal = failure
-            self.settle(ids, "failed", **fields)
-        elif isinstance(failure, ThrottledError) or (
+            return failure
+        if isinstance(failure, ThrottledError) or (
             isinstance(failure, TransportError) and not failure.sent
         ):
             self.ledger.call_finished(call_id, "error", **fields)
             self.retry.extend(ids)
-        elif isinstance(failure, OutcomeUnknownError | ServerError | TransportError):
+            return None
+        if isinstance(
+            failure, OutcomeUnknownError | ServerError | TransportError | UnexpectedResponseError
+        ):
             self.ledger.call_finished(call_id, "unknown", **fields)
+            self.maybe_done.update(dict.fromkeys(ids, call_id))
             self.unsure.extend(ids)
-        else:  # 404 (wrong endpoint), 413 and the like: final
-            self.ledger.call_finished(call_id, "error", **fields)
-            self.settle(ids, "failed", **fields)
+            return None
+        # 404 (wrong endpoint), 413 and the like: final
+        self.ledger.call_finished(call_id, "error", **fields)
+        self.settle_failed(ids, **fields)
+        return None
 
-    async def _bisect(
+    async def _isolate(
         self,
         ids: list[str],
         chunk: int,
         attempt: int,
         gate: asyncio.Semaphore,
-        error: BadRequestError,
+        refusal: WorkspaceError,
     ) -> None:
-        fields = _error_fields(error)
+        """``ids`` were refused as a whole: find the ones the refusal is about."""
+        if self.stopping:
+            return
         if len(ids) == 1:
-            if error.task_missing:
-                self.settle(ids, "already_absent", **fields)
-            else:
-                self.settle(ids, "failed", **fields)
+            self._settle_refused(ids, refusal)
             return
         half = len(ids) // 2
         left, right = ids[:half], ids[half:]
@@ -351,18 +581,78 @@ class _Run:
             size=len(ids),
             left=len(left),
             right=len(right),
-            error_code=error.error_code,
-            error_msg=error.error_msg,
+            error_code=refusal.error_code,
+            error_msg=refusal.error_msg,
         )
-        await asyncio.gather(
-            self._send(left, chunk, attempt, gate), self._send(right, chunk, attempt, gate)
+        left_r, right_r = await _gather(
+            (self._call(left, chunk, attempt, gate), self._call(right, chunk, attempt, gate))
         )
+        if left_r is not None and right_r is not None:
+            if not _about_ids(left_r) and _same(left_r, right_r):
+                # Both halves refused the same way, by an error about no id: splitting further
+                # cannot help (it would take 2N-1 calls to fail every id alone).
+                self.ledger.add_event(
+                    self.run_id,
+                    "refused",
+                    chunk=chunk,
+                    size=len(ids),
+                    error_code=left_r.error_code,
+                    error_msg=left_r.error_msg,
+                )
+                self.settle_failed(ids, **_error_fields(left_r))
+                return
+            if _missing(left_r) and _missing(right_r):
+                # Many of these are gone (deleted by someone else, or by a late commit of our
+                # own): ask the server about them once, at the end of the round, rather than
+                # one call per id; the ones still there go out again.
+                self.ledger.add_event(self.run_id, "recheck", chunk=chunk, size=len(ids))
+                self.missing.extend(ids)
+                return
+            if _denied(left_r) and _denied(right_r) and not self.proven and len(left) > 1:
+                # Denied everywhere so far: probe one id alone; if that is denied too, the
+                # credentials cannot delete at all (DENIALS_TO_STOP), else isolate as usual.
+                probe, left = left[:1], left[1:]
+                probe_r = await self._call(probe, chunk, attempt, gate)
+                if probe_r is not None:
+                    self._settle_refused(probe, probe_r)
+        await _gather(
+            self._isolate(part, chunk, attempt, gate, r)
+            for part, r in ((left, left_r), (right, right_r))
+            if r is not None
+        )
+
+    def _settle_refused(self, ids: list[str], refusal: WorkspaceError) -> None:
+        """One id refused alone."""
+        if self.stopping:
+            return
+        fields = _error_fields(refusal)
+        if _denied(refusal):
+            if self.proven:
+                self.settle(ids, "forbidden", **_forbidden_fields(refusal))
+            else:  # denied, or every write is: decided at the end of the round
+                self.held.append((ids, refusal))
+        elif _missing(refusal):
+            self.settle_gone(ids, "refused: the task does not exist", **fields)
+        else:
+            self.settle_failed(ids, **fields)
+
+    def _judge_held(self) -> None:
+        """Ids denied alone while no write had succeeded: ``forbidden`` once one has; if none
+        has by the end of the round, the credentials are the problem: the run stops."""
+        held, self.held = self.held, []
+        if not held:
+            return
+        if self.proven:
+            for ids, refusal in held:
+                self.settle(ids, "forbidden", **_forbidden_fields(refusal))
+        elif self.fatal is None and not self.cancel.is_set():
+            self.fatal = held[0][1]
 
     # --- phase 3: verify -----------------------------------------------------------------------
 
     async def check_deleted(self) -> None:
         ids = list(dict.fromkeys(self.deleted_now))
-        if not self.verify or not ids:
+        if not self.verify or not ids or self.stopping:
             return
         present = await _existing(self.api, ids)
         still = [i for i in ids if i in present]
@@ -374,12 +664,6 @@ class _Run:
             error_code="VERIFY",
             error_msg="still exists after the server accepted its deletion",
         )
-
-    def stop_rest(self) -> None:
-        if self.fatal is None:
-            return
-        rest = self.ledger.pending(self.run_id)
-        self.settle(rest, "skipped", error_msg=f"not sent: the run stopped after {self.fatal}")
 
 
 def _stats_delta(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]:
@@ -407,41 +691,112 @@ def _merge_stats(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, An
     }
 
 
+async def _phases(
+    run: _Run, ids: list[str], *, dry_run: bool, ambiguous: Sequence[str] = ()
+) -> None:
+    if ambiguous:
+        present = await _existing(run.api, ambiguous)
+        gone = [i for i in ambiguous if i not in present]
+        run.ledger.add_event(run.run_id, "resumed", checked=len(ambiguous), gone=len(gone))
+        run.settle_gone(gone, "absent when the run resumed")
+        ids = [i for i in ids if i not in set(gone)]
+    todo = await run.prepare(ids)
+    if dry_run:
+        chunks = _chunks(todo, run.chunk_size)
+        run.ledger.set_chunks(run.run_id, chunks)
+        run.settle(todo, "planned")
+    else:
+        await run.send_all(todo)
+        await run.check_deleted()
+
+
+def _close(run: _Run, before: Mapping[str, Any], failure: BaseException | None) -> RunStatus:
+    """Close the run in the ledger: ``done``, ``cancelled`` or ``interrupted``."""
+    pending = len(run.ledger.pending(run.run_id))
+    status: RunStatus
+    if failure is None and not pending:
+        status = "done"
+    elif run.cancel.is_set() or isinstance(failure, asyncio.CancelledError):
+        status = "cancelled"
+    else:
+        status = "interrupted"
+    if status == "cancelled":
+        run.ledger.add_event(run.run_id, "cancelled", pending=pending)
+    old = run.ledger.run(run.run_id)["stats"]
+    stats = _merge_stats(old, _stats_delta(before, run.api.stats()))
+    run.ledger.finish_run(run.run_id, status, stats)
+    if status != "done":
+        _log.warning(
+            "deletion run %d %s with %d id(s) pending; resume(client, ledger, %d) finishes it",
+            run.run_id,
+            status,
+            pending,
+            run.run_id,
+        )
+    return status
+
+
 async def _drive(
     run: _Run, ids: list[str], *, dry_run: bool, ambiguous: Sequence[str] = ()
 ) -> None:
-    """Run the phases; on any exception mark the run ``interrupted`` (resumable)."""
+    """Run the phases and close the run (see the module docstring). Raises what stopped it:
+    an exception (the run is ``interrupted``, or ``cancelled`` for ``CancelledError``), or the
+    401/403 that stopped the sending; a cancel (the event) returns normally."""
     before = run.api.stats()
-    status = "interrupted"
     run.report_progress()  # (0, total): the start
+    failure: BaseException | None = None
     try:
-        if ambiguous:
-            present = await _existing(run.api, ambiguous)
-            gone = [i for i in ambiguous if i not in present]
-            run.ledger.add_event(run.run_id, "resumed", checked=len(ambiguous), gone=len(gone))
-            run.settle_gone(gone)
-            ids = [i for i in ids if i not in set(gone)]
-        todo = await run.prepare(ids)
-        if dry_run:
-            chunks = _chunks(todo, run.chunk_size)
-            run.ledger.set_chunks(run.run_id, chunks)
-            run.settle(todo, "planned")
-        else:
-            await run.send_all(todo)
-            run.stop_rest()
-            await run.check_deleted()
-        status = "done"
+        with _cancel.scope(run.cancel):
+            await _phases(run, ids, dry_run=dry_run, ambiguous=ambiguous)
+    except CallCancelled:
+        pass  # a call refused to go out after the cancel: the run is cancelled
+    except BaseException as exc:  # CancelledError and KeyboardInterrupt too: close, re-raise
+        failure = exc
     finally:
         run.bar.close()
-        old = run.ledger.run(run.run_id)["stats"]
-        stats = _merge_stats(old, _stats_delta(before, run.api.stats()))
-        run.ledger.finish_run(run.run_id, status, stats)  # type: ignore[arg-type]
+    try:
+        _close(run, before, failure)
+    except sqlite3.Error:
+        if failure is None:
+            raise
+        _log.exception("could not close deletion run %d in the ledger", run.run_id)
+    if failure is not None:
+        raise failure
+    if run.fatal is not None and not run.cancel.is_set():
+        raise run.fatal
+
+
+# --- the ledger argument -------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def ledger_errors(path: str) -> Iterator[None]:
+    """Re-raise SQLite errors as :class:`LedgerError` naming the ledger file."""
+    try:
+        yield
+    except LedgerError:
+        raise
+    except sqlite3.Error as error:
+        raise LedgerError(f"ledger {path}: {error}") from error
 
 
 def _open_ledger(ledger: Ledger | str | os.PathLike[str] | None) -> tuple[Ledger, bool]:
+    """The ledger to use and whether this call opened it (and must close it)."""
     if isinstance(ledger, Ledger):
         return ledger, False
-    return Ledger(ledger), True
+    path = os.fspath(ledger) if isinstance(ledger, str | os.PathLike) else None
+    if ledger is not None and not isinstance(path, str):
+        raise TypeError(
+            "ledger must be a Ledger, a path (str or os.PathLike) or None, not "
+            f"{type(ledger).__name__}"
+        )
+    if path is not None and not path.strip():
+        raise ValueError("ledger path is empty: pass a file path, a Ledger, or None (default)")
+    with ledger_errors(path or str(default_ledger_path())):
+        return Ledger(path), True
+
+
+# --- fresh and resumed runs ----------------------------------------------------------------------
 
 
 async def _delete(
@@ -457,6 +812,7 @@ async def _delete(
     progress: Progress,
     snapshot: bool,
     precheck: bool,
+    cancel: threading.Event | None = None,
 ) -> DeletionReport:
     size = check_int(
         "chunk_size", DEFAULT_CHUNK_SIZE if chunk_size is None else chunk_size, 1, BATCH_DELETE_MAX
@@ -474,82 +830,114 @@ async def _delete(
         )
     book, owned = _open_ledger(ledger)
     try:
-        plan: list[tuple[str, str | None, str | None, Outcome, str | None]] = [
-            (tid, *selection.names.get(tid, (None, None)), "pending", None) for tid in selection.ids
-        ]
-        plan += [(shown, None, None, "invalid", reason) for shown, reason in selection.invalid]
-        params: dict[str, Any] = {
-            "chunk_size": size,
-            "concurrency": workers,
-            "max_deletions": max_deletions,
-            "verify": verify,
-            "snapshot": snapshot,
-            "precheck": precheck,
-            "selected": len(selection.ids) + len(selection.invalid),
-        }
-        if who := operator():  # user@host for the report, unless WSNB_REPORT_ANONYMOUS is set
-            params["operator"] = who
-        run_id = book.create_run(
-            endpoint=api.endpoint,
-            project_id=api.project_id,
-            params=params,
-            dry_run=dry_run,
-            plan=plan,
-        )
-        run = _Run(
-            api,
-            book,
-            run_id,
-            chunk_size=size,
-            concurrency=workers,
-            verify=verify,
-            snapshot=snapshot,
-            precheck=precheck,
-            progress=progress,
-            total=len(selection.ids),
-        )
-        with book.lease(run_id):  # taken by create_run; renewed while it runs, then released
-            await _drive(run, selection.ids, dry_run=dry_run)
-        return DeletionReport.from_ledger(book, run_id)
+        with ledger_errors(book.path):
+            plan: list[tuple[str, str | None, str | None, Outcome, str | None]] = [
+                (tid, *selection.names.get(tid, (None, None)), "pending", None)
+                for tid in selection.ids
+            ]
+            plan += [(shown, None, None, "invalid", reason) for shown, reason in selection.invalid]
+            params: dict[str, Any] = {
+                "chunk_size": size,
+                "concurrency": workers,
+                "max_deletions": max_deletions,
+                "verify": verify,
+                "snapshot": snapshot,
+                "precheck": precheck,
+                "selected": len(selection.ids) + len(selection.invalid),
+            }
+            if who := operator():  # user@host for the report, unless WSNB_REPORT_ANONYMOUS
+                params["operator"] = who
+            run_id = book.create_run(
+                endpoint=api.endpoint,
+                project_id=api.project_id,
+                params=params,
+                dry_run=dry_run,
+                plan=plan,
+            )
+            run = _Run(
+                api,
+                book,
+                run_id,
+                chunk_size=size,
+                concurrency=workers,
+                verify=verify,
+                snapshot=snapshot,
+                precheck=precheck,
+                progress=progress,
+                total=len(selection.ids),
+                cancel=cancel if cancel is not None else threading.Event(),
+            )
+            with book.lease(run_id):  # taken by create_run; renewed while it runs
+                await _drive(run, selection.ids, dry_run=dry_run)
+            return DeletionReport.from_ledger(book, run_id)
     finally:
         if owned:
             book.close()
 
 
+def _maybe_done(ledger: Ledger, run_id: int) -> dict[str, int]:
+    """Ids named by a call of the run that may have taken effect (answered 2xx, ambiguous, or
+    left in flight by a crash), with the call's id."""
+    calls = ledger.calls(run_id)
+    return {
+        tid: int(call_id)
+        for call_id, state, ids in zip(
+            calls["call_id"], calls["state"], calls["task_ids"], strict=True
+        )
+        if state != "error"
+        for tid in ids
+    }
+
+
 # --- resume --------------------------------------------------------------------------------------
 
 
-async def _resume(api: Api, ledger: Ledger, run_id: int, progress: Progress) -> DeletionReport:
+async def _resume(
+    api: Api,
+    ledger: Ledger,
+    run_id: int,
+    progress: Progress,
+    cancel: threading.Event | None = None,
+) -> DeletionReport:
     """Finish run ``run_id``, holding its lease (RunLeasedError while another process runs it)."""
-    with ledger.lease(run_id):
-        return await _resume_held(api, ledger, run_id, progress)
+    with ledger_errors(ledger.path), ledger.lease(run_id):
+        return await _resume_held(api, ledger, run_id, progress, cancel)
 
 
-async def _resume_held(api: Api, ledger: Ledger, run_id: int, progress: Progress) -> DeletionReport:
-    info = ledger.run(run_id)
-    if (info["endpoint"], info["project_id"]) != (api.endpoint, api.project_id):
-        raise ValueError(
-            f"run {run_id} was made against {info['endpoint']} (project {info['project_id']}); "
-            f"this client talks to {api.endpoint} (project {api.project_id})"
+async def _resume_held(
+    api: Api,
+    ledger: Ledger,
+    run_id: int,
+    progress: Progress,
+    cancel: threading.Event | None = None,
+) -> DeletionReport:
+    with ledger_errors(ledger.path):
+        info = ledger.run(run_id)
+        if (info["endpoint"], info["project_id"]) != (api.endpoint, api.project_id):
+            raise ValueError(
+                f"run {run_id} was made against {info['endpoint']} (project "
+                f"{info['project_id']}); this client talks to {api.endpoint} (project "
+                f"{api.project_id})"
+            )
+        pending = ledger.pending(run_id)
+        params = info["params"]
+        ledger.reopen_run(run_id)
+        run = _Run(
+            api,
+            ledger,
+            run_id,
+            chunk_size=params["chunk_size"],
+            concurrency=params["concurrency"],
+            verify=params["verify"],
+            snapshot=params["snapshot"],
+            precheck=params.get("precheck", True),
+            progress=progress,
+            total=len(pending),
+            cancel=cancel if cancel is not None else threading.Event(),
         )
-    pending = ledger.pending(run_id)
-    params = info["params"]
-    ledger.reopen_run(run_id)
-    run = _Run(
-        api,
-        ledger,
-        run_id,
-        chunk_size=params["chunk_size"],
-        concurrency=params["concurrency"],
-        verify=params["verify"],
-        snapshot=params["snapshot"],
-        precheck=params.get("precheck", True),
-        progress=progress,
-        total=len(pending),
-    )
-    run.sent = ledger.sent_ids(run_id)
-    calls = ledger.calls(run_id)
-    run.next_chunk = int(calls["chunk"].max()) + 1 if len(calls) else 0
-    ambiguous = [i for i in pending if i in run.sent]
-    await _drive(run, pending, dry_run=info["dry_run"], ambiguous=ambiguous)
-    return DeletionReport.from_ledger(ledger, run_id)
+        run.maybe_done = _maybe_done(ledger, run_id)
+        calls = ledger.calls(run_id)
+        run.next_chunk = int(calls["chunk"].max()) + 1 if len(calls) else 0
+        ambiguous = [i for i in pending if i in run.maybe_done]
+        await _drive(run, pending, dry_run=info["dry_run"], ambiguous=ambiguous)
+        return DeletionReport.from_ledger(ledger, run_id)
