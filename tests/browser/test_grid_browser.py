@@ -828,21 +828,21 @@ def test_nb7_restored_grid_selects_and_deletes(
     confirm = nb7.locator(f"{GRID} button[data-action='delete_confirm']")
     expect(confirm).to_have_text("Yes, delete 4 tasks", timeout=60_000)
     nb7.screenshot(path=str(output_dir / "grid-notebook7-confirm.png"))
-    # Slow reads, so the running panel can be seen: phase, counts, no stale report.
-    emulator_20k.control.add_fault(operation="get_task", kind="latency", latency=1.0)
+    # Slow reads, so the running panel can be seen: phase, counts, no stale report. The
+    # emulator serves the four snapshot reads side by side, so the phase lasts one latency.
+    emulator_20k.control.add_fault(operation="get_task", kind="latency", latency=4.0)
     try:
         confirm.click()
         progress = nb7.locator(f"{GRID} [data-testid='progress'][data-phase='snapshots']")
         expect(progress).to_contain_text("Step 1 of 3: reading snapshots")
         expect(nb7.locator(f"{GRID} [data-testid='report']")).to_have_count(0)
-        progress.scroll_into_view_if_needed()
         nb7.screenshot(path=str(output_dir / "grid-notebook7-running.png"))
     finally:
         emulator_20k.control.clear_faults()
     expect(nb7.locator(f"{GRID} .wsnb-delete-state[data-state='done']")).to_have_count(
         1, timeout=60_000
     )
-    expect(nb7.locator(f"{GRID} .wsnb-message")).to_contain_text("4 tasks deleted")
+    expect(nb7.locator(f"{GRID} .wsnb-message")).to_contain_text("4 deleted")
     nb7.locator(f"{GRID} [data-testid='report']").scroll_into_view_if_needed()
     nb7.screenshot(path=str(output_dir / "grid-notebook7-report.png"))
     assert before - set(emulator_20k.control.task_ids()) == set(chosen)
