@@ -43,6 +43,7 @@ _EXPORTS: dict[str, str] = {
     "resume": "wsnb.deletion",
     "aresume": "wsnb.deletion",
     "DeletionCapError": "wsnb.deletion",
+    "LedgerError": "wsnb.deletion",
     "restore_tasks": "wsnb.deletion",
     "Ledger": "wsnb.ledger",
     "DeletionReport": "wsnb.report",
@@ -63,6 +64,7 @@ __all__ = [
     "DoctorReport",
     "ForbiddenError",
     "Ledger",
+    "LedgerError",
     "NotFoundError",
     "OutcomeUnknownError",
     "RateLimit",
@@ -93,6 +95,7 @@ if TYPE_CHECKING:
     from wsnb.client import AsyncClient, Client, ClientStats
     from wsnb.deletion import (
         DeletionCapError,
+        LedgerError,
         adelete_tasks,
         aresume,
         delete_tasks,
