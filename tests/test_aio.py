@@ -141,3 +141,25 @@ def test_cancel_sleeps_return_early() -> None:
     started = time.monotonic()
     _cancel.sleep(0.05)  # no scope: a plain sleep
     assert time.monotonic() - started >= 0.05
+
+
+def test_a_second_interrupt_stops_waiting_and_cancels_the_task() -> None:
+    """A coroutine slow to wind down (a call in flight that takes long): the second interrupt
+    cancels its task instead of waiting; it still ends before run_sync returns."""
+    event = threading.Event()
+    ended = threading.Event()
+
+    async def slow_to_stop() -> None:
+        try:
+            await asyncio.sleep(30)  # ignores the event
+        finally:
+            ended.set()
+
+    first, second = _interrupt_after(0.2), _interrupt_after(0.6)
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        run_sync(slow_to_stop(), cancel=event)
+    first.join()
+    second.join()
+    assert event.is_set() and ended.is_set()
+    assert time.monotonic() - started < 5

@@ -46,6 +46,7 @@ _EXPORTS: dict[str, str] = {
     "resume": "wsnb.deletion",
     "aresume": "wsnb.deletion",
     "DeletionCapError": "wsnb.deletion",
+    "LedgerError": "wsnb.deletion",
     "restore_tasks": "wsnb.deletion",
     "Ledger": "wsnb.ledger",
     "DeletionReport": "wsnb.report",
@@ -66,6 +67,7 @@ __all__ = [
     "DoctorReport",
     "ForbiddenError",
     "Ledger",
+    "LedgerError",
     "NotFoundError",
     "OutcomeUnknownError",
     "RateLimit",
@@ -100,6 +102,7 @@ if TYPE_CHECKING:
     from wsnb.client import AsyncClient, Client, ClientStats
     from wsnb.deletion import (
         DeletionCapError,
+        LedgerError,
         adelete_tasks,
         aresume,
         delete_tasks,
