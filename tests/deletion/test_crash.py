@@ -360,7 +360,8 @@ def test_sigkill_then_a_late_commit_under_reject(emulator: Emulator, tmp_path: P
     ids = control.seed(40, seed=22)
     chosen = ids[:30]
     control.add_fault(operation="batch_delete", kind="latency", latency=0.15)
-    control.add_fault(operation="batch_delete", kind="latency", latency=1.5, skip=3, count=1)
+    # long enough to outlast the dead child's lease (2 s), so the resume checks before the commit
+    control.add_fault(operation="batch_delete", kind="latency", latency=5.0, skip=3, count=1)
     child, ledger_path = _start(emulator, tmp_path, chosen)
     try:
         _stop_mid_call(child, ledger_path, signal.SIGKILL, wait=0.3)  # the request is out
@@ -368,7 +369,7 @@ def test_sigkill_then_a_late_commit_under_reject(emulator: Emulator, tmp_path: P
         child.wait(timeout=30)
     control.clear_faults()
     # the re-send reaches the server after the late commit of the killed call
-    control.add_fault(operation="batch_delete", kind="latency", latency=2.5, count=1)
+    control.add_fault(operation="batch_delete", kind="latency", latency=5.0, count=1)
     with Ledger(ledger_path) as book:
         run_id = int(book.runs().index[0])
         while book.lease_holder(run_id) is not None:  # the dead child's lease lapses
