@@ -502,3 +502,11 @@ def test_one_html_file_brings_its_complete_csv(big: tuple[DeletionReport, Path])
     assert "the complete table is in mail.csv" in _visible(paths["html"].read_text())
     small = DeletionReport(frame=report.frame.head(10), summary=report.summary)
     assert small.write(folder / "small.html") == {"html": folder / "small.html"}
+
+
+def test_every_outcome_has_a_colour_and_a_word() -> None:
+    """A new ledger outcome must be named in every report (a missing one was a KeyError)."""
+    from wsnb.ledger import OUTCOMES
+    from wsnb.report import _COLOURS, _WORDS
+
+    assert set(_COLOURS) == set(_WORDS) == set(OUTCOMES)

@@ -69,14 +69,14 @@ def _look(browser: Any, page_file: Path, name: str, *, full: bool = True) -> dic
 
 def test_reports_fit_an_email_pane(browser: Any, emulator: Emulator, tmp_path: Path) -> None:
     ids = emulator.control.seed(24, seed=7)  # demo names: French, Chinese, Russian…
-    emulator.control.add_fault(operation="batch_delete", kind="status", status=403, count=1)
+    emulator.control.deny(ids[:6])  # IAM refuses six of them
     with emulator.client(rate_limit=None) as client, Ledger(tmp_path / "l.sqlite") as book:
         mixed = delete_tasks(client, ids, ledger=book, chunk_size=6, progress=False)
-        dry = delete_tasks(client, ids[:6], ledger=book, dry_run=True, progress=False)
+        dry = delete_tasks(client, ids[6:12], ledger=book, dry_run=True, progress=False)
         synthetic = DeletionReport.from_ledger(
             book, _run_of(book, {"deleted": 3, "skipped": 2, "invalid": 1, "pending": 2})
         )
-    assert mixed.summary["failed"] == 6 and mixed.summary["deleted"] == 18
+    assert mixed.summary["forbidden"] == 6 and mixed.summary["deleted"] == 18
     for name, report in (("mixed", mixed), ("dry-run", dry), ("attention", synthetic)):
         page = report.to_html(tmp_path / f"{name}.html")
         seen = _look(browser, page, name)

@@ -759,16 +759,17 @@ class Ledger:
             "SELECT r.id AS run_id, r.created, r.finished, r.endpoint, r.project_id, "
             "r.dry_run, r.status, count(p.task_id) AS ids, "
             "sum(p.outcome = 'deleted') AS deleted, sum(p.outcome = 'failed') AS failed, "
-            "sum(p.outcome = 'pending') AS pending "
+            "sum(p.outcome = 'pending') AS pending, sum(p.outcome = 'forbidden') AS forbidden, "
+            "sum(p.outcome = 'skipped') AS skipped "
             "FROM runs r LEFT JOIN plan p ON p.run_id = r.id GROUP BY r.id ORDER BY r.id DESC"
         )
         columns = [
             "run_id", "created", "finished", "endpoint", "project_id", "dry_run", "status",
-            "ids", "deleted", "failed", "pending",
+            "ids", "deleted", "failed", "pending", "forbidden", "skipped",
         ]  # fmt: skip
         frame = pd.DataFrame([tuple(r) for r in rows], columns=columns)
         frame["dry_run"] = frame["dry_run"].astype(bool)
-        for name in ("ids", "deleted", "failed", "pending"):
+        for name in ("ids", "deleted", "failed", "pending", "forbidden", "skipped"):
             frame[name] = frame[name].fillna(0).astype("int64")
         return frame.set_index("run_id")
 

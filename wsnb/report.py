@@ -113,6 +113,7 @@ _WORDS: Final = {
     "invalid": "invalid",
     "skipped": "not sent",
     "failed": "failed",
+    "forbidden": "forbidden",
     "pending": "pending",
 }
 

@@ -73,19 +73,19 @@ def test_runs_list_and_show_fit_the_terminal(
     ids = _seed(emulator)
     ids_file = tmp_path / "ids.txt"
     ids_file.write_text("\n".join(ids[:5]))
-    emulator.control.add_fault(operation="batch_delete", kind="status", status=403, count=1)
     delete = ["tasks", "delete", "--yes", "--no-progress", "--ids-file", str(ids_file)]
-    failed = CliRunner().invoke(cli, [*delete, "--chunk-size", "2"], env=env)
-    assert failed.exit_code == 1, failed.output  # the first chunk of two was refused
     _run(env, *delete, "--dry-run", columns=None)
+    emulator.control.deny(ids[:2])  # IAM refuses two of the five: the others go
+    failed = CliRunner().invoke(cli, [*delete, "--chunk-size", "2"], env=env)
+    assert failed.exit_code == 1, failed.output  # not every selected id reached its goal
     for width in (80, 160):
         runs = _fits(_run(env, "runs", "list", columns=width).output, width)
-        assert "2 runs: 2 done; 3 tasks deleted, 2 failed" in runs
+        assert "2 runs: 2 done; 3 tasks deleted, 0 failed, 2 forbidden" in runs, runs
         assert any("dry run" in line for line in runs)
-        shown = _fits(_run(env, "runs", "show", "1", columns=width).output, width)
-        assert shown[0] == "wsnb deletion run 1: NEEDS ATTENTION (done)"  # the summary first
-        assert "5 tasks: 3 deleted, 2 failed" in shown
-        refused = [line for line in shown if "failed" in line and "WKS.0202" in line]
+        shown = _fits(_run(env, "runs", "show", "2", columns=width).output, width)
+        assert shown[0] == "wsnb deletion run 2: NEEDS ATTENTION (done)"  # the summary first
+        assert "5 tasks: 3 deleted, 2 forbidden" in shown, shown
+        refused = [line for line in shown if "forbidden" in line and "WKS.0004" in line]
         assert len(refused) >= 2 or width == 80  # both refused ids (and the by-code table)
         assert all(tid in "\n".join(shown) for tid in ids[:5])
 

@@ -284,32 +284,29 @@ def test_without_total_count_existence_checks_stay_right(
 
 
 @pytest.mark.parametrize("snapshot", [True, False])
-def test_iam_denied_ids_stop_the_run_and_nothing_unselected_goes(
+def test_iam_denied_ids_are_isolated_and_nothing_unselected_goes(
     emulator: Emulator, ledger: Ledger, snapshot: bool
 ) -> None:
-    """Per-id IAM (live evidence: batch-delete's resource-level check): a denied id fails its
-    call with 403; the run stops (a permission problem is not retried), nothing else is lost."""
+    """Per-id IAM (live evidence: batch-delete's resource-level check): a denied id (refused
+    its snapshot read, or failing its chunk with 403) ends ``forbidden`` with the encoded
+    message; the other selected ids are deleted; nothing unselected goes."""
     emulator.control.set_profile("live")
     ids = emulator.control.seed(30, seed=18)
     chosen, denied = ids[:10], ids[3]
     emulator.control.deny([denied])
     with _client(emulator) as client:
-        if snapshot:  # the snapshot's show of the denied id is refused before anything is sent
-            with pytest.raises(ForbiddenError) as caught:
-                delete_tasks(client, chosen, ledger=ledger, progress=False)
-            assert caught.value.encoded_authorization_message
-            assert _writes(emulator) == []
-            assert ledger.runs().iloc[0]["status"] == "interrupted"
-            return
         report = delete_tasks(
-            client, chosen, ledger=ledger, snapshot=False, chunk_size=5, progress=False
+            client, chosen, ledger=ledger, snapshot=snapshot, chunk_size=5, progress=False
         )
     remaining = set(emulator.control.task_ids())
-    assert denied in remaining and set(ids[10:]) <= remaining
+    assert remaining == {denied, *ids[10:]}
     frame = report.frame.set_index("task_id")
     assert not report.ok
-    assert frame.loc[denied, "outcome"] == "failed" and frame.loc[denied, "http_status"] == 403
-    assert set(frame.index[frame["outcome"] == "deleted"]) == set(chosen) - remaining
+    assert frame.loc[denied, "outcome"] == "forbidden" and frame.loc[denied, "http_status"] == 403
+    assert "encoded_authorization_message" in frame.loc[denied, "error_msg"]
+    assert set(frame.index[frame["outcome"] == "deleted"]) == set(chosen) - {denied}
+    if snapshot:  # refused at its snapshot: never sent
+        assert all(denied not in call["task_ids"] for call in _writes(emulator))
 
 
 def test_async_twin(emulator: Emulator, ledger: Ledger) -> None:
@@ -393,6 +390,7 @@ _OTHER_FAULT: st.SearchStrategy[dict[str, Any]] = st.one_of(
     other_faults=[{"operation": "*", "kind": "status", "status": 502, "probability": 0.15}],
     storm=False,
     policy="ignore",
+    profile=Profile(),
     chunk_size=1,
     snapshot=False,
     precheck=False,
@@ -408,6 +406,7 @@ _OTHER_FAULT: st.SearchStrategy[dict[str, Any]] = st.one_of(
     other_faults=[],
     storm=False,
     policy="ignore",
+    profile=Profile(),
     chunk_size=1,
     snapshot=False,
     precheck=False,

@@ -98,13 +98,20 @@ def _runs_footer(frame: pd.DataFrame) -> str:
     text = _plural(len(frame), "run")
     if not len(frame):
         return text
-    text += f": {_counts(frame['status'], ('done', 'interrupted', 'running'))}"
+    text += f": {_counts(frame['status'], ('done', 'interrupted', 'cancelled', 'running'))}"
     deleted, failed = int(frame["deleted"].sum()), int(frame["failed"].sum())
-    return f"{text}; {deleted:,} tasks deleted, {failed:,} failed"
+    text += f"; {deleted:,} tasks deleted, {failed:,} failed"
+    for other in ("forbidden", "skipped"):  # not OK either: say so when there are any
+        count = int(frame[other].sum()) if other in frame else 0
+        text += f", {count:,} {other}" if count else ""
+    return text
 
 
 def _outcomes_footer(frame: pd.DataFrame) -> str:
-    order = ("deleted", "already_absent", "planned", "invalid", "skipped", "failed", "pending")
+    order = (
+        "deleted", "already_absent", "planned", "invalid", "skipped", "forbidden", "failed",
+        "pending",
+    )  # fmt: skip
     counts = _counts(frame["outcome"], order) if len(frame) else ""
     return _plural(len(frame), "task") + (f": {counts}" if counts else "")
 

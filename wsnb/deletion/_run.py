@@ -231,12 +231,14 @@ async def _existing(api: Api, ids: Sequence[str]) -> set[str]:
     if not ids:
         return set()
     if len(ids) > 2:
-        (_, normal), (_, life) = await _gather(
+        (normal_items, normal), (life_items, life) = await _gather(
             (
                 api.list_page(0, {}, limit=1),
                 api.list_page(0, {"scheduled_type": ScheduledType.LIFE_CYCLE.value}, limit=1),
             )
         )
+        if not normal_items and not life_items:  # the first page of each is empty: no tasks
+            return set()
         normal_hint, life_hint = _hint(normal), _hint(life)
         if normal_hint is None or life_hint is None:
             by_listing = len(ids) > LIST_PAGE_MAX
@@ -305,6 +307,7 @@ class _Run:
         #: A write of this run succeeded: the credentials may delete, a 403 is about ids.
         self.proven = False
         self.denials = 0  # 403s while not proven
+        self.reads_proven = False  # a snapshot read was answered (denials are then per-id)
         self.held: list[tuple[list[str], WorkspaceError]] = []  # 1-id denials, not proven yet
 
     @property
@@ -387,6 +390,12 @@ class _Run:
         for part in _chunks(todo, 200):
             self.check_cancel()
             found = await _gather_limited(part, self._snap, READ_CONCURRENCY)
+            denials = [d for d in found if isinstance(d, WorkspaceError) and _denied(d)]
+            self.reads_proven = self.reads_proven or any(
+                not isinstance(d, Exception) for d in found
+            )
+            if denials and not self.reads_proven:  # no read allowed at all: the credential's
+                raise denials[0]
             snaps = {
                 tid: d for tid, d in zip(part, found, strict=True) if not isinstance(d, Exception)
             }
@@ -395,7 +404,11 @@ class _Run:
                 (tid for tid, d in snaps.items() if d is None), "absent when its snapshot was taken"
             )
             for tid, d in zip(part, found, strict=True):
-                if isinstance(d, WorkspaceError):
+                if isinstance(d, WorkspaceError) and _denied(d):  # a per-id IAM denial
+                    fields = _forbidden_fields(d)
+                    fields["error_msg"] = f"no snapshot: {fields['error_msg']}"
+                    self.settle([tid], "forbidden", **fields)
+                elif isinstance(d, WorkspaceError):
                     self.settle(
                         [tid], "skipped", **{**_error_fields(d), "error_msg": f"no snapshot: {d}"}
                     )
@@ -407,9 +420,9 @@ class _Run:
     async def _snap(self, task_id: str) -> dict[str, Any] | WorkspaceError | None:
         try:
             return await _lookup(self.api, task_id)
-        except (AuthenticationError, ForbiddenError):
+        except (AuthenticationError, ServiceNotEnabledError):
             raise
-        except WorkspaceError as error:
+        except WorkspaceError as error:  # a denial too: ``prepare`` tells per-id from total
             return error
 
     # --- phase 2: send -------------------------------------------------------------------------
