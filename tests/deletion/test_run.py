@@ -19,7 +19,7 @@ from tests.deletion.conftest import FAST_RETRY, LateCommit, _client, _deleted_in
 from wsnb._retry import RateLimit
 from wsnb.deletion import adelete_tasks, delete_tasks, resume
 from wsnb.emulator import Emulator, FaultRule, Profile, Throttle
-from wsnb.errors import AuthenticationError, ForbiddenError
+from wsnb.errors import AuthenticationError
 from wsnb.ledger import Ledger
 
 
