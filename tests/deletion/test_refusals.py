@@ -123,3 +123,23 @@ def test_auth_failure_mid_run_leaves_the_unsent_ids_pending(
     assert report.ok and report.summary["deleted"] == 50
     assert emulator.control.task_ids() == []
     assert max(_deleted_in_log(emulator).values()) == 1  # nothing sent twice
+
+
+@pytest.mark.parametrize("status", [403, 400])
+def test_emulated_per_id_denials_either_status_are_isolated(
+    emulator: Emulator, ledger: Ledger, status: int
+) -> None:
+    """The live evidence's two shapes of a resource-level refusal (403, or 400 carrying an
+    ``encoded_authorization_message``), served by the emulator: the denied id ends
+    ``forbidden``, every other selected id is deleted."""
+    emulator.control.set_profile("live")
+    ids = emulator.control.seed(20, seed=34)
+    emulator.control.deny([ids[7]], status=status)
+    with _client(emulator) as client:
+        report = delete_tasks(
+            client, ids[:12], ledger=ledger, snapshot=False, chunk_size=12, progress=False
+        )
+    outcomes = report.frame.set_index("task_id")["outcome"]
+    assert outcomes[ids[7]] == "forbidden"
+    assert (outcomes.drop(ids[7]) == "deleted").all()
+    assert set(emulator.control.task_ids()) == {ids[7], *ids[12:]}
