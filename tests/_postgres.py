@@ -31,11 +31,9 @@ USER = "wsnb"
 
 def pg_bin() -> Path | None:
     """The newest installed PostgreSQL's bin directory, or None."""
-    found = sorted(
-        glob.glob("/usr/lib/postgresql/*/bin/initdb"),
-        key=lambda p: int(Path(p).parent.parent.name) if Path(p).parent.parent.name.isdigit() else 0,
-    )
-    return Path(found[-1]).parent if found else None
+    found = [Path(p).parent for p in glob.glob("/usr/lib/postgresql/*/bin/initdb")]
+    found.sort(key=lambda b: int(b.parent.name) if b.parent.name.isdigit() else 0)
+    return found[-1] if found else None
 
 
 def missing() -> str | None:

@@ -46,6 +46,7 @@ __all__ = [
     "Database",
     "PostgresError",
     "Row",
+    "has_password",
     "is_database_url",
     "open_database",
     "redact_url",
@@ -62,9 +63,11 @@ def is_database_url(location: object) -> bool:
     return bool(sep) and scheme.lower() in _SCHEMES
 
 
-def redact_url(location: str) -> str:
+def redact_url(location: str, *, keep_marker: bool = True) -> str:
     """``location`` with the password of a database URL (netloc or ``password=`` query) replaced
-    by ``***``: ``postgresql://user:***@host/db``. Paths come back unchanged."""
+    by ``***``: ``postgresql://user:***@host/db``; ``keep_marker=False`` leaves it out entirely
+    (``postgresql://user@host/db``: a URL that works where libpq finds the password in
+    ``PGPASSWORD`` or ``~/.pgpass``). Paths come back unchanged."""
     if not is_database_url(location):
         return location
     parts = urlsplit(location)
@@ -72,10 +75,18 @@ def redact_url(location: str) -> str:
     if "@" in netloc:
         userinfo, _, hostport = netloc.rpartition("@")
         if ":" in userinfo:
-            userinfo = userinfo.split(":", 1)[0] + ":***"
+            userinfo = userinfo.split(":", 1)[0] + (":***" if keep_marker else "")
         netloc = f"{userinfo}@{hostport}"
-    query = re.sub(r"(?i)(^|&)(password)=[^&]*", r"\1\2=***", parts.query)
+    if keep_marker:
+        query = re.sub(r"(?i)(^|&)(password)=[^&]*", r"\1\2=***", parts.query)
+    else:
+        query = "&".join(p for p in parts.query.split("&") if not p.lower().startswith("password="))
     return SplitResult(parts.scheme, netloc, parts.path, query, parts.fragment).geturl()
+
+
+def has_password(location: str) -> bool:
+    """Whether a database URL carries a password (a path never does)."""
+    return is_database_url(location) and _password(location) is not None
 
 
 def _password(location: str) -> str | None:
