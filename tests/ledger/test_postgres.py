@@ -67,7 +67,7 @@ def test_the_schema_version_lives_in_a_table(pg_url: str) -> None:
             SCHEMA_VERSION,
         )
         # the SQLite-style schema, translated: identity keys, BIGINT columns
-        kinds = dict(
+        kinds: dict[str, str] = dict(
             con.execute(
                 "SELECT column_name, data_type FROM information_schema.columns "
                 "WHERE table_name = 'calls'"
@@ -120,7 +120,12 @@ def test_one_of_two_takers_gets_a_lapsed_lease(pg_url: str) -> None:
         won: list[str] = []
         refused: list[str] = []
 
-        def take(book: Ledger) -> None:
+        def take(
+            book: Ledger,
+            gate: threading.Barrier = gate,
+            won: list[str] = won,
+            refused: list[str] = refused,
+        ) -> None:
             gate.wait()
             try:
                 with book._tx() as con:
