@@ -351,6 +351,10 @@ def _ids_json(task_ids: Iterable[str]) -> str:
     return json.dumps(list(task_ids), ensure_ascii=False)
 
 
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
 def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
@@ -456,25 +460,44 @@ class Ledger:
         """Store task definitions (``None``: the task did not exist when looked up); fills in
         the plan's name and type from the definition."""
         now = _now()
-        with self._tx() as con:
-            con.executemany(
-                "INSERT INTO snapshots (run_id, task_id, taken, definition) VALUES (?, ?, ?, ?) "
+        found = [(tid, d) for tid, d in snapshots.items() if d is not None]
+        with self._tx() as con:  # two set-based statements, whatever the number of ids
+            columns = ("task_id", "definition")
+            con.execute(
+                "INSERT INTO snapshots (run_id, task_id, taken, definition) "
+                f"SELECT ?, t.task_id, ?, t.definition FROM {con.text_rows(columns)} WHERE true "
                 "ON CONFLICT (run_id, task_id) DO UPDATE SET taken = excluded.taken, "
                 "definition = excluded.definition",
                 (
-                    (run_id, tid, now, None if d is None else _dumps(dict(d)))
-                    for tid, d in snapshots.items()
+                    run_id,
+                    now,
+                    *con.text_rows_args(
+                        (
+                            (tid, None if d is None else _dumps(dict(d)))
+                            for tid, d in snapshots.items()
+                        ),
+                        len(columns),
+                    ),
                 ),
             )
-            con.executemany(
-                "UPDATE plan SET task_name = coalesce(?, task_name), "
-                "task_type = coalesce(?, task_type) WHERE run_id = ? AND task_id = ?",
-                (
-                    (d.get("task_name"), d.get("task_type"), run_id, tid)
-                    for tid, d in snapshots.items()
-                    if d is not None
-                ),
-            )
+            if found:
+                named = ("task_id", "task_name", "task_type")
+                con.execute(
+                    "UPDATE plan SET task_name = coalesce(t.task_name, plan.task_name), "
+                    "task_type = coalesce(t.task_type, plan.task_type) "
+                    f"FROM {con.text_rows(named)} "
+                    "WHERE plan.run_id = ? AND plan.task_id = t.task_id",
+                    (
+                        *con.text_rows_args(
+                            (
+                                (tid, _text(d.get("task_name")), _text(d.get("task_type")))
+                                for tid, d in found
+                            ),
+                            len(named),
+                        ),
+                        run_id,
+                    ),
+                )
 
     def set_chunks(self, run_id: int, chunks: Sequence[Sequence[str]], first: int = 0) -> None:
         """Number the chunks of pending ids (``first``, ``first + 1``, …)."""
