@@ -1,4 +1,4 @@
-"""The deletion ledger: a durable SQLite record of every deletion run.
+"""The deletion ledger: a durable record of every deletion run, in SQLite or PostgreSQL.
 
 Each call of :func:`wsnb.deletion.delete_tasks` is one *run*. The ledger keeps the run's
 parameters, its plan (one row per selected id, with the outcome once known), a snapshot of each
@@ -7,11 +7,15 @@ can re-create it), and a write-ahead row for every write call: written *before* 
 out ("in flight") and completed after. A run killed mid-way therefore leaves enough behind for
 :func:`~wsnb.deletion.resume` to finish it without resending anything already settled.
 
-Durability: WAL journal, ``synchronous=FULL``, explicit ``BEGIN IMMEDIATE``/``COMMIT`` on a
-connection opened with ``isolation_level=None`` (both from :mod:`wsnb._sqlite`). One connection
-is shared by the threads of a run behind a lock. The schema is versioned with
-``PRAGMA user_version`` and upgraded by :func:`migrate` (version 2 added leases and restore
-watermarks).
+Backends (:mod:`wsnb._ledger_db`): a file path (or ``":memory:"``) is SQLite, the embedded
+default: WAL journal, ``synchronous=FULL``, explicit ``BEGIN IMMEDIATE``/``COMMIT`` (from
+:mod:`wsnb._sqlite`). A ``postgresql://`` URL is a shared PostgreSQL database (psycopg 3, the
+``postgres`` extra), so runs can be resumed and restored from any machine: the same schema, the
+same SQL (written in the SQLite style, translated), committed transactions, row locks for the
+leases. One connection is shared by the threads of a run behind a lock. The schema is versioned
+(SQLite: ``PRAGMA user_version``; PostgreSQL: a ``wsnb_schema_version`` table) and upgraded by
+:func:`migrate` (version 2 added leases and restore watermarks). A URL's password is never shown:
+:attr:`Ledger.path` is the URL with it redacted (:func:`redact_url`).
 
 Ownership: a run is driven by one process at a time. That process holds the run's *lease* (a
 holder ``host:pid:random``, one per :class:`Ledger` object; a heartbeat; an expiry):
@@ -24,8 +28,8 @@ dead holder's lease lapses after its time-to-live (``WSNB_LEASE_TTL`` seconds, d
 run over they raise :class:`LeaseLostError`, so a process that comes back from the dead cannot
 send anything; they also count as heartbeats.
 
-Default location (when no ledger is given): ``$WSNB_LEDGER``, else
-``$XDG_DATA_HOME/wsnb/ledger.sqlite``, else ``~/.local/share/wsnb/ledger.sqlite``.
+Default location (when no ledger is given, :func:`default_ledger`): ``$WSNB_LEDGER`` (a path or a
+URL), else ``$XDG_DATA_HOME/wsnb/ledger.sqlite``, else ``~/.local/share/wsnb/ledger.sqlite``.
 """
 
 from __future__ import annotations
@@ -360,10 +364,11 @@ def _dumps(value: Any) -> str:
 
 
 class Ledger:
-    """A ledger file (created on first use). Thread-safe; use as a context manager or ``close()``.
+    """A ledger (created on first use). Thread-safe; use as a context manager or ``close()``.
 
-    ``path`` may be ``":memory:"`` for a throwaway ledger. ``lease_ttl``: seconds a run's lease
-    outlives its last heartbeat (else ``$WSNB_LEASE_TTL``, else :data:`DEFAULT_LEASE_TTL`).
+    ``path``: a SQLite file, ``":memory:"`` for a throwaway ledger, or a PostgreSQL URL
+    (``postgresql://user:password@host/db``; shown as :attr:`path` without the password).
+    ``lease_ttl``: seconds a run's lease outlives its last heartbeat (else ``$WSNB_LEASE_TTL``, else :data:`DEFAULT_LEASE_TTL`).
     ``holder`` names this object as a lease holder (``host:pid:random``).
     """
 
