@@ -368,7 +368,8 @@ class Ledger:
 
     ``path``: a SQLite file, ``":memory:"`` for a throwaway ledger, or a PostgreSQL URL
     (``postgresql://user:password@host/db``; shown as :attr:`path` without the password).
-    ``lease_ttl``: seconds a run's lease outlives its last heartbeat (else ``$WSNB_LEASE_TTL``, else :data:`DEFAULT_LEASE_TTL`).
+    ``lease_ttl``: seconds a run's lease outlives its last heartbeat (else ``$WSNB_LEASE_TTL``,
+    else :data:`DEFAULT_LEASE_TTL`).
     ``holder`` names this object as a lease holder (``host:pid:random``).
     """
 
