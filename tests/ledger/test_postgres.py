@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from tests._postgres import Cluster
 from wsnb._ledger_db import PostgresError, _pg_sql, has_password, redact_url
 from wsnb.cli import cli
-from wsnb.deletion import LedgerError, delete_tasks
+from wsnb.deletion import LedgerError, delete_tasks, restore_tasks
 from wsnb.emulator import Emulator
 from wsnb.ledger import SCHEMA_VERSION, Ledger, RunLeasedError, default_ledger
 from wsnb.params import ParameterError, cleanup_params
@@ -212,3 +212,25 @@ def test_the_url_as_default_and_as_notebook_parameter(
     with pytest.raises(ParameterError, match="PGPASSWORD") as refused:
         cleanup_params(all_tasks=True, ledger_path=pg_url)
     assert _password(pg_url) not in str(refused.value)
+
+
+def test_a_run_is_restored_through_another_connection(pg_url: str, emulator: Emulator) -> None:
+    """Deleted through one ledger object (one machine), restored through another: the snapshots
+    and the restore's write-ahead rows live in the shared database."""
+    seeded = emulator.control.seed(12, seed=9)
+    with emulator.client(rate_limit=None) as client:
+        # tasks the API lets one create again (not every seeded type is creatable)
+        creatable = {"CREATE_SNAPSHOT", "EXECUTE_SCRIPT", "HIBERNATE", "REBOOT", "REBUILD"}
+        creatable |= {"START", "STOP"}
+        ids = [i for i in seeded if client.get_task(i)["task_type"] in creatable][:4]
+        assert len(ids) == 4
+        with Ledger(pg_url) as here:
+            report = delete_tasks(client, ids[:3], ledger=here, progress=False)
+        assert report.ok and ids[3] in emulator.control.task_ids()
+        assert not set(ids[:3]) & set(emulator.control.task_ids())
+        with Ledger(pg_url) as there:
+            assert set(there.snapshots(1)) == set(ids[:3])
+            restored = restore_tasks(client, there, 1)
+            assert set(restored.index) == set(ids[:3])
+            assert (there.restores(1)["state"] == "ok").all()
+    assert len(emulator.control.task_ids()) == 12
