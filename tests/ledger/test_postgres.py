@@ -5,6 +5,8 @@ with SQLite runs on both backends in tests/test_ledger.py.)"""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -234,3 +236,13 @@ def test_a_run_is_restored_through_another_connection(pg_url: str, emulator: Emu
             assert set(restored.index) == set(ids[:3])
             assert (there.restores(1)["state"] == "ok").all()
     assert len(emulator.control.task_ids()) == 12
+
+
+def test_psycopg_is_imported_only_for_a_postgresql_ledger(tmp_path: Path) -> None:
+    code = (
+        "import sys, wsnb.ledger, wsnb.deletion, wsnb.cli\n"
+        f"wsnb.ledger.Ledger({str(tmp_path / 'l.sqlite')!r}).close()\n"
+        "assert 'psycopg' not in sys.modules, 'psycopg imported'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
