@@ -220,9 +220,9 @@ class _SqliteDatabase(Database):
 
     def __init__(self, path: str, con: sqlite3.Connection | None = None) -> None:
         super().__init__(path)
-        if con is None:
+        if con is None:  # (a caller's own connection keeps its row factory)
             con = _sqlite.connect(path, synchronous="FULL", foreign_keys=True)
-        con.row_factory = sqlite3.Row
+            con.row_factory = sqlite3.Row
         self.con = con
 
     def execute(self, sql: str, args: Sequence[Any] = ()) -> Cursor:

@@ -20,7 +20,13 @@ from wsnb._ledger_db import PostgresError, _pg_sql, has_password, redact_url
 from wsnb.cli import cli
 from wsnb.deletion import LedgerError, delete_tasks, restore_tasks
 from wsnb.emulator import Emulator
-from wsnb.ledger import SCHEMA_VERSION, Ledger, RunLeasedError, default_ledger
+from wsnb.ledger import (
+    SCHEMA_VERSION,
+    Ledger,
+    RunLeasedError,
+    default_ledger,
+    default_ledger_path,
+)
 from wsnb.params import ParameterError, cleanup_params
 from wsnb.report import DeletionReport, undo_command
 
@@ -203,7 +209,10 @@ def test_the_url_as_default_and_as_notebook_parameter(
     pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("WSNB_LEDGER", pg_url)
+    monkeypatch.setenv("XDG_DATA_HOME", "/data")
     assert default_ledger() == pg_url
+    # the local file (the history cache) is not the URL mangled into a path
+    assert default_ledger_path() == Path("/data/wsnb/ledger.sqlite")
     with Ledger() as book:
         assert book.backend == "postgresql"
     # the notebook: the URL from the environment stays there (None: the default ledger)
