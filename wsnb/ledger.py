@@ -466,44 +466,70 @@ class Ledger:
         """Store task definitions (``None``: the task did not exist when looked up); fills in
         the plan's name and type from the definition."""
         now = _now()
-        found = [(tid, d) for tid, d in snapshots.items() if d is not None]
-        with self._tx() as con:  # two set-based statements, whatever the number of ids
-            columns = ("task_id", "definition")
-            con.execute(
-                "INSERT INTO snapshots (run_id, task_id, taken, definition) "
-                f"SELECT ?, t.task_id, ?, t.definition FROM {con.text_rows(columns)} WHERE true "
+        with self._tx() as con:
+            if con.kind == "postgresql":  # set-based: two statements, not two per id
+                self._record_snapshots_at_once(con, run_id, now, snapshots)
+                return
+            con.executemany(
+                "INSERT INTO snapshots (run_id, task_id, taken, definition) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (run_id, task_id) DO UPDATE SET taken = excluded.taken, "
                 "definition = excluded.definition",
                 (
-                    run_id,
-                    now,
-                    *con.text_rows_args(
-                        (
-                            (tid, None if d is None else _dumps(dict(d)))
-                            for tid, d in snapshots.items()
-                        ),
-                        len(columns),
-                    ),
+                    (run_id, tid, now, None if d is None else _dumps(dict(d)))
+                    for tid, d in snapshots.items()
                 ),
             )
-            if found:
-                named = ("task_id", "task_name", "task_type")
-                con.execute(
-                    "UPDATE plan SET task_name = coalesce(t.task_name, plan.task_name), "
-                    "task_type = coalesce(t.task_type, plan.task_type) "
-                    f"FROM {con.text_rows(named)} "
-                    "WHERE plan.run_id = ? AND plan.task_id = t.task_id",
-                    (
-                        *con.text_rows_args(
-                            (
-                                (tid, _text(d.get("task_name")), _text(d.get("task_type")))
-                                for tid, d in found
-                            ),
-                            len(named),
+            con.executemany(
+                "UPDATE plan SET task_name = coalesce(?, task_name), "
+                "task_type = coalesce(?, task_type) WHERE run_id = ? AND task_id = ?",
+                (
+                    (d.get("task_name"), d.get("task_type"), run_id, tid)
+                    for tid, d in snapshots.items()
+                    if d is not None
+                ),
+            )
+
+    @staticmethod
+    def _record_snapshots_at_once(
+        con: Database, run_id: int, now: str, snapshots: Mapping[str, Mapping[str, Any] | None]
+    ) -> None:
+        """:meth:`record_snapshots` as two set-based statements over arrays (PostgreSQL: a
+        statement per id is a round trip per id; SQLite's per-row statements are cheaper than
+        its join of a JSON table, which has no index)."""
+        columns = ("task_id", "definition")
+        con.execute(
+            "INSERT INTO snapshots (run_id, task_id, taken, definition) "
+            f"SELECT ?, t.task_id, ?, t.definition FROM {con.text_rows(columns)} "
+            "ON CONFLICT (run_id, task_id) DO UPDATE SET taken = excluded.taken, "
+            "definition = excluded.definition",
+            (
+                run_id,
+                now,
+                *con.text_rows_args(
+                    ((tid, None if d is None else _dumps(dict(d))) for tid, d in snapshots.items()),
+                    len(columns),
+                ),
+            ),
+        )
+        found = [(tid, d) for tid, d in snapshots.items() if d is not None]
+        if found:
+            named = ("task_id", "task_name", "task_type")
+            con.execute(
+                "UPDATE plan SET task_name = coalesce(t.task_name, plan.task_name), "
+                "task_type = coalesce(t.task_type, plan.task_type) "
+                f"FROM {con.text_rows(named)} "
+                "WHERE plan.run_id = ? AND plan.task_id = t.task_id",
+                (
+                    *con.text_rows_args(
+                        (
+                            (tid, _text(d.get("task_name")), _text(d.get("task_type")))
+                            for tid, d in found
                         ),
-                        run_id,
+                        len(named),
                     ),
-                )
+                    run_id,
+                ),
+            )
 
     def set_chunks(self, run_id: int, chunks: Sequence[Sequence[str]], first: int = 0) -> None:
         """Number the chunks of pending ids (``first``, ``first + 1``, …)."""
