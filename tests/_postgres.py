@@ -125,6 +125,14 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
+def unavailable_module(reason: str) -> None:
+    """For a test module that cannot even be imported here (psycopg missing): skip it, or fail
+    under ``CI=true``."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"CI=true but {reason}", pytrace=False)
+    pytest.skip(reason, allow_module_level=True)
+
+
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[Cluster]:
     """A PostgreSQL server for the whole session (skips without one, fails under CI)."""
