@@ -28,6 +28,7 @@ One connection per :class:`Database`, shared by the threads of a ledger behind i
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import re
@@ -372,9 +373,9 @@ class _PostgresDatabase(Database):
                 self.con.execute("BEGIN")
             try:
                 yield self
-            except BaseException:
-                if not self.con.broken:
-                    with self._errors():
+            except BaseException:  # the error that ended it is raised, not a failed ROLLBACK's
+                with contextlib.suppress(self._psycopg.Error):
+                    if not (self.con.broken or self.con.closed):
                         self.con.execute("ROLLBACK")
                 raise
             with self._errors():
