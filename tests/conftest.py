@@ -19,6 +19,9 @@ with warnings.catch_warnings():  # starlette asks for httpx2; httpx is what the 
 from wsnb.emulator import Emulator, EmulatorConfig, create_app
 from wsnb.emulator.state import EmulatorState
 
+#: ``postgres`` / ``pg_url``: a throwaway PostgreSQL server for the ledger tests.
+pytest_plugins = ("tests._postgres",)
+
 #: The emulator's profile presets; a module runs its tests under both by overriding ``profile``:
 #: ``profile = both_profiles()`` (see ``emulator``).
 PROFILE_NAMES = ("documented", "live")

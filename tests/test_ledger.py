@@ -21,6 +21,14 @@ from wsnb.ledger import (
 )
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A new ledger's location, on each backend: a SQLite file, a PostgreSQL database URL."""
+    if request.param == "postgresql":
+        return str(request.getfixturevalue("pg_url"))
+    return str(tmp_path / "ledger.sqlite")
+
+
 def _run(book: Ledger, ids: list[str]) -> int:
     return book.create_run(
         endpoint="http://127.0.0.1:1",
@@ -114,8 +122,8 @@ def test_a_version_1_ledger_is_migrated_in_place(tmp_path: Path) -> None:
             assert (book.lease_holder(1) or {}).get("holder") == book.holder
 
 
-def test_write_ahead_and_outcomes() -> None:
-    with Ledger(":memory:") as book:
+def test_write_ahead_and_outcomes(location: str) -> None:
+    with Ledger(location) as book:
         run_id = _run(book, ["a", "b", "c"])
         assert book.pending(run_id) == ["a", "b", "c"]
         book.record_snapshots(
@@ -163,8 +171,8 @@ def test_write_ahead_and_outcomes() -> None:
             book.run(99)
 
 
-def test_restores_are_recorded() -> None:
-    with Ledger(":memory:") as book:
+def test_restores_are_recorded(location: str) -> None:
+    with Ledger(location) as book:
         run_id = _run(book, ["a", "b"])
         watermark = book.start_restore_pass(run_id, ["x", "y"])
         assert book.restore_watermark(watermark) == {"x", "y"}
@@ -182,8 +190,8 @@ def test_restores_are_recorded() -> None:
 # --- leases --------------------------------------------------------------------------------------
 
 
-def test_a_run_is_leased_to_its_creator_and_refused_to_others(tmp_path: Path) -> None:
-    path = tmp_path / "l.sqlite"
+def test_a_run_is_leased_to_its_creator_and_refused_to_others(location: str) -> None:
+    path = location
     with Ledger(path, lease_ttl=0.6) as mine, Ledger(path) as other:
         assert mine.holder != other.holder and mine.holder.split(":")[1] == str(os.getpid())
         run_id = _run(mine, ["a"])  # held from its first moment
@@ -207,8 +215,8 @@ def test_a_run_is_leased_to_its_creator_and_refused_to_others(tmp_path: Path) ->
             pass
 
 
-def test_a_dead_holders_lease_lapses_and_fences_its_writes(tmp_path: Path) -> None:
-    path = tmp_path / "l.sqlite"
+def test_a_dead_holders_lease_lapses_and_fences_its_writes(location: str) -> None:
+    path = location
     with Ledger(path, lease_ttl=0.3) as dead, Ledger(path) as heir:
         run_id = _run(dead, ["a", "b"])
         dead.call_started(run_id, "batch_delete", 0, 1, ["a"])  # its own lease: allowed
@@ -247,8 +255,8 @@ def test_default_path(tmp_path: Path) -> None:
     assert default_ledger_path({}).parts[-3:] == ("share", "wsnb", "ledger.sqlite")
 
 
-def test_call_succeeded_records_the_answer_on_call_and_ids_at_once() -> None:
-    with Ledger(":memory:") as book:
+def test_call_succeeded_records_the_answer_on_call_and_ids_at_once(location: str) -> None:
+    with Ledger(location) as book:
         run_id = book.create_run(
             endpoint="e",
             project_id="p",

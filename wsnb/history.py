@@ -10,10 +10,11 @@ record on ``wsnb.history``, progress-bar description) and refuses above ``max_re
 :class:`wsnb._aio.Api`; the client's own rate limiter paces them.
 
 Cache: the fetched records live in the ledger database (default :func:`wsnb.ledger.
-default_ledger_path`) in a table of their own, ``history_cache``, keyed by endpoint, project and
-task, so a later call (another session too) within ``max_age`` makes no read at all. An entry is
-reused only when it was fetched with at least as many records as asked for, or when the task had
-fewer. Tasks that no longer exist get empty history and are not cached.
+default_ledger_path`; the local file also when the ledger is PostgreSQL) in a table of their
+own, ``history_cache``, keyed by endpoint, project and task, so a later call (another session
+too) within ``max_age`` makes no read at all. An entry is reused only when it was fetched with
+at least as many records as asked for, or when the task had fewer. Tasks that no longer exist
+get empty history and are not cached.
 
 Columns are computed from the fetched records only: ``failure_streak`` and ``runs_30d`` are
 capped at ``records`` (a value equal to ``records`` means "at least").
@@ -43,7 +44,7 @@ from wsnb._sqlite import connect, transaction
 from wsnb.client import AsyncClient, Client
 from wsnb.errors import WorkspaceError
 from wsnb.frames import records_to_frame
-from wsnb.ledger import Ledger, default_ledger_path
+from wsnb.ledger import Ledger, default_ledger_path, is_database_url
 from wsnb.models import RECORDS_PAGE_MAX, LastStatus
 
 __all__ = [
@@ -106,6 +107,8 @@ class _Store:
             self._owned = False
         else:
             raw = cache.path if isinstance(cache, Ledger) else cache
+            if isinstance(raw, str) and is_database_url(raw):
+                raw = None  # a PostgreSQL ledger: the cache stays in the local SQLite file
             path = default_ledger_path() if raw is None else raw
             text = str(path)
             if text != ":memory:":

@@ -1,4 +1,4 @@
-"""The deletion ledger: a durable SQLite record of every deletion run.
+"""The deletion ledger: a durable record of every deletion run, in SQLite or PostgreSQL.
 
 Each call of :func:`wsnb.deletion.delete_tasks` is one *run*. The ledger keeps the run's
 parameters, its plan (one row per selected id, with the outcome once known), a snapshot of each
@@ -7,11 +7,15 @@ can re-create it), and a write-ahead row for every write call: written *before* 
 out ("in flight") and completed after. A run killed mid-way therefore leaves enough behind for
 :func:`~wsnb.deletion.resume` to finish it without resending anything already settled.
 
-Durability: WAL journal, ``synchronous=FULL``, explicit ``BEGIN IMMEDIATE``/``COMMIT`` on a
-connection opened with ``isolation_level=None`` (both from :mod:`wsnb._sqlite`). One connection
-is shared by the threads of a run behind a lock. The schema is versioned with
-``PRAGMA user_version`` and upgraded by :func:`migrate` (version 2 added leases and restore
-watermarks).
+Backends (:mod:`wsnb._ledger_db`): a file path (or ``":memory:"``) is SQLite, the embedded
+default: WAL journal, ``synchronous=FULL``, explicit ``BEGIN IMMEDIATE``/``COMMIT`` (from
+:mod:`wsnb._sqlite`). A ``postgresql://`` URL is a shared PostgreSQL database (psycopg 3, the
+``postgres`` extra), so runs can be resumed and restored from any machine: the same schema, the
+same SQL (written in the SQLite style, translated), committed transactions, row locks for the
+leases. One connection is shared by the threads of a run behind a lock. The schema is versioned
+(SQLite: ``PRAGMA user_version``; PostgreSQL: a ``wsnb_schema_version`` table) and upgraded by
+:func:`migrate` (version 2 added leases and restore watermarks). A URL's password is never shown:
+:attr:`Ledger.path` is the URL with it redacted (:func:`redact_url`).
 
 Ownership: a run is driven by one process at a time. That process holds the run's *lease* (a
 holder ``host:pid:random``, one per :class:`Ledger` object; a heartbeat; an expiry):
@@ -24,8 +28,8 @@ dead holder's lease lapses after its time-to-live (``WSNB_LEASE_TTL`` seconds, d
 run over they raise :class:`LeaseLostError`, so a process that comes back from the dead cannot
 send anything; they also count as heartbeats.
 
-Default location (when no ledger is given): ``$WSNB_LEDGER``, else
-``$XDG_DATA_HOME/wsnb/ledger.sqlite``, else ``~/.local/share/wsnb/ledger.sqlite``.
+Default location (when no ledger is given, :func:`default_ledger`): ``$WSNB_LEDGER`` (a path or a
+URL), else ``$XDG_DATA_HOME/wsnb/ledger.sqlite``, else ``~/.local/share/wsnb/ledger.sqlite``.
 """
 
 from __future__ import annotations
@@ -47,7 +51,14 @@ from typing import Any, Final, Literal, Self
 
 import pandas as pd
 
-from wsnb._sqlite import connect, transaction
+from wsnb._ledger_db import (
+    Database,
+    Row,
+    is_database_url,
+    open_database,
+    redact_url,
+    sqlite_database,
+)
 
 __all__ = [
     "DEFAULT_LEASE_TTL",
@@ -59,8 +70,11 @@ __all__ = [
     "LeaseLostError",
     "Ledger",
     "RunLeasedError",
+    "default_ledger",
     "default_ledger_path",
+    "is_database_url",
     "migrate",
+    "redact_url",
 ]
 
 _log = logging.getLogger(__name__)
@@ -285,16 +299,26 @@ class Lease:
 
 
 def default_ledger_path(environ: Mapping[str, str] | None = None) -> Path:
-    """``$WSNB_LEDGER``, else ``$XDG_DATA_HOME/wsnb/ledger.sqlite`` (``~/.local/share``)."""
+    """The default SQLite ledger file: ``$WSNB_LEDGER`` when it names a file, else
+    ``$XDG_DATA_HOME/wsnb/ledger.sqlite`` (``~/.local/share``). (With ``WSNB_LEDGER`` a
+    PostgreSQL URL, this is still the local file: the history cache lives there.)"""
     env = os.environ if environ is None else environ
-    if env.get("WSNB_LEDGER"):
+    if env.get("WSNB_LEDGER") and not is_database_url(env["WSNB_LEDGER"]):
         return Path(env["WSNB_LEDGER"]).expanduser()
     base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base).expanduser() / "wsnb" / "ledger.sqlite"
 
 
-def _version(con: sqlite3.Connection) -> int:
-    version: int = con.execute("PRAGMA user_version").fetchone()[0]
+def default_ledger(environ: Mapping[str, str] | None = None) -> str:
+    """The ledger used when none is given: ``$WSNB_LEDGER`` (a file path or a ``postgresql://``
+    URL), else :func:`default_ledger_path`. Show it with :func:`redact_url`."""
+    env = os.environ if environ is None else environ
+    value = env.get("WSNB_LEDGER") or ""
+    return value if is_database_url(value) else str(default_ledger_path(env))
+
+
+def _version(db: Database) -> int:
+    version = db.version()
     if version > SCHEMA_VERSION:
         raise RuntimeError(
             f"ledger schema version {version} is newer than this wsnb understands "
@@ -303,30 +327,36 @@ def _version(con: sqlite3.Connection) -> int:
     return version
 
 
-def migrate(con: sqlite3.Connection) -> int:
+def migrate(con: sqlite3.Connection | Database) -> int:
     """Bring the schema up to :data:`SCHEMA_VERSION` (each step in its own transaction).
 
-    The version is read again inside each step's write transaction: processes opening a new
-    ledger at once each find the schema as the one before them left it, never half-made."""
-    while _version(con) < SCHEMA_VERSION:
-        with transaction(con):
-            version = _version(con)
+    The version is read again inside each step's transaction, which no other process migrates
+    at the same time (SQLite's write lock; a PostgreSQL advisory lock): processes opening a new
+    ledger at once each find the schema as the one before them left it, never half-made. The
+    same scripts serve both backends (PostgreSQL translates them, see :mod:`wsnb._ledger_db`)."""
+    db = con if isinstance(con, Database) else sqlite_database(con)
+    while _version(db) < SCHEMA_VERSION:
+        with db.migration():
+            version = _version(db)
             if version == SCHEMA_VERSION:
                 break
-            for statement in _MIGRATIONS[version].split(";"):
-                if statement.strip():
-                    con.execute(statement)
-            con.execute(f"PRAGMA user_version = {version + 1:d}")
-    return _version(con)
+            db.run_script(_MIGRATIONS[version])
+            db.set_version(version + 1)
+    return _version(db)
 
 
-#: The ids of a statement, passed as one JSON array (``?``) and expanded by SQLite itself: one
-#: set-based UPDATE touches them all with no per-id statement and no temp table to fill.
-_IDS: Final = "task_id IN (SELECT value FROM json_each(?))"
+#: The columns :meth:`Ledger.create_run` fills for each id of a new plan.
+_PLAN_COLUMNS: Final = (
+    "run_id", "seq", "task_id", "task_name", "task_type", "outcome", "error_msg", "finished",
+)  # fmt: skip
 
 
 def _ids_json(task_ids: Iterable[str]) -> str:
     return json.dumps(list(task_ids), ensure_ascii=False)
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
 
 
 def _dumps(value: Any) -> str:
@@ -334,36 +364,46 @@ def _dumps(value: Any) -> str:
 
 
 class Ledger:
-    """A ledger file (created on first use). Thread-safe; use as a context manager or ``close()``.
+    """A ledger (created on first use). Thread-safe; use as a context manager or ``close()``.
 
-    ``path`` may be ``":memory:"`` for a throwaway ledger. ``lease_ttl``: seconds a run's lease
-    outlives its last heartbeat (else ``$WSNB_LEASE_TTL``, else :data:`DEFAULT_LEASE_TTL`).
+    ``path``: a SQLite file, ``":memory:"`` for a throwaway ledger, or a PostgreSQL URL
+    (``postgresql://user:password@host/db``; shown as :attr:`path` without the password).
+    ``lease_ttl``: seconds a run's lease outlives its last heartbeat (else ``$WSNB_LEASE_TTL``,
+    else :data:`DEFAULT_LEASE_TTL`).
     ``holder`` names this object as a lease holder (``host:pid:random``).
     """
 
     def __init__(
         self, path: str | os.PathLike[str] | None = None, *, lease_ttl: float | None = None
     ) -> None:
-        target = default_ledger_path() if path is None else path
+        target = default_ledger() if path is None else os.fspath(path)
         self.path = str(target)
         self.lease_ttl = _lease_ttl(lease_ttl)
         self.host = socket.gethostname()
         self.holder = f"{self.host}:{os.getpid()}:{secrets.token_hex(4)}"
         self._leases: dict[int, Lease] = {}
-        if self.path != ":memory:":
-            Path(self.path).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.RLock()
-        self._con = connect(self.path, synchronous="FULL", foreign_keys=True)
-        self._con.row_factory = sqlite3.Row
+        if is_database_url(target):
+            self.path = redact_url(str(target))  # shown everywhere: never the password
+            self._db = open_database(str(target))
+        else:
+            if self.path != ":memory:":
+                Path(self.path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            self._db = open_database(self.path)
+        self.backend = self._db.kind
+        self._lock = self._db.lock
+        self._con: Any = self._db.con  # type: ignore[attr-defined]  # the raw connection
         with self._lock:
-            migrate(self._con)
+            try:
+                migrate(self._db)
+            except BaseException:
+                self._db.close()
+                raise
 
     def __repr__(self) -> str:
         return f"Ledger({self.path!r})"
 
     def close(self) -> None:
-        with self._lock:
-            self._con.close()
+        self._db.close()
 
     def __enter__(self) -> Self:
         return self
@@ -373,12 +413,11 @@ class Ledger:
     ) -> None:
         self.close()
 
-    def _tx(self) -> AbstractContextManager[sqlite3.Connection]:
-        return transaction(self._con, self._lock)
+    def _tx(self) -> AbstractContextManager[Database]:
+        return self._db.transaction()
 
-    def _query(self, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        with self._lock:
-            return self._con.execute(sql, args).fetchall()
+    def _query(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
+        return self._db.query(sql, args)
 
     # --- writing a run -------------------------------------------------------------------------
 
@@ -396,17 +435,15 @@ class Ledger:
         moment (for :attr:`lease_ttl`; :meth:`lease` then keeps it)."""
         now = _now()
         with self._tx() as con:
-            cur = con.execute(
+            run_id = con.insert_id(
                 "INSERT INTO runs (created, endpoint, project_id, params, dry_run, status) "
                 "VALUES (?, ?, ?, ?, ?, 'running')",
                 (now, endpoint, project_id, _dumps(params), int(dry_run)),
             )
-            run_id = cur.lastrowid
-            assert run_id is not None
             self._take(con, run_id, self.lease_ttl)
-            con.executemany(
-                "INSERT INTO plan (run_id, seq, task_id, task_name, task_type, outcome, "
-                "error_msg, finished) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            con.insert_rows(
+                "plan",
+                _PLAN_COLUMNS,
                 (
                     (
                         run_id,
@@ -430,9 +467,13 @@ class Ledger:
         the plan's name and type from the definition."""
         now = _now()
         with self._tx() as con:
+            if con.kind == "postgresql":  # set-based: two statements, not two per id
+                self._record_snapshots_at_once(con, run_id, now, snapshots)
+                return
             con.executemany(
-                "INSERT OR REPLACE INTO snapshots (run_id, task_id, taken, definition) "
-                "VALUES (?, ?, ?, ?)",
+                "INSERT INTO snapshots (run_id, task_id, taken, definition) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (run_id, task_id) DO UPDATE SET taken = excluded.taken, "
+                "definition = excluded.definition",
                 (
                     (run_id, tid, now, None if d is None else _dumps(dict(d)))
                     for tid, d in snapshots.items()
@@ -448,12 +489,54 @@ class Ledger:
                 ),
             )
 
+    @staticmethod
+    def _record_snapshots_at_once(
+        con: Database, run_id: int, now: str, snapshots: Mapping[str, Mapping[str, Any] | None]
+    ) -> None:
+        """:meth:`record_snapshots` as two set-based statements over arrays (PostgreSQL: a
+        statement per id is a round trip per id; SQLite's per-row statements are cheaper than
+        its join of a JSON table, which has no index)."""
+        columns = ("task_id", "definition")
+        con.execute(
+            "INSERT INTO snapshots (run_id, task_id, taken, definition) "
+            f"SELECT ?, t.task_id, ?, t.definition FROM {con.text_rows(columns)} "
+            "ON CONFLICT (run_id, task_id) DO UPDATE SET taken = excluded.taken, "
+            "definition = excluded.definition",
+            (
+                run_id,
+                now,
+                *con.text_rows_args(
+                    ((tid, None if d is None else _dumps(dict(d))) for tid, d in snapshots.items()),
+                    len(columns),
+                ),
+            ),
+        )
+        found = [(tid, d) for tid, d in snapshots.items() if d is not None]
+        if found:
+            named = ("task_id", "task_name", "task_type")
+            con.execute(
+                "UPDATE plan SET task_name = coalesce(t.task_name, plan.task_name), "
+                "task_type = coalesce(t.task_type, plan.task_type) "
+                f"FROM {con.text_rows(named)} "
+                "WHERE plan.run_id = ? AND plan.task_id = t.task_id",
+                (
+                    *con.text_rows_args(
+                        (
+                            (tid, _text(d.get("task_name")), _text(d.get("task_type")))
+                            for tid, d in found
+                        ),
+                        len(named),
+                    ),
+                    run_id,
+                ),
+            )
+
     def set_chunks(self, run_id: int, chunks: Sequence[Sequence[str]], first: int = 0) -> None:
         """Number the chunks of pending ids (``first``, ``first + 1``, …)."""
         with self._tx() as con:
             con.executemany(
-                f"UPDATE plan SET chunk = ? WHERE run_id = ? AND {_IDS}",
-                ((first + n, run_id, _ids_json(chunk)) for n, chunk in enumerate(chunks)),
+                f"UPDATE plan SET chunk = ? WHERE run_id = ? AND {con.ids()}",
+                ((first + n, run_id, con.ids_arg(chunk)) for n, chunk in enumerate(chunks)),
             )
 
     def call_started(
@@ -465,18 +548,16 @@ class Ledger:
         ids = _ids_json(task_ids)
         with self._tx() as con:
             self._fence(con, run_id)
-            cur = con.execute(
+            call_id = con.insert_id(
                 "INSERT INTO calls (run_id, operation, chunk, attempt, task_ids, state, started) "
                 "VALUES (?, ?, ?, ?, ?, 'in_flight', ?)",
                 (run_id, operation, chunk, attempt, ids, now),
             )
             con.execute(
                 "UPDATE plan SET attempts = attempts + 1, started = coalesce(started, ?), "
-                f"chunk = coalesce(?, chunk) WHERE run_id = ? AND {_IDS}",
-                (now, chunk, run_id, ids),
+                f"chunk = coalesce(?, chunk) WHERE run_id = ? AND {con.ids()}",
+                (now, chunk, run_id, con.ids_arg(task_ids)),
             )
-            call_id = cur.lastrowid
-        assert call_id is not None
         return call_id
 
     def call_finished(
@@ -522,8 +603,8 @@ class Ledger:
             con.execute(
                 "UPDATE plan SET outcome = ?, http_status = coalesce(?, http_status), "
                 "error_code = NULL, error_msg = NULL, request_id = coalesce(?, request_id), "
-                f"finished = ? WHERE run_id = ? AND {_IDS}",
-                (outcome, http_status, request_id, now, run_id, _ids_json(task_ids)),
+                f"finished = ? WHERE run_id = ? AND {con.ids()}",
+                (outcome, http_status, request_id, now, run_id, con.ids_arg(task_ids)),
             )
 
     def set_outcomes(
@@ -543,7 +624,7 @@ class Ledger:
             con.execute(
                 "UPDATE plan SET outcome = ?, http_status = coalesce(?, http_status), "
                 "error_code = ?, error_msg = ?, request_id = coalesce(?, request_id), "
-                f"finished = ? WHERE run_id = ? AND {_IDS}",
+                f"finished = ? WHERE run_id = ? AND {con.ids()}",
                 (
                     outcome,
                     http_status,
@@ -552,7 +633,7 @@ class Ledger:
                     request_id,
                     finished,
                     run_id,
-                    _ids_json(task_ids),
+                    con.ids_arg(task_ids),
                 ),
             )
 
@@ -572,7 +653,9 @@ class Ledger:
         Not when another holder has taken the run over (this process lost its lease): the run is
         theirs to close."""
         with self._tx() as con:
-            row = con.execute("SELECT holder FROM leases WHERE run_id = ?", (run_id,)).fetchone()
+            row = con.execute(
+                "SELECT holder FROM leases WHERE run_id = ?" + con.for_update, (run_id,)
+            ).fetchone()
             if row is not None and row["holder"] != self.holder:
                 _log.warning("run %s was taken over by %s; not closing it", run_id, row["holder"])
                 return
@@ -618,14 +701,11 @@ class Ledger:
         """Begin a restore pass: keep the ids that exist before it creates anything (its
         watermark: a task it made is one not among them). Returns the pass id."""
         with self._tx() as con:
-            cur = con.execute(
+            return con.insert_id(
                 "INSERT INTO restore_passes (run_id, started, holder, existing) "
                 "VALUES (?, ?, ?, ?)",
                 (run_id, _now(), self.holder, _ids_json(sorted(set(existing)))),
             )
-            pass_id = cur.lastrowid
-        assert pass_id is not None
-        return pass_id
 
     # --- leases --------------------------------------------------------------------------------
 
@@ -642,7 +722,9 @@ class Ledger:
                 rows = self._query("SELECT * FROM leases WHERE run_id = ?", (run_id,))
                 raise RunLeasedError(run_id, dict(rows[0]))
             with self._tx() as con:
-                if con.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone() is None:
+                # the run's row lock (PostgreSQL) serialises lease takers, a lease row or not
+                run = con.execute("SELECT 1 FROM runs WHERE id = ?" + con.for_update, (run_id,))
+                if run.fetchone() is None:
                     raise KeyError(f"no run {run_id} in ledger {self.path}")
                 self._take(con, run_id, seconds)
             lease = Lease(self, run_id, seconds)
@@ -674,13 +756,15 @@ class Ledger:
         return {k: rows[0][k] for k in keys}
 
     @staticmethod
-    def _live(row: sqlite3.Row) -> bool:
+    def _live(row: Row | sqlite3.Row) -> bool:
         expires = datetime.fromisoformat(row["expires"])
         return row["released"] is None and expires > datetime.now(UTC)
 
-    def _take(self, con: sqlite3.Connection, run_id: int, ttl: float) -> None:
+    def _take(self, con: Database, run_id: int, ttl: float) -> None:
         """In a transaction: make this ledger the run's holder, or raise RunLeasedError."""
-        row = con.execute("SELECT * FROM leases WHERE run_id = ?", (run_id,)).fetchone()
+        row = con.execute(
+            "SELECT * FROM leases WHERE run_id = ?" + con.for_update, (run_id,)
+        ).fetchone()
         now = datetime.now(UTC)
         mine = row is not None and row["holder"] == self.holder and row["released"] is None
         if row is not None and not mine and self._live(row):
@@ -704,8 +788,11 @@ class Ledger:
                 ),
             )
         con.execute(
-            "INSERT OR REPLACE INTO leases (run_id, holder, host, pid, acquired, heartbeat, "
-            "expires, released) VALUES (?, ?, ?, ?, ?, ?, ?, NULL)",
+            "INSERT INTO leases (run_id, holder, host, pid, acquired, heartbeat, expires, "
+            "released) VALUES (?, ?, ?, ?, ?, ?, ?, NULL) ON CONFLICT (run_id) DO UPDATE SET "
+            "holder = excluded.holder, host = excluded.host, pid = excluded.pid, "
+            "acquired = excluded.acquired, heartbeat = excluded.heartbeat, "
+            "expires = excluded.expires, released = NULL",
             (
                 run_id,
                 self.holder,
@@ -728,12 +815,13 @@ class Ledger:
             )
         return cur.rowcount == 1
 
-    def _fence(self, con: sqlite3.Connection, run_id: int) -> None:
+    def _fence(self, con: Database, run_id: int) -> None:
         """In a write-ahead transaction: refuse when another holder has taken the run over, else
         count as a heartbeat of this ledger's lease. A run with no lease row (made before leases
         existed, or by hand) is not fenced."""
         row = con.execute(
-            "SELECT holder, host, pid, released FROM leases WHERE run_id = ?", (run_id,)
+            "SELECT holder, host, pid, released FROM leases WHERE run_id = ?" + con.for_update,
+            (run_id,),
         ).fetchone()
         if row is None:
             return
@@ -758,9 +846,11 @@ class Ledger:
         rows = self._query(
             "SELECT r.id AS run_id, r.created, r.finished, r.endpoint, r.project_id, "
             "r.dry_run, r.status, count(p.task_id) AS ids, "
-            "sum(p.outcome = 'deleted') AS deleted, sum(p.outcome = 'failed') AS failed, "
-            "sum(p.outcome = 'pending') AS pending, sum(p.outcome = 'forbidden') AS forbidden, "
-            "sum(p.outcome = 'skipped') AS skipped "
+            "sum(CASE WHEN p.outcome = 'deleted' THEN 1 ELSE 0 END) AS deleted, "
+            "sum(CASE WHEN p.outcome = 'failed' THEN 1 ELSE 0 END) AS failed, "
+            "sum(CASE WHEN p.outcome = 'pending' THEN 1 ELSE 0 END) AS pending, "
+            "sum(CASE WHEN p.outcome = 'forbidden' THEN 1 ELSE 0 END) AS forbidden, "
+            "sum(CASE WHEN p.outcome = 'skipped' THEN 1 ELSE 0 END) AS skipped "
             "FROM runs r LEFT JOIN plan p ON p.run_id = r.id GROUP BY r.id ORDER BY r.id DESC"
         )
         columns = [
@@ -790,12 +880,11 @@ class Ledger:
             "task_id", "task_name", "task_type", "outcome", "chunk", "attempts",
             "http_status", "error_code", "error_msg", "request_id", "started", "finished",
         ]  # fmt: skip
-        with self._lock:
-            cur = self._con.cursor()
-            cur.row_factory = None  # plain tuples: no sqlite3.Row per row
-            rows = cur.execute(
-                f"SELECT {', '.join(columns)} FROM plan WHERE run_id = ? ORDER BY seq", (run_id,)
-            ).fetchall()
+        rows = self._db.query(  # plain tuples: no row object per row
+            f"SELECT {', '.join(columns)} FROM plan WHERE run_id = ? ORDER BY seq",
+            (run_id,),
+            plain=True,
+        )
         values = list(zip(*rows, strict=True)) if rows else [()] * len(columns)
         data: dict[str, Any] = {}
         for name, column in zip(columns, values, strict=True):

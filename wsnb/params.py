@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Final
 import pandas as pd
 
 from wsnb._checks import check_int
+from wsnb._ledger_db import has_password, is_database_url
 from wsnb.models import BATCH_DELETE_MAX, DEFAULT_MAX_DELETIONS, LastStatus, TaskType
 from wsnb.selection import TaskFilters
 
@@ -102,7 +103,7 @@ class CleanupParams:
     max_deletions: int = DEFAULT_MAX_DELETIONS
     fail_on_error: bool = True
     output_dir: Path = field(default_factory=lambda: Path("wsnb-report"))
-    ledger_path: Path | None = None
+    ledger_path: Path | str | None = None  # str: a PostgreSQL URL (without its password)
     reads_per_minute: float | None = 200.0
     writes_per_minute: float | None = 100.0
 
@@ -236,6 +237,23 @@ def _path(value: Any, env_name: str, default: Path | None) -> Path | None:
     return Path(value).expanduser()
 
 
+def _ledger_path(value: Any) -> Path | str | None:
+    """A file path, or a PostgreSQL URL kept as text. A URL with a password is refused (papermill
+    writes parameters into the output notebook); ``WSNB_LEDGER`` holding a URL gives None: the
+    deleter opens ``WSNB_LEDGER`` itself, so its password stays out of the parameters."""
+    if isinstance(value, str) and is_database_url(value):
+        if has_password(value):
+            raise ParameterError(
+                "ledger_path: a PostgreSQL URL must not carry its password in a notebook "
+                "parameter (papermill writes it into the output notebook); put it in PGPASSWORD "
+                "or ~/.pgpass, or the whole URL in WSNB_LEDGER"
+            )
+        return value
+    if (value is None or value == "") and is_database_url(os.environ.get("WSNB_LEDGER", "")):
+        return None
+    return _path(value, "WSNB_LEDGER", None)
+
+
 def _ordered(low_name: str, low: Any, high_name: str, high: Any) -> None:
     if low is not None and high is not None and not low < high:
         raise ParameterError(f"{low_name} ({low}) must be earlier than {high_name} ({high})")
@@ -276,7 +294,7 @@ def cleanup_params(**kw: Any) -> CleanupParams:
         max_deletions=_cap(get("max_deletions", d.max_deletions)),
         fail_on_error=_flag("fail_on_error", get("fail_on_error", d.fail_on_error)),
         output_dir=_path(get("output_dir"), "WSNB_OUTPUT_DIR", d.output_dir) or d.output_dir,
-        ledger_path=_path(get("ledger_path"), "WSNB_LEDGER", None),
+        ledger_path=_ledger_path(get("ledger_path")),
         reads_per_minute=_rate("reads_per_minute", get("reads_per_minute", d.reads_per_minute)),
         writes_per_minute=_rate("writes_per_minute", get("writes_per_minute", d.writes_per_minute)),
     )

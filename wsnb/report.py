@@ -34,6 +34,8 @@ from typing import TYPE_CHECKING, Any, Final, cast
 
 import pandas as pd
 
+from wsnb._ledger_db import redact_url
+
 if TYPE_CHECKING:
     from wsnb.ledger import Ledger
 
@@ -284,7 +286,8 @@ def undo_command(summary: Mapping[str, Any]) -> str | None:
     if summary.get("snapshot") is False or not summary.get("ledger"):
         return None
     parts = ["wsnb runs restore", str(summary.get("run_id")), "--ledger"]
-    parts.append(shlex.quote(str(summary["ledger"])))
+    # a PostgreSQL URL without its redacted password: libpq finds it in PGPASSWORD / ~/.pgpass
+    parts.append(shlex.quote(redact_url(str(summary["ledger"]), keep_marker=False)))
     region = summary.get("region") or region_of(summary.get("endpoint"))
     if region:
         parts += ["--region", region]
@@ -481,6 +484,8 @@ class DeletionReport:
             "snapshot": bool(params.get("snapshot", True)),
             "ledger": None
             if ledger.path == ":memory:"
+            else ledger.path  # a PostgreSQL URL, its password redacted
+            if ledger.backend == "postgresql"
             else str(Path(ledger.path).expanduser().absolute()),
         }
         return cls(frame=frame, summary=summary, events=ledger.events(run_id))

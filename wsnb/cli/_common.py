@@ -29,7 +29,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 FORMATS = click.Choice(["table", "csv", "json"])
 
 ledger_option = click.option(
-    "--ledger", type=click.Path(dir_okay=False), help="Ledger file (default: WSNB_LEDGER)."
+    "--ledger",
+    type=click.Path(dir_okay=False),
+    help="Ledger file or postgresql:// URL (default: WSNB_LEDGER).",
 )
 
 
@@ -66,9 +68,9 @@ def open_ledger(path: str | None) -> Ledger:
     """The ledger at ``path`` (default ``WSNB_LEDGER``); one that cannot be opened is exit 5."""
     import sqlite3
 
-    from wsnb.ledger import Ledger, default_ledger_path
+    from wsnb.ledger import Ledger, default_ledger, redact_url
 
-    shown = path or str(default_ledger_path())
+    shown = redact_url(path or default_ledger())  # a PostgreSQL URL's password: never shown
     try:
         return Ledger(path)
     except (sqlite3.Error, OSError, RuntimeError) as exc:  # RuntimeError: a newer schema

@@ -72,7 +72,7 @@ from wsnb.errors import (
     UnexpectedResponseError,
     WorkspaceError,
 )
-from wsnb.ledger import Ledger, Outcome, RunStatus, default_ledger_path
+from wsnb.ledger import Ledger, Outcome, RunStatus, default_ledger, redact_url
 from wsnb.models import BATCH_DELETE_MAX, LIST_PAGE_MAX, ScheduledType
 from wsnb.report import DeletionReport, operator
 
@@ -805,7 +805,7 @@ def _open_ledger(ledger: Ledger | str | os.PathLike[str] | None) -> tuple[Ledger
         )
     if path is not None and not path.strip():
         raise ValueError("ledger path is empty: pass a file path, a Ledger, or None (default)")
-    with ledger_errors(path or str(default_ledger_path())):
+    with ledger_errors(redact_url(path or default_ledger())):
         return Ledger(path), True
 
 
