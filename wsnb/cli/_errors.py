@@ -33,8 +33,9 @@ class ExitCode(IntEnum):
 
 _DOCS: dict[ExitCode, str] = {
     ExitCode.OK: "success (a dry run included)",
-    ExitCode.NOT_OK: "the run finished but is not OK (failed, skipped or pending ids, a restore"
-    " or a notebook that failed), or you answered no",
+    ExitCode.NOT_OK: "the run finished but is not OK (failed, forbidden, skipped, invalid or"
+    " pending ids; a cancelled or interrupted run; a restore or a notebook that failed), or you"
+    " answered no",
     ExitCode.USAGE: "usage or bad input (an option, the ids file, a notebook or its parameters,"
     " a run id, more ids than --max)",
     ExitCode.AUTH: "authentication or permission (missing or wrong credentials, 401, 403)",
