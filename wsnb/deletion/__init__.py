@@ -52,6 +52,13 @@ import pandas as pd
 
 from wsnb._aio import Api, run_sync
 from wsnb.client import AsyncClient, Client
+from wsnb.deletion._execute import (
+    DEFAULT_MAX_AGE,
+    Plan,
+    PlanChangedError,
+    PlanError,
+    PlanStaleError,
+)
 from wsnb.deletion._plan import DEFAULT_CHUNK_SIZE, DEFAULT_MAX, DeletionCapError, selection_ids
 from wsnb.deletion._restore import _restore, create_body
 from wsnb.deletion._run import (
@@ -63,20 +70,26 @@ from wsnb.deletion._run import (
     _resume,
     ledger_errors,
 )
-from wsnb.ledger import Ledger
+from wsnb.ledger import Ledger, default_ledger_path
 from wsnb.report import DeletionReport
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
     "DEFAULT_CONCURRENCY",
     "DEFAULT_MAX",
+    "DEFAULT_MAX_AGE",
     "DeletionCapError",
     "LedgerError",
+    "Plan",
+    "PlanChangedError",
+    "PlanError",
+    "PlanStaleError",
     "Progress",
     "adelete_tasks",
     "aresume",
     "create_body",
     "delete_tasks",
+    "plan_deletion",
     "restore_tasks",
     "resume",
     "selection_ids",
@@ -92,7 +105,7 @@ def delete_tasks(
     dry_run: bool = False,
     max_deletions: int = DEFAULT_MAX,
     ledger: Ledger | str | os.PathLike[str] | None = None,
-    verify: bool = True,
+    verify: bool | str = True,
     progress: Progress = True,
     snapshot: bool = True,
     precheck: bool = True,
@@ -124,6 +137,15 @@ def delete_tasks(
     """
     if isinstance(client, AsyncClient):
         raise TypeError("delete_tasks() needs a sync Client; use adelete_tasks() with AsyncClient")
+    if isinstance(tasks, Plan | DeletionReport):  # execute a dry run's plan, exactly as planned
+        plan = _as_plan(tasks, dry_run, ledger)
+        return plan.execute(
+            client,
+            max_deletions=max_deletions,
+            verify=verify,
+            progress=progress,
+            cancel=cancel,
+        )
     event = cancel if cancel is not None else threading.Event()
     return run_sync(
         _delete(
@@ -153,7 +175,7 @@ async def adelete_tasks(
     dry_run: bool = False,
     max_deletions: int = DEFAULT_MAX,
     ledger: Ledger | str | os.PathLike[str] | None = None,
-    verify: bool = True,
+    verify: bool | str = True,
     progress: Progress = True,
     snapshot: bool = True,
     precheck: bool = True,
@@ -162,6 +184,11 @@ async def adelete_tasks(
     """The :class:`~wsnb.client.AsyncClient` twin of :func:`delete_tasks`. Cancelling the task
     (``CancelledError``) also closes the run (``cancelled``; a call in flight is recorded as
     unknown, and ``resume`` asks the server about it)."""
+    if isinstance(tasks, Plan | DeletionReport):
+        plan = _as_plan(tasks, dry_run, ledger)
+        return await plan.aexecute(
+            client, max_deletions=max_deletions, verify=verify, progress=progress, cancel=cancel
+        )
     return await _delete(
         Api(client),
         tasks,
@@ -176,6 +203,61 @@ async def adelete_tasks(
         precheck=precheck,
         cancel=cancel,
     )
+
+
+def _as_plan(
+    tasks: Plan | DeletionReport, dry_run: bool, ledger: Ledger | str | os.PathLike[str] | None
+) -> Plan:
+    """A plan passed to ``delete_tasks`` (or the report of its dry run), to execute."""
+    if dry_run:
+        raise ValueError(
+            "delete_tasks(client, plan, dry_run=True): a plan is already a dry run; "
+            "pass dry_run=False to execute it"
+        )
+    if isinstance(tasks, Plan):
+        return tasks
+    if not tasks.summary.get("dry_run"):
+        raise PlanError(
+            f"run {tasks.summary.get('run_id')} is not a dry run: only a dry run's report is a plan"
+        )
+    return Plan.from_report(tasks, ledger)
+
+
+def plan_deletion(
+    client: Client,
+    tasks: Any,
+    *,
+    chunk_size: int | None = None,
+    concurrency: int | None = None,
+    max_deletions: int = DEFAULT_MAX,
+    ledger: Ledger | str | os.PathLike[str] | None = None,
+    progress: Progress = True,
+    snapshot: bool = True,
+    precheck: bool = True,
+    cancel: threading.Event | None = None,
+) -> Plan:
+    """A dry run of :func:`delete_tasks` kept as an executable :class:`Plan`: ``plan.execute()``
+    later deletes exactly the planned ids with the snapshots taken now (see
+    :mod:`wsnb.deletion._execute`); ``plan.report()`` is the dry run's report."""
+    report = delete_tasks(
+        client,
+        tasks,
+        chunk_size=chunk_size,
+        concurrency=concurrency,
+        dry_run=True,
+        max_deletions=max_deletions,
+        ledger=ledger,
+        progress=progress,
+        snapshot=snapshot,
+        precheck=precheck,
+        cancel=cancel,
+    )
+    source = ledger if isinstance(ledger, Ledger) else report.summary.get("ledger")
+    if source is None:  # the default file, opened and closed by delete_tasks
+        source = str(default_ledger_path())
+    plan = Plan.load(source, int(report.summary["run_id"]))
+    plan._client = client
+    return plan
 
 
 # --- resume --------------------------------------------------------------------------------------

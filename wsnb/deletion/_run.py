@@ -41,11 +41,15 @@ import contextlib
 import logging
 import math
 import os
+import random
 import re
 import sqlite3
 import threading
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any, Final, TypeVar
+from datetime import UTC, datetime
+from typing import Any, Final, Literal, TypeVar
+
+import pandas as pd
 
 from wsnb import _cancel
 from wsnb._aio import Api
@@ -58,6 +62,9 @@ from wsnb.deletion._plan import (
     _check_max_deletions,
     _chunks,
     _select,
+    detail_fingerprints,
+    fingerprints,
+    shared_filters,
 )
 from wsnb.errors import (
     AuthenticationError,
@@ -79,6 +86,8 @@ from wsnb.report import DeletionReport, operator
 __all__ = [
     "DEFAULT_CONCURRENCY",
     "DENIALS_TO_STOP",
+    "FIRST_PART",
+    "MAX_PART",
     "MAX_ROUNDS",
     "READ_CONCURRENCY",
     "LedgerError",
@@ -89,6 +98,15 @@ __all__ = [
 DEFAULT_CONCURRENCY: Final = 4
 #: ``get_task`` calls in flight at once for snapshots and existence checks.
 READ_CONCURRENCY: Final = 8
+#: The pipeline's first snapshot part (ids read before the first write goes out) and its
+#: largest (parts double in between): deletions start within seconds, and an interrupted run
+#: has sent all but the part being read.
+FIRST_PART: Final = 50
+MAX_PART: Final = 1000
+#: Sampled verification: if this share of the accepted ids were still there, the sample would
+#: catch one with this confidence (59 ids; see ``_sample_size``).
+VERIFY_CONFIDENCE: Final = 0.95
+VERIFY_TOLERANCE: Final = 0.05
 #: Times an id is sent at most in one run (ambiguous or throttled calls are re-sent after a
 #: check); an id still there after that stays ``pending`` for ``resume``.
 MAX_ROUNDS: Final = 4
@@ -267,7 +285,7 @@ class _Run:
         *,
         chunk_size: int,
         concurrency: int,
-        verify: bool,
+        verify: bool | str,
         snapshot: bool,
         precheck: bool,
         progress: Progress,
@@ -294,6 +312,7 @@ class _Run:
         #: id -> a call of this run that may have deleted it (2xx, ambiguous, in flight).
         self.maybe_done: dict[str, int] = {}
         self.deleted_now: list[str] = []
+        self.accepted: list[list[str]] = []  # the ids of each call answered 2xx (verification)
         self.retry: list[str] = []  # refused without effect: send again
         self.unsure: list[str] = []  # ambiguous: check the server first
         self.missing: list[str] = []  # refused as "does not exist" in bulk: check, then resend
@@ -370,8 +389,15 @@ class _Run:
 
     # --- phase 1: what exists -----------------------------------------------------------------
 
-    async def prepare(self, ids: list[str]) -> list[str]:
-        """Snapshot (or check) ``ids``; settle the absent ones; return those to delete."""
+    async def prepare(
+        self, ids: list[str], on_ready: Callable[[list[str]], None] | None = None
+    ) -> list[str]:
+        """Snapshot (or check) ``ids``; settle the absent ones; return those to delete.
+
+        ``on_ready`` (pipelining): called with each part's ids as soon as they are snapshotted
+        (first with those that already were), so their deletion starts while the next part is
+        read. Parts grow from :data:`FIRST_PART` to :data:`MAX_PART` ids (deletions start within
+        seconds, later parts make fewer writes)."""
         if not ids:
             return []
         self.check_cancel()
@@ -384,7 +410,9 @@ class _Run:
         have = self.ledger.snapshots(self.run_id)
         todo = [i for i in ids if have.get(i) is None]
         keep = [i for i in ids if have.get(i) is not None]
-        for part in _chunks(todo, 200):
+        if on_ready is not None and keep:
+            on_ready(list(keep))
+        for part in _parts(todo, min(self.chunk_size, MAX_PART)):
             self.check_cancel()
             found = await _gather_limited(part, self._snap, READ_CONCURRENCY)
             snaps = {
@@ -394,13 +422,17 @@ class _Run:
             self.settle_gone(
                 (tid for tid, d in snaps.items() if d is None), "absent when its snapshot was taken"
             )
+            ready = []
             for tid, d in zip(part, found, strict=True):
                 if isinstance(d, WorkspaceError):
                     self.settle(
                         [tid], "skipped", **{**_error_fields(d), "error_msg": f"no snapshot: {d}"}
                     )
                 elif d is not None:
-                    keep.append(tid)
+                    ready.append(tid)
+            keep.extend(ready)
+            if on_ready is not None and ready:
+                on_ready(ready)
         order = {tid: n for n, tid in enumerate(ids)}
         return sorted(keep, key=order.__getitem__)
 
@@ -414,17 +446,23 @@ class _Run:
 
     # --- phase 2: send -------------------------------------------------------------------------
 
-    async def send_all(self, ids: list[str]) -> None:
+    async def send_all(self, ids: list[str], *, stream: bool = False) -> None:
+        """Send ``ids`` in up to :data:`MAX_ROUNDS` rounds. ``stream``: ``ids`` still need their
+        snapshots; round 1 sends each part as soon as it is snapshotted (``prepare``)."""
         todo = ids
         for round_no in range(1, MAX_ROUNDS + 1):
-            if not todo or self.stopping:
-                return
-            chunks = _chunks(todo, self.chunk_size)
-            gate = asyncio.Semaphore(self.concurrency)
-            first, self.next_chunk = self.next_chunk, self.next_chunk + len(chunks)
-            await _gather(
-                self._deliver(chunk, first + n, round_no, gate) for n, chunk in enumerate(chunks)
-            )
+            if stream and round_no == 1:
+                await self._stream(ids, round_no)
+            else:
+                if not todo or self.stopping:
+                    return
+                chunks = _chunks(todo, self.chunk_size)
+                gate = asyncio.Semaphore(self.concurrency)
+                first, self.next_chunk = self.next_chunk, self.next_chunk + len(chunks)
+                await _gather(
+                    self._deliver(chunk, first + n, round_no, gate)
+                    for n, chunk in enumerate(chunks)
+                )
             self._judge_held()
             if self.stopping:  # what is left (ambiguous ones too) stays pending for resume
                 return
@@ -451,6 +489,30 @@ class _Run:
                 todo = [*todo, *(i for i in [*unsure, *missing] if i in present)]
         if todo:
             self._give_up(todo)
+
+    async def _stream(self, ids: list[str], round_no: int) -> None:
+        """Round 1 of a pipelined run: snapshot ``ids`` part by part, each part's chunk sent as
+        soon as it is ready (the reads and the writes draw on separate budgets). A stop while
+        snapshotting lets the calls already started settle (queued ones are not sent)."""
+        gate = asyncio.Semaphore(self.concurrency)
+        sends: list[asyncio.Future[None]] = []
+
+        def send(ready: list[str]) -> None:
+            for chunk in _chunks(ready, self.chunk_size):
+                number, self.next_chunk = self.next_chunk, self.next_chunk + 1
+                sends.append(asyncio.ensure_future(self._deliver(chunk, number, round_no, gate)))
+
+        try:
+            await self.prepare(ids, on_ready=send)
+        except CallCancelled:
+            await asyncio.gather(*sends, return_exceptions=True)  # they stop by themselves
+            raise
+        except BaseException:
+            for task in sends:
+                task.cancel()
+            await asyncio.gather(*sends, return_exceptions=True)
+            raise
+        await _gather(sends)
 
     def _give_up(self, ids: list[str]) -> None:
         """Ids that met only transient failures in every round: still ``pending`` (``resume``
@@ -515,6 +577,7 @@ class _Run:
                 )
                 self.advance(len(ids))
                 self.deleted_now.extend(ids)
+                self.accepted.append(ids)
                 return None
         return self._answer(failure, ids, call_id)
 
@@ -651,12 +714,41 @@ class _Run:
     # --- phase 3: verify -----------------------------------------------------------------------
 
     async def check_deleted(self) -> None:
+        """Confirm the ids the server accepted are gone. ``verify=True`` (``"sample"``): a random
+        sample checked with ``get_task`` (:func:`_sample`: one id of every accepted call, at
+        least :data:`VERIFY_SAMPLE` in all); any id still there escalates to a full check.
+        ``"full"``: every id (the cheaper of per-id reads and a listing)."""
         ids = list(dict.fromkeys(self.deleted_now))
         if not self.verify or not ids or self.stopping:
             return
+        if self.verify != "full":
+            sample = _sample(self.accepted, ids)
+            found = await _gather_limited(sample, lambda i: _lookup(self.api, i), READ_CONCURRENCY)
+            left = [i for i, d in zip(sample, found, strict=True) if d is not None]
+            if not left:
+                self.ledger.add_event(
+                    self.run_id,
+                    "verified",
+                    mode="sample",
+                    checked=len(ids),
+                    sampled=len(sample),
+                    still_present=0,
+                    claim=_claim(len(sample), len(ids), len(self.accepted)),
+                )
+                return
+            self.ledger.add_event(
+                self.run_id, "verify_escalated", sampled=len(sample), still_present=len(left)
+            )
         present = await _existing(self.api, ids)
         still = [i for i in ids if i in present]
-        self.ledger.add_event(self.run_id, "verified", checked=len(ids), still_present=len(still))
+        self.ledger.add_event(
+            self.run_id,
+            "verified",
+            mode="full",
+            checked=len(ids),
+            still_present=len(still),
+            claim=f"every one of the {len(ids):,} deleted ids was checked",
+        )
         self.ledger.set_outcomes(
             self.run_id,
             still,
@@ -664,6 +756,50 @@ class _Run:
             error_code="VERIFY",
             error_msg="still exists after the server accepted its deletion",
         )
+
+
+def _parts(ids: Sequence[str], most: int) -> list[list[str]]:
+    """``ids`` in parts of :data:`FIRST_PART`, doubling up to ``most`` (the pipeline's steps)."""
+    out, size, start = [], min(FIRST_PART, most), 0
+    while start < len(ids):
+        out.append(list(ids[start : start + size]))
+        start += size
+        size = min(size * 2, most)
+    return out
+
+
+def _sample_size(n: int) -> int:
+    """Ids to sample so that, if :data:`VERIFY_TOLERANCE` of ``n`` were still there, the sample
+    would hold one with probability :data:`VERIFY_CONFIDENCE` (``(1 - t) ** k <= 1 - c``)."""
+    k = math.ceil(math.log(1 - VERIFY_CONFIDENCE) / math.log(1 - VERIFY_TOLERANCE))
+    return min(n, k)
+
+
+def _sample(accepted: Sequence[Sequence[str]], ids: Sequence[str]) -> list[str]:
+    """The verification sample: one random id of every accepted call (a call that did nothing
+    is caught for sure), then random ids up to :func:`_sample_size`."""
+    rng = random.SystemRandom()
+    picked = dict.fromkeys(rng.choice(list(call)) for call in accepted if call)
+    rest = [i for i in ids if i not in picked]
+    extra = max(0, _sample_size(len(ids)) - len(picked))
+    picked.update(dict.fromkeys(rng.sample(rest, min(extra, len(rest)))))
+    return list(picked)
+
+
+def _claim(sampled: int, checked: int, calls: int) -> str:
+    """What a clean sample shows, in words (the report quotes it)."""
+    if sampled >= checked:
+        return f"every one of the {checked:,} deleted ids was checked"
+    return (
+        f"{sampled:,} of {checked:,} deleted ids sampled, none still there: each of the "
+        f"{calls:,} accepted call(s) deleted the id sampled from it, and with "
+        f"{VERIFY_CONFIDENCE:.0%} confidence fewer than {VERIFY_TOLERANCE:.0%} of the ids remain"
+    )
+
+
+def _check_verify(value: object) -> None:
+    if not (value is True or value is False or value in ("sample", "full")):
+        raise ValueError(f"verify must be True, False, 'sample' or 'full'; got {value!r}")
 
 
 def _stats_delta(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]:
@@ -700,13 +836,16 @@ async def _phases(
         run.ledger.add_event(run.run_id, "resumed", checked=len(ambiguous), gone=len(gone))
         run.settle_gone(gone, "absent when the run resumed")
         ids = [i for i in ids if i not in set(gone)]
-    todo = await run.prepare(ids)
     if dry_run:
+        todo = await run.prepare(ids)
         chunks = _chunks(todo, run.chunk_size)
         run.ledger.set_chunks(run.run_id, chunks)
         run.settle(todo, "planned")
+    elif run.snapshot:  # pipelined: each part is sent as soon as it is snapshotted
+        await run.send_all(ids, stream=True)
+        await run.check_deleted()
     else:
-        await run.send_all(todo)
+        await run.send_all(await run.prepare(ids))
         await run.check_deleted()
 
 
@@ -808,12 +947,13 @@ async def _delete(
     dry_run: bool,
     max_deletions: int,
     ledger: Ledger | str | os.PathLike[str] | None,
-    verify: bool,
+    verify: bool | str,
     progress: Progress,
     snapshot: bool,
     precheck: bool,
     cancel: threading.Event | None = None,
 ) -> DeletionReport:
+    _check_verify(verify)
     size = check_int(
         "chunk_size", DEFAULT_CHUNK_SIZE if chunk_size is None else chunk_size, 1, BATCH_DELETE_MAX
     )
@@ -868,11 +1008,45 @@ async def _delete(
                 cancel=cancel if cancel is not None else threading.Event(),
             )
             with book.lease(run_id):  # taken by create_run; renewed while it runs
+                listed = _listed_at(tasks)  # a plan's time: the frame's listing, else now
                 await _drive(run, selection.ids, dry_run=dry_run)
+                if dry_run:
+                    _record_plan(book, run_id, tasks, listed, snapshot)
             return DeletionReport.from_ledger(book, run_id)
     finally:
         if owned:
             book.close()
+
+
+def _listed_at(tasks: Any) -> str:
+    """When the selection was listed: a tasks frame's ``attrs["wsnb_listed_at"]``, else now."""
+    attrs = getattr(tasks, "attrs", None)
+    stamp = attrs.get("wsnb_listed_at") if isinstance(attrs, dict) else None
+    if isinstance(stamp, str):
+        try:
+            return datetime.fromisoformat(stamp).astimezone(UTC).isoformat()
+        except ValueError:
+            pass
+    return datetime.now(UTC).isoformat()
+
+
+def _record_plan(book: Ledger, run_id: int, tasks: Any, listed: str, snapshot: bool) -> None:
+    """Keep a dry run as an executable plan: each planned id's listed fields, from the selection
+    frame when it has them, else from the snapshots just taken (see ``_execute``)."""
+    frame = book.outcomes(run_id)
+    planned = [str(t) for t in frame.loc[frame["outcome"] == "planned", "task_id"]]
+    prints: dict[str, dict[str, Any]] = {}
+    source: Literal["selection", "snapshots", "none"] = "none"
+    if isinstance(tasks, pd.DataFrame) and not isinstance(tasks.index, pd.MultiIndex):
+        prints = fingerprints(tasks, planned)
+        source = "selection" if prints else "none"
+    if not prints and snapshot:
+        snaps = book.snapshots(run_id)
+        prints = detail_fingerprints({t: snaps.get(t) for t in planned})
+        source = "snapshots" if prints else "none"
+    book.record_plan(
+        run_id, listed=listed, source=source, filters=shared_filters(prints), fingerprints=prints
+    )
 
 
 def _maybe_done(ledger: Ledger, run_id: int) -> dict[str, int]:
