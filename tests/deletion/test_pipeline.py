@@ -1,0 +1,99 @@
+"""Pipelined snapshots and sampled verification (wsnb.deletion._run) against the real emulator:
+deletions start after the first part's snapshots, an interrupted run has done useful work, and a
+clean verification reads a sample, escalating to a full check when an id is still there."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.deletion.conftest import ZeroTotal, _client
+from wsnb.deletion import delete_tasks, resume
+from wsnb.deletion._run import FIRST_PART, _parts, _sample, _sample_size
+from wsnb.emulator import Emulator
+from wsnb.errors import AuthenticationError
+from wsnb.ledger import Ledger
+
+
+def test_parts_double_up_to_the_most() -> None:
+    parts = _parts([str(i) for i in range(1000)], 200)
+    assert [len(p) for p in parts] == [50, 100, 200, 200, 200, 200, 50]
+    assert [i for p in parts for i in p] == [str(i) for i in range(1000)]
+    assert [len(p) for p in _parts(["a", "b", "c"], 2)] == [2, 1]
+
+
+def test_the_sample_takes_one_id_of_every_call_and_is_sized_for_the_confidence() -> None:
+    assert _sample_size(10_000) == 59  # 0.95 ** 59 < 0.05
+    assert _sample_size(20) == 20
+    calls = [[f"{c}-{i}" for i in range(10)] for c in range(80)]
+    ids = [i for call in calls for i in call]
+    sample = _sample(calls, ids)
+    assert len(sample) == 80 == len(set(sample))  # more calls than 59: one from each
+    assert all(any(i in call for i in sample) for call in calls)
+    few = _sample(calls[:3], ids[:30])
+    assert len(few) == 30  # fewer ids than the sample size: all of them
+
+
+def test_deletions_start_after_the_first_part_is_snapshotted(
+    emulator: Emulator, ledger: Ledger
+) -> None:
+    ids = emulator.control.seed(400, seed=41)
+    with _client(emulator) as client:
+        report = delete_tasks(client, ids, ledger=ledger, progress=False)
+    assert report.ok and report.summary["deleted"] == 400
+    log = emulator.control.requests()
+    deletes = [e for e in log if e["operation"] == "batch_delete"]
+    reads = [e for e in log if e["operation"] == "get_task"]
+    first_delete = deletes[0]["seq"]
+    snapshots_before = [e for e in reads if e["seq"] < first_delete]
+    assert len(snapshots_before) < 400  # not every snapshot first: the pipeline overlapped
+    assert len(deletes[0]["task_ids"]) == FIRST_PART
+    assert sum(len(e["task_ids"]) for e in deletes) == 400  # each id sent once
+    assert len(reads) == 400 + 59  # one snapshot per id, then the verification sample
+    verified = next(e for e in report.events if e["kind"] == "verified")
+    assert verified["mode"] == "sample" and verified["sampled"] == 59
+    assert "95% confidence" in verified["claim"]
+
+
+def test_an_interrupted_pipelined_run_has_done_useful_work(
+    emulator: Emulator, ledger: Ledger
+) -> None:
+    ids = emulator.control.seed(300, seed=42)
+    # the credentials expire after 160 snapshot reads: 150 ids (parts of 50 and 100) are ready
+    emulator.control.add_fault(operation="get_task", kind="status", status=401, skip=160)
+    with _client(emulator) as client, pytest.raises(AuthenticationError):
+        delete_tasks(client, ids, ledger=ledger, progress=False)
+    run_id = int(ledger.runs().index[0])
+    frame = ledger.outcomes(run_id)
+    done = int((frame["outcome"] == "deleted").sum())
+    assert done >= 150  # the parts snapshotted before the stop were deleted
+    assert ledger.run(run_id)["status"] == "interrupted"
+    emulator.control.clear_faults()
+    with _client(emulator) as client:
+        report = resume(client, ledger, run_id, progress=False)
+    assert report.ok and emulator.control.task_ids() == []
+
+
+def test_a_sampled_verification_escalates_when_an_id_is_still_there(
+    emulator: Emulator, ledger: Ledger
+) -> None:
+    """Batch-deletes answered 200 that deleted nothing: the sample sees it, the full check
+    fails every id (VERIFY)."""
+    ids = emulator.control.seed(80, seed=43)
+    transport = ZeroTotal(pretend_deletes=True)
+    with _client(emulator, transport=transport) as client:
+        report = delete_tasks(client, ids, ledger=ledger, snapshot=False, progress=False)
+    kinds = [e["kind"] for e in report.events]
+    assert "verify_escalated" in kinds
+    verified = next(e for e in report.events if e["kind"] == "verified")
+    assert verified["mode"] == "full" and verified["still_present"] == 80
+    assert report.summary["failed"] == 80 and not report.ok
+
+
+@pytest.mark.parametrize("value", ["bogus", 1, None])
+def test_verify_takes_true_false_sample_or_full(
+    emulator: Emulator, ledger: Ledger, value: object
+) -> None:
+    ids = emulator.control.seed(2, seed=44)
+    with _client(emulator) as client, pytest.raises(ValueError, match="verify must be"):
+        delete_tasks(client, ids, ledger=ledger, verify=value, progress=False)  # type: ignore[arg-type]
+    assert emulator.control.requests() == []
