@@ -7,8 +7,9 @@ from __future__ import annotations
 import pytest
 
 from tests.deletion.conftest import ZeroTotal, _client
+from wsnb._eta import FIRST_PART, verify_sample_size
 from wsnb.deletion import delete_tasks, resume
-from wsnb.deletion._run import FIRST_PART, _parts, _sample, _sample_size
+from wsnb.deletion._run import _parts, _sample
 from wsnb.emulator import Emulator
 from wsnb.errors import AuthenticationError
 from wsnb.ledger import Ledger
@@ -22,8 +23,8 @@ def test_parts_double_up_to_the_most() -> None:
 
 
 def test_the_sample_takes_one_id_of_every_call_and_is_sized_for_the_confidence() -> None:
-    assert _sample_size(10_000) == 59  # 0.95 ** 59 < 0.05
-    assert _sample_size(20) == 20
+    assert verify_sample_size(10_000) == 59  # 0.95 ** 59 < 0.05
+    assert verify_sample_size(20) == 20
     calls = [[f"{c}-{i}" for i in range(10)] for c in range(80)]
     ids = [i for call in calls for i in call]
     sample = _sample(calls, ids)

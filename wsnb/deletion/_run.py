@@ -55,6 +55,13 @@ from wsnb import _cancel
 from wsnb._aio import Api
 from wsnb._cancel import CallCancelled
 from wsnb._checks import check_int
+from wsnb._eta import (
+    FIRST_PART,
+    MAX_PART,
+    VERIFY_CONFIDENCE,
+    VERIFY_TOLERANCE,
+    verify_sample_size,
+)
 from wsnb._listing import list_all
 from wsnb.deletion._plan import (
     DEFAULT_CHUNK_SIZE,
@@ -98,15 +105,6 @@ __all__ = [
 DEFAULT_CONCURRENCY: Final = 4
 #: ``get_task`` calls in flight at once for snapshots and existence checks.
 READ_CONCURRENCY: Final = 8
-#: The pipeline's first snapshot part (ids read before the first write goes out) and its
-#: largest (parts double in between): deletions start within seconds, and an interrupted run
-#: has sent all but the part being read.
-FIRST_PART: Final = 50
-MAX_PART: Final = 1000
-#: Sampled verification: if this share of the accepted ids were still there, the sample would
-#: catch one with this confidence (59 ids; see ``_sample_size``).
-VERIFY_CONFIDENCE: Final = 0.95
-VERIFY_TOLERANCE: Final = 0.05
 #: Times an id is sent at most in one run (ambiguous or throttled calls are re-sent after a
 #: check); an id still there after that stays ``pending`` for ``resume``.
 MAX_ROUNDS: Final = 4
@@ -768,20 +766,13 @@ def _parts(ids: Sequence[str], most: int) -> list[list[str]]:
     return out
 
 
-def _sample_size(n: int) -> int:
-    """Ids to sample so that, if :data:`VERIFY_TOLERANCE` of ``n`` were still there, the sample
-    would hold one with probability :data:`VERIFY_CONFIDENCE` (``(1 - t) ** k <= 1 - c``)."""
-    k = math.ceil(math.log(1 - VERIFY_CONFIDENCE) / math.log(1 - VERIFY_TOLERANCE))
-    return min(n, k)
-
-
 def _sample(accepted: Sequence[Sequence[str]], ids: Sequence[str]) -> list[str]:
     """The verification sample: one random id of every accepted call (a call that did nothing
-    is caught for sure), then random ids up to :func:`_sample_size`."""
+    is caught for sure), then random ids up to :func:`~wsnb._eta.verify_sample_size`."""
     rng = random.SystemRandom()
     picked = dict.fromkeys(rng.choice(list(call)) for call in accepted if call)
     rest = [i for i in ids if i not in picked]
-    extra = max(0, _sample_size(len(ids)) - len(picked))
+    extra = max(0, verify_sample_size(len(ids)) - len(picked))
     picked.update(dict.fromkeys(rng.sample(rest, min(extra, len(rest)))))
     return list(picked)
 
