@@ -53,6 +53,7 @@ from wsnb.deletion._run import (
     _open_ledger,
     _Run,
     ledger_errors,
+    run_eta,
 )
 from wsnb.ledger import Ledger, Outcome
 from wsnb.models import LIST_PAGE_MAX, ScheduledType
@@ -428,6 +429,15 @@ async def _execute_with(
     )
     if who := operator():
         params["operator"] = who
+    params["eta"] = run_eta(
+        api,
+        len(plan.ids),
+        dry_run=False,
+        snapshot=False,  # the plan's snapshots are reused: no read per id
+        verify=verify,
+        chunk_size=int(params.get("chunk_size", 5000)),
+        precheck=False,
+    )
     recheck = [t for t in moved if changed == "recheck"]
     new_id = book.create_execution(
         run_id,

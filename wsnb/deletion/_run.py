@@ -60,6 +60,8 @@ from wsnb._eta import (
     MAX_PART,
     VERIFY_CONFIDENCE,
     VERIFY_TOLERANCE,
+    estimate,
+    format_duration,
     verify_sample_size,
 )
 from wsnb._listing import list_all
@@ -978,6 +980,17 @@ async def _delete(
             }
             if who := operator():  # user@host for the report, unless WSNB_REPORT_ANONYMOUS
                 params["operator"] = who
+            eta = run_eta(
+                api,
+                len(selection.ids),
+                dry_run=dry_run,
+                snapshot=snapshot,
+                verify=verify,
+                chunk_size=size,
+                precheck=precheck,
+            )
+            params["eta"] = eta
+            _log.info("deletion %s: %s", "dry run" if dry_run else "run", eta["text"])
             run_id = book.create_run(
                 endpoint=api.endpoint,
                 project_id=api.project_id,
@@ -1007,6 +1020,50 @@ async def _delete(
     finally:
         if owned:
             book.close()
+
+
+def run_eta(
+    api: Api,
+    n: int,
+    *,
+    dry_run: bool,
+    snapshot: bool,
+    verify: bool | str,
+    chunk_size: int,
+    precheck: bool = True,
+    listing_pages: int = 0,
+) -> dict[str, Any]:
+    """The run's estimate before it starts (:func:`wsnb._eta.estimate` with the client's rate
+    limit), as ``{"seconds", "text"}``; a dry run also says what executing its plan would take
+    (``execute_seconds``, ``execute_text``: the plan's check, the writes and the verification)."""
+    rate = getattr(api.client, "rate_limit", None)
+    pages = listing_pages
+    if not snapshot and precheck and n > 2:  # the existence check: the cheaper of the two
+        pages = min(n, max(1, math.ceil(n / LIST_PAGE_MAX)) + 1)
+    check = estimate(
+        n,
+        listing_pages=pages,
+        snapshot=snapshot,
+        verify=False if dry_run else verify,
+        chunk_size=chunk_size,
+        rate_limit=rate,
+    )
+    if not dry_run:
+        return {"seconds": round(check.seconds, 1), "text": check.text}
+    reads = check.phase("listing").seconds + check.phase("snapshots").seconds
+    out: dict[str, Any] = {"seconds": round(reads, 1)}
+    out["text"] = f"≈ {format_duration(reads)} of reads ({check.text.split(': ', 1)[-1]})"
+    later = estimate(
+        n,
+        listing_pages=min(n, math.ceil(n / LIST_PAGE_MAX) + 1) if n > 2 else 0,
+        snapshot=False,
+        verify=verify,
+        chunk_size=chunk_size,
+        rate_limit=rate,
+    )
+    out["execute_seconds"] = round(later.seconds, 1)
+    out["execute_text"] = later.text
+    return out
 
 
 def _listed_at(tasks: Any) -> str:
