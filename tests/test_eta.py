@@ -39,7 +39,8 @@ def test_pipeline_parts_and_the_sample_size() -> None:
     assert pipeline_parts(0, 5000) == 0
     assert pipeline_parts(50, 5000) == 1
     assert pipeline_parts(6080, 5000) == 10  # 50+100+200+400+800+4*1000 = 5550, then 530
-    assert pipeline_parts(1000, 100) == 11  # 50, nine parts of the chunk size, then 50
+    assert pipeline_parts(1000, 100) == 11  # parts 50, 100, 200, 400, 250 in chunks of 100
+    assert pipeline_parts(10, 3) == 4
     assert verify_sample_size(10_000) == 59 and 0.95**59 < 0.05 < 0.95**58
     assert verify_sample_size(10_000, calls=80) == 80  # one per accepted call
     assert verify_sample_size(20, calls=3) == 20

@@ -59,14 +59,14 @@ def verify_sample_size(n: int, calls: int = 0) -> int:
 
 
 def pipeline_parts(n: int, chunk_size: int) -> int:
-    """How many parts (one write each) the pipelined deleter cuts ``n`` ids into."""
-    most = min(chunk_size, MAX_PART)
-    size, parts, left = min(FIRST_PART, most), 0, n
+    """How many writes the pipelined deleter makes of ``n`` ids: its parts (:data:`FIRST_PART`
+    doubling to :data:`MAX_PART`), each sent in chunks of at most ``chunk_size``."""
+    size, writes, left = FIRST_PART, 0, n
     while left > 0:
-        parts += 1
+        writes += math.ceil(min(size, left) / chunk_size)
         left -= size
-        size = min(size * 2, most)
-    return parts
+        size = min(size * 2, MAX_PART)
+    return writes
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,19 @@ from wsnb.errors import AuthenticationError
 from wsnb.ledger import Ledger
 
 
+def test_small_chunks_do_not_slow_the_snapshots(emulator: Emulator, ledger: Ledger) -> None:
+    ids = emulator.control.seed(120, seed=40)
+    with _client(emulator) as client:
+        report = delete_tasks(client, ids, ledger=ledger, chunk_size=7, progress=False)
+    assert report.ok
+    deletes = [e for e in emulator.control.requests() if e["operation"] == "batch_delete"]
+    assert max(len(e["task_ids"]) for e in deletes) == 7
+    assert len(deletes) == 8 + 10  # parts of 50 and 70 (the rest), in chunks of 7
+    reads = [e for e in emulator.control.requests() if e["operation"] == "get_task"]
+    first = deletes[0]["seq"]
+    assert sum(e["seq"] < first for e in reads) >= 50  # snapshots in parts of 50, not of 7
+
+
 def test_parts_double_up_to_the_most() -> None:
     parts = _parts([str(i) for i in range(1000)], 200)
     assert [len(p) for p in parts] == [50, 100, 200, 200, 200, 200, 50]

@@ -117,9 +117,9 @@ class Plan:
     _client: Any = field(default=None, repr=False, compare=False)
 
     @classmethod
-    def load(cls, ledger: Ledger | str | os.PathLike[str], run_id: int) -> Plan:
-        """The plan of dry run ``run_id`` (``KeyError`` for an unknown run, :class:`PlanError`
-        when it is not a dry run)."""
+    def load(cls, ledger: Ledger | str | os.PathLike[str] | None, run_id: int) -> Plan:
+        """The plan of dry run ``run_id`` in ``ledger`` (None: the default file; ``KeyError``
+        for an unknown run, :class:`PlanError` when it is not a dry run)."""
         book, owned = _open_ledger(ledger)
         try:
             with ledger_errors(book.path):

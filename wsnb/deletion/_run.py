@@ -397,7 +397,7 @@ class _Run:
         ``on_ready`` (pipelining): called with each part's ids as soon as they are snapshotted
         (first with those that already were), so their deletion starts while the next part is
         read. Parts grow from :data:`FIRST_PART` to :data:`MAX_PART` ids (deletions start within
-        seconds, later parts make fewer writes)."""
+        seconds, later parts make fewer writes); each is sent in chunks of ``chunk_size``."""
         if not ids:
             return []
         self.check_cancel()
@@ -412,7 +412,7 @@ class _Run:
         keep = [i for i in ids if have.get(i) is not None]
         if on_ready is not None and keep:
             on_ready(list(keep))
-        for part in _parts(todo, min(self.chunk_size, MAX_PART)):
+        for part in _parts(todo, MAX_PART):
             self.check_cancel()
             found = await _gather_limited(part, self._snap, READ_CONCURRENCY)
             snaps = {
