@@ -21,17 +21,17 @@ def test_snapshots_dominate_a_big_run_and_the_text_says_so() -> None:
     eta = estimate(6080, listing_pages=122, rate_limit=limit, **DEFAULTS)
     calls = {p.name: p.calls for p in eta.phases}
     # writes: the pipeline's parts (50, 100, ... 800, then 1000s, then the rest: 10);
-    # verify: the sample (59 ids: 95 % confidence that fewer than 5 % remain)
-    assert calls == {"listing": 122, "snapshots": 6080, "writes": 10, "verify": 59}
+    # verify: two probes, then the one page left of each listing (cheaper than the sample)
+    assert calls == {"listing": 122, "snapshots": 6080, "writes": 10, "verify": 2 + 2}
     read_rate = 194 / 60  # 200 reads a minute less the burst (5) and one call of margin
     assert eta.phase("snapshots").seconds == pytest.approx(6080 / read_rate)
     assert eta.phase("listing").seconds == pytest.approx((122 - 5) / read_rate)  # burst once
-    assert eta.phase("verify").seconds == pytest.approx(59 / read_rate)
+    assert eta.phase("verify").seconds == pytest.approx(4 / read_rate)
     # pipelined: the writes overlap the snapshots; the last part's write follows them
-    assert eta.seconds == pytest.approx((117 + 6080 + 59) / read_rate + 0.1)
+    assert eta.seconds == pytest.approx((117 + 6080 + 4) / read_rate + 0.1)
     assert eta.dominant == "snapshots"
-    assert eta.without_snapshots == pytest.approx((117 + 59) / read_rate + 2 * 0.1 / 4)
-    text = "≈ 32 min at 200 reads/min: 6,080 snapshots dominate; snapshot=False ≈ 54 s"
+    assert eta.without_snapshots == pytest.approx((117 + 4) / read_rate + 2 * 0.1 / 4)
+    text = "≈ 32 min at 200 reads/min: 6,080 snapshots dominate; snapshot=False ≈ 37 s"
     assert str(eta) == eta.text == text
 
 
@@ -61,12 +61,15 @@ def test_writes_are_one_batch_per_chunk_on_their_own_bucket() -> None:
 @pytest.mark.parametrize(
     ("verify", "n", "pages", "reads"),
     [
-        (True, 1000, 40, 59),  # the sample
-        ("sample", 30, 40, 30),  # fewer ids than the sample: all of them
+        (True, 1000, 200, 2 + 59),  # probes, then the sample (180 pages left)
+        (True, 1000, 40, 2 + 20),  # probes, then listing the 20 pages left
+        (True, 1000, None, 2 + 59),  # the project's size unknown: probes, then the sample
+        ("sample", 30, 40, 2 + 30),  # fewer ids than the sample: all of them
+        ("sample", 2, 40, 2),  # two ids: looked up, no probes
         ("full", 1000, 40, 2 + 20),  # listing the 20 pages left is cheaper
         ("auto", 30, 40, 2 + 30),  # per id is cheaper
         ("full", 2, 40, 2),  # two ids: looked up one by one, no probes
-        ("full", 500, 0, 2 + 500),  # the project's size unknown: per id
+        ("full", 500, None, 2 + 500),  # the project's size unknown: per id
         ("full", 2000, 40, 2),  # everything deleted: the probes see an empty project
         ("get", 1000, 40, 1000),
         ("list", 10, 40, 2 + 40),
@@ -74,10 +77,16 @@ def test_writes_are_one_batch_per_chunk_on_their_own_bucket() -> None:
     ],
 )
 def test_verify_costs_what_the_deleter_does(
-    verify: str | bool, n: int, pages: int, reads: int
+    verify: str | bool, n: int, pages: int | None, reads: int
 ) -> None:
     eta = estimate(
-        n, listing_pages=pages, snapshot=False, verify=verify, chunk_size=5000, rate_limit=None
+        n,
+        listing_pages=pages or 0,
+        snapshot=False,
+        verify=verify,
+        chunk_size=5000,
+        rate_limit=None,
+        project_pages=pages,
     )
     assert eta.phase("verify").calls == reads
 

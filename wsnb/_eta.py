@@ -15,8 +15,9 @@ made mid-run reflects the slowdown. With snapshots the deleter is pipelined: eac
 :data:`FIRST_PART` doubling to :data:`MAX_PART` ids is sent as soon as it is snapshotted, so the
 writes overlap the snapshots and the run takes ``listing + max(snapshots + one write, writes) +
 verify``; without snapshots the phases follow one another. Verification costs what the deleter
-does: ``True``/``"sample"`` reads :func:`verify_sample_size` ids (one per accepted call, at least
-59 in all: 95 % confidence that fewer than 5 % remain); ``"full"``/``"auto"`` two one-item probes,
+does: ``True``/``"sample"`` two one-item probes, then the cheaper of listing what is left of
+the project and reading :func:`verify_sample_size` ids (one per accepted call, at least 59 in
+all: 95 % confidence that fewer than 5 % remain); ``"full"``/``"auto"`` two one-item probes,
 then nothing more when the project is empty, else the cheaper of one ``get_task`` per deleted id
 and a listing of what is left (``"get"`` or ``"list"`` force one; ``False`` skips it).
 """
@@ -127,7 +128,13 @@ def _verify_reads(n: int, project_pages: int | None, verify: str | bool, calls: 
         return 0
     mode = "sample" if verify is True else "auto" if verify == "full" else verify
     if mode == "sample":
-        return verify_sample_size(n, calls)
+        sample = verify_sample_size(n, calls)
+        if sample <= 2:
+            return sample
+        if project_pages is None:  # two probes, then the sample
+            return 2 + sample
+        # two probes, then the cheaper of the sample and listing what is left (>= a page a pass)
+        return 2 + min(sample, max(2, project_pages - n // 50))
     if mode == "get":
         return n
     # what a listing costs once the deleted ids are gone (None: the project's size is unknown)

@@ -4,9 +4,10 @@ clean verification reads a sample, escalating to a full check when an id is stil
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
-from tests.deletion.conftest import ZeroTotal, _client
+from tests.deletion.conftest import Forward, ZeroTotal, _client, _operation
 from wsnb._eta import FIRST_PART, verify_sample_size
 from wsnb.deletion import delete_tasks, resume
 from wsnb.deletion._run import _parts, _sample
@@ -62,7 +63,26 @@ def test_deletions_start_after_the_first_part_is_snapshotted(
     assert len(snapshots_before) < 400  # not every snapshot first: the pipeline overlapped
     assert len(deletes[0]["task_ids"]) == FIRST_PART
     assert sum(len(e["task_ids"]) for e in deletes) == 400  # each id sent once
-    assert len(reads) == 400 + 59  # one snapshot per id, then the verification sample
+    assert len(reads) == 400  # one snapshot per id; the project is empty: verified by listing
+    verified = next(e for e in report.events if e["kind"] == "verified")
+    assert verified["mode"] == "full" and "listing" in verified["claim"]
+    last = deletes[-1]["seq"]
+    assert sum(e["operation"] == "list_tasks" and e["seq"] > last for e in log) == 2 + 2
+
+
+def test_a_sample_verifies_when_listing_what_is_left_costs_more(
+    emulator: Emulator, ledger: Ledger
+) -> None:
+    emulator.control.set_profile("live", total_count="omit")  # no totals: listing unsized
+    ids = emulator.control.seed(150, seed=45)
+    with _client(emulator) as client:
+        report = delete_tasks(client, ids[:100], ledger=ledger, snapshot=False, progress=False)
+    assert report.ok
+    log = emulator.control.requests()
+    last = max(e["seq"] for e in log if e["operation"] == "batch_delete")
+    after = [e for e in log if e["seq"] > last]
+    gets = [e for e in after if e["operation"] == "get_task"]
+    assert len(gets) == 59 and len({e["path"] for e in gets}) == 59  # 59 distinct ids
     verified = next(e for e in report.events if e["kind"] == "verified")
     assert verified["mode"] == "sample" and verified["sampled"] == 59
     assert "95% confidence" in verified["claim"]
@@ -87,17 +107,36 @@ def test_an_interrupted_pipelined_run_has_done_useful_work(
     assert report.ok and emulator.control.task_ids() == []
 
 
+class Pretend(Forward):
+    """Batch-deletes are answered 200 and never reach the server (a call that did nothing)."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if _operation(request) == "batch_delete":
+            return httpx.Response(200, headers={"X-Request-Id": "t-pretend"})
+        return self.forward(request)
+
+
 def test_a_sampled_verification_escalates_when_an_id_is_still_there(
     emulator: Emulator, ledger: Ledger
 ) -> None:
     """Batch-deletes answered 200 that deleted nothing: the sample sees it, the full check
     fails every id (VERIFY)."""
+    emulator.control.set_profile("live", total_count="omit")  # no totals: the sample is used
     ids = emulator.control.seed(80, seed=43)
-    transport = ZeroTotal(pretend_deletes=True)
-    with _client(emulator, transport=transport) as client:
+    with _client(emulator, transport=Pretend()) as client:
         report = delete_tasks(client, ids, ledger=ledger, snapshot=False, progress=False)
-    kinds = [e["kind"] for e in report.events]
-    assert "verify_escalated" in kinds
+    escalated = next(e for e in report.events if e["kind"] == "verify_escalated")
+    assert escalated["still_present"] == escalated["sampled"] == 59
+    verified = next(e for e in report.events if e["kind"] == "verified")
+    assert verified["mode"] == "full" and verified["still_present"] == 80
+    assert report.summary["failed"] == 80 and not report.ok
+
+
+def test_a_listing_verification_never_trusts_a_total(emulator: Emulator, ledger: Ledger) -> None:
+    """Totals of 0 make the listing look cheapest; it is read to its end and finds them all."""
+    ids = emulator.control.seed(80, seed=46)
+    with _client(emulator, transport=ZeroTotal(pretend_deletes=True)) as client:
+        report = delete_tasks(client, ids, ledger=ledger, snapshot=False, progress=False)
     verified = next(e for e in report.events if e["kind"] == "verified")
     assert verified["mode"] == "full" and verified["still_present"] == 80
     assert report.summary["failed"] == 80 and not report.ok

@@ -714,12 +714,21 @@ class _Run:
     # --- phase 3: verify -----------------------------------------------------------------------
 
     async def check_deleted(self) -> None:
-        """Confirm the ids the server accepted are gone. ``verify=True`` (``"sample"``): a random
-        sample checked with ``get_task`` (:func:`_sample`: one id of every accepted call, at
-        least :data:`VERIFY_SAMPLE` in all); any id still there escalates to a full check.
-        ``"full"``: every id (the cheaper of per-id reads and a listing)."""
+        """Confirm the ids the server accepted are gone. ``verify=True`` (``"sample"``): when a
+        listing of what is left of the project is cheaper than the sample (two one-item pages
+        tell), every id is checked by that listing; else a random sample checked with
+        ``get_task`` (:func:`_sample`: one id of every accepted call, at least 59 in all), and
+        any id still there escalates to a full check. ``"full"``: every id (the cheaper of per-id
+        reads and a listing)."""
         ids = list(dict.fromkeys(self.deleted_now))
         if not self.verify or not ids or self.stopping:
+            return
+        if self.verify != "full" and await self._listing_beats(verify_sample_size(len(ids))):
+            # what is left of the project lists in fewer reads than the sample: check them all
+            listed = await list_all(self.api, {}, include_life_cycle=True)
+            present = {str(item.get("id")) for item in listed}
+            still = [i for i in ids if i in present]
+            self._verified_full(ids, still, "a listing of what is left of the project")
             return
         if self.verify != "full":
             sample = _sample(self.accepted, ids)
@@ -741,13 +750,34 @@ class _Run:
             )
         present = await _existing(self.api, ids)
         still = [i for i in ids if i in present]
+        self._verified_full(ids, still, "per id or by listing")
+
+    async def _listing_beats(self, sample: int) -> bool:
+        """Whether listing the whole project now costs fewer reads than ``sample`` ``get_task``
+        calls, by the totals of two one-item pages (2 reads; a total decides the method, never
+        the answer). After deleting most of a project this is a handful of pages."""
+        if sample <= 2:
+            return False
+        (_, normal), (_, life) = await _gather(
+            (
+                self.api.list_page(0, {}, limit=1),
+                self.api.list_page(0, {"scheduled_type": ScheduledType.LIFE_CYCLE.value}, limit=1),
+            )
+        )
+        hints = (_hint(normal), _hint(life))
+        if hints[0] is None or hints[1] is None:
+            return False
+        pages = sum(max(1, math.ceil(h / LIST_PAGE_MAX)) for h in hints if h is not None)
+        return pages < sample
+
+    def _verified_full(self, ids: list[str], still: list[str], how: str) -> None:
         self.ledger.add_event(
             self.run_id,
             "verified",
             mode="full",
             checked=len(ids),
             still_present=len(still),
-            claim=f"every one of the {len(ids):,} deleted ids was checked",
+            claim=f"every one of the {len(ids):,} deleted ids was checked ({how})",
         )
         self.ledger.set_outcomes(
             self.run_id,
