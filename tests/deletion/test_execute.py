@@ -47,6 +47,8 @@ def test_a_plan_deletes_exactly_its_ids_with_its_snapshots(
         chosen = frame.loc[ids[:100]]
         plan = plan_deletion(client, chosen, ledger=ledger, max_deletions=100, progress=False)
         assert len(plan) == 100 and set(plan.ids) == set(ids[:100])
+        assert repr(plan).startswith(f"Plan(dry run {plan.run_id}: 100 task(s) in project")
+        assert plan.ids[0] not in repr(plan)  # a plan of 100k ids prints one line
         assert _writes(emulator) == []  # a plan writes nothing
         dry = ledger.snapshots(plan.run_id)
         mark = _last_seq(emulator)

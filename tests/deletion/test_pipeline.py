@@ -92,7 +92,9 @@ def test_an_interrupted_pipelined_run_has_done_useful_work(
     emulator: Emulator, ledger: Ledger
 ) -> None:
     ids = emulator.control.seed(300, seed=42)
-    # the credentials expire after 160 snapshot reads: 150 ids (parts of 50 and 100) are ready
+    # the credentials expire after 160 snapshot reads: 150 ids (parts of 50 and 100) are ready;
+    # their calls settle even when the stop comes while they are in flight (slow writes)
+    emulator.control.add_fault(operation="batch_delete", kind="latency", latency=0.3)
     emulator.control.add_fault(operation="get_task", kind="status", status=401, skip=160)
     with _client(emulator) as client, pytest.raises(AuthenticationError):
         delete_tasks(client, ids, ledger=ledger, progress=False)

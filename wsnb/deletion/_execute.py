@@ -98,7 +98,7 @@ def _seconds(max_age: timedelta | float | int) -> float:
     return float(value)
 
 
-@dataclass
+@dataclass(repr=False)
 class Plan:
     """Dry run ``run_id`` of ``ledger`` as something to execute (see the module docstring).
 
@@ -111,7 +111,7 @@ class Plan:
     endpoint: str
     project_id: str
     listed: datetime
-    ids: tuple[str, ...]
+    ids: tuple[str, ...] = field(repr=False)
     max_deletions: int
     params: dict[str, Any] = field(repr=False, default_factory=dict)
     _client: Any = field(default=None, repr=False, compare=False)
@@ -163,6 +163,14 @@ class Plan:
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def __repr__(self) -> str:
+        from wsnb._eta import format_duration
+
+        return (
+            f"Plan(dry run {self.run_id}: {len(self.ids):,} task(s) in project {self.project_id}, "
+            f"listed {format_duration(max(0.0, self.age.total_seconds()))} ago)"
+        )
 
     def report(self) -> DeletionReport:
         """The dry run's report."""

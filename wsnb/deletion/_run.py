@@ -325,11 +325,12 @@ class _Run:
         self.proven = False
         self.denials = 0  # 403s while not proven
         self.held: list[tuple[list[str], WorkspaceError]] = []  # 1-id denials, not proven yet
+        self.halted = False  # the snapshots failed mid-pipeline: nothing new is sent
 
     @property
     def stopping(self) -> bool:
         """Cancelled, or stopped by an error: no new call goes out."""
-        return self.fatal is not None or self.cancel.is_set()
+        return self.fatal is not None or self.cancel.is_set() or self.halted
 
     def check_cancel(self) -> None:
         if self.cancel.is_set():
@@ -492,8 +493,9 @@ class _Run:
 
     async def _stream(self, ids: list[str], round_no: int) -> None:
         """Round 1 of a pipelined run: snapshot ``ids`` part by part, each part's chunk sent as
-        soon as it is ready (the reads and the writes draw on separate budgets). A stop while
-        snapshotting lets the calls already started settle (queued ones are not sent)."""
+        soon as it is ready (the reads and the writes draw on separate budgets). A stop or a
+        failed read while snapshotting lets the calls already sent settle (queued ones are not
+        sent: they stay ``pending``); cancelling the task cancels them too."""
         gate = asyncio.Semaphore(self.concurrency)
         sends: list[asyncio.Future[None]] = []
 
@@ -504,12 +506,13 @@ class _Run:
 
         try:
             await self.prepare(ids, on_ready=send)
-        except CallCancelled:
-            await asyncio.gather(*sends, return_exceptions=True)  # they stop by themselves
-            raise
-        except BaseException:
+        except asyncio.CancelledError:  # the task is cancelled: so are its calls (unknown)
             for task in sends:
                 task.cancel()
+            await asyncio.gather(*sends, return_exceptions=True)
+            raise
+        except BaseException:  # a cancel, or a read failed (401…): nothing new goes out, but
+            self.halted = True  # the calls already sent settle (their ids are not lost)
             await asyncio.gather(*sends, return_exceptions=True)
             raise
         await _gather(sends)
