@@ -152,3 +152,29 @@ def test_verify_takes_true_false_sample_or_full(
     with _client(emulator) as client, pytest.raises(ValueError, match="verify must be"):
         delete_tasks(client, ids, ledger=ledger, verify=value, progress=False)  # type: ignore[arg-type]
     assert emulator.control.requests() == []
+
+
+def test_a_fresh_frame_is_the_precheck_and_an_old_one_is_not(
+    emulator: Emulator, ledger: Ledger
+) -> None:
+    """``snapshot=False``: a frame listed moments ago already says which tasks exist."""
+    from wsnb.frames import tasks_frame
+
+    emulator.control.seed(120, seed=47)
+    with _client(emulator) as client:
+        frame = tasks_frame(client)
+        mark = emulator.control.requests()[-1]["seq"]
+        report = delete_tasks(
+            client, frame.iloc[:60], ledger=ledger, snapshot=False, progress=False
+        )
+        first = [e for e in emulator.control.requests(mark)]
+        old = frame.iloc[60:].copy()
+        old.attrs["wsnb_listed_at"] = "2020-01-01T00:00:00+00:00"
+        mark = emulator.control.requests()[-1]["seq"]
+        again = delete_tasks(client, old, ledger=ledger, snapshot=False, progress=False)
+        second = [e for e in emulator.control.requests(mark)]
+    assert report.ok and again.ok
+    assert any(e["kind"] == "precheck_reused" for e in report.events)
+    assert first[0]["operation"] == "batch_delete"  # no listing before the first write
+    assert not any(e["kind"] == "precheck_reused" for e in again.events)
+    assert second[0]["operation"] == "list_tasks"  # an old listing: checked again first

@@ -107,6 +107,9 @@ __all__ = [
 DEFAULT_CONCURRENCY: Final = 4
 #: ``get_task`` calls in flight at once for snapshots and existence checks.
 READ_CONCURRENCY: Final = 8
+#: Seconds a tasks frame's listing stands in for the existence pre-check (``snapshot=False``):
+#: the selection was listed that recently, so listing the project again proves nothing new.
+PRECHECK_REUSE: Final = 60.0
 #: Times an id is sent at most in one run (ambiguous or throttled calls are re-sent after a
 #: check); an id still there after that stays ``pending`` for ``resume``.
 MAX_ROUNDS: Final = 4
@@ -994,6 +997,10 @@ async def _delete(
             f"{max_deletions}. Nothing was sent. Pass max_deletions={len(selection.ids)} "
             "if you mean it."
         )
+    listed_age = _listing_age(tasks)
+    reused = not snapshot and precheck and listed_age is not None and listed_age <= PRECHECK_REUSE
+    if reused:  # the frame was listed moments ago: that listing is the existence check
+        precheck = False
     book, owned = _open_ledger(ledger)
     try:
         with ledger_errors(book.path):
@@ -1031,6 +1038,8 @@ async def _delete(
                 dry_run=dry_run,
                 plan=plan,
             )
+            if reused:
+                book.add_event(run_id, "precheck_reused", listing_age_s=round(listed_age or 0, 1))
             run = _Run(
                 api,
                 book,
@@ -1097,6 +1106,18 @@ def run_eta(
     out["execute_seconds"] = round(later.seconds, 1)
     out["execute_text"] = later.text
     return out
+
+
+def _listing_age(tasks: Any) -> float | None:
+    """Seconds since a tasks frame's listing (``attrs["wsnb_listed_at"]``), else ``None``."""
+    attrs = getattr(tasks, "attrs", None)
+    stamp = attrs.get("wsnb_listed_at") if isinstance(attrs, dict) else None
+    if not isinstance(stamp, str):
+        return None
+    try:
+        return (datetime.now(UTC) - datetime.fromisoformat(stamp)).total_seconds()
+    except (ValueError, TypeError):
+        return None
 
 
 def _listed_at(tasks: Any) -> str:
