@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import PROFILE_NAMES
 from tests.deletion.conftest import _client, _deleted_in_log, _writes
 from wsnb.deletion import (
     DeletionCapError,
@@ -213,3 +214,40 @@ def test_a_version_2_ledger_gains_the_plan_tables(tmp_path: Path) -> None:
     names = {r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     raw.close()
     assert {"plans", "plan_listings"} <= names
+
+
+@pytest.mark.parametrize("profile", PROFILE_NAMES)
+def test_a_small_plan_is_checked_per_id_in_both_profiles(
+    emulator: Emulator, ledger: Ledger
+) -> None:
+    """Three ids of a big project: one read each is cheaper than listing; the definitions (in
+    either profile's time format) match the listed fields, so nothing counts as changed."""
+    ids = emulator.control.seed(400, seed=39)
+    with _client(emulator) as client:
+        plan = plan_deletion(
+            client, tasks_frame(client).loc[ids[:3]], ledger=ledger, progress=False
+        )
+        mark = _last_seq(emulator)
+        report = plan.execute(progress=False)
+    assert report.ok and report.summary["deleted"] == 3
+    event = next(e for e in report.events if e["kind"] == "plan")
+    assert event["checked_by"] == "get_task" and event["changed"] == 0
+    assert _ops(emulator, mark)["get_task"] == 3 + 3  # the check, then a sample of all three
+
+
+def test_a_task_gone_from_a_narrowed_listing_is_absent_not_changed(
+    emulator: Emulator, ledger: Ledger
+) -> None:
+    ids = emulator.control.seed(200, seed=40)
+    with _client(emulator) as client:
+        frame = tasks_frame(client)
+        stops = frame[frame["task_type"] == "STOP"]
+        assert len(stops) > 10
+        plan = plan_deletion(client, stops, ledger=ledger, max_deletions=len(stops), progress=False)
+        assert ledger.plan_info(plan.run_id)["filters"] == {"task_type": "STOP"}  # type: ignore[index]
+        gone = str(stops.index[0])
+        client.batch_delete([gone])  # deleted by someone else: missing from the STOP listing
+        report = plan.execute(progress=False)
+    assert report.ok
+    assert report.frame.set_index("task_id").loc[gone, "outcome"] == "already_absent"
+    assert set(emulator.control.task_ids()) == set(ids) - set(stops.index)

@@ -292,14 +292,22 @@ async def _check(api: Api, book: Ledger, plan: Plan) -> _Check:
         items = [i for i in items if str(i.get("id")) in wanted]
         fresh = fingerprints(tasks_to_frame(items), ids) if items else {}
         result = _Check("listing")
+        unlisted = [tid for tid in ids if tid not in fresh]
         for tid in ids:
-            if tid not in fresh:
-                if filters:  # out of the narrowed listing: gone, or changed out of the filter
-                    result.changed[tid] = [f"not listed with {filters}"]
-                else:
-                    result.gone.append(tid)
-            elif tid in stored and (diff := changed_fields(stored[tid], fresh[tid])):
+            if tid in fresh and tid in stored and (diff := changed_fields(stored[tid], fresh[tid])):
                 result.changed[tid] = diff
+        if unlisted and filters:  # out of the narrowed listing: gone, or changed out of it
+            found = await _gather_limited(unlisted, lambda i: _lookup(api, i), READ_CONCURRENCY)
+            now = detail_fingerprints(dict(zip(unlisted, found, strict=True)))
+            for tid, definition in zip(unlisted, found, strict=True):
+                if definition is None:
+                    result.gone.append(tid)
+                else:
+                    common = {f: v for f, v in stored.get(tid, {}).items() if f in DETAIL_FIELDS}
+                    diff = changed_fields(common, now.get(tid, {}))
+                    result.changed[tid] = diff or [f"no longer listed with {filters}"]
+        else:
+            result.gone.extend(unlisted)
     else:
         found = await _gather_limited(ids, lambda i: _lookup(api, i), READ_CONCURRENCY)
         now = detail_fingerprints(dict(zip(ids, found, strict=True)))
