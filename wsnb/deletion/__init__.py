@@ -20,7 +20,16 @@ One call of :func:`delete_tasks` is one *run* in the :class:`~wsnb.ledger.Ledger
    the server is asked which of those ids still exist; the gone ones are ``deleted``, the others
    are sent again (at most :data:`MAX_ROUNDS` times; still there after that: ``pending``).
    A 401, or a 403 on every call, stops the run: the ids not sent stay ``pending``.
-4. **Verify.** With ``verify=True`` every id reported ``deleted`` is confirmed gone.
+4. **Verify.** With ``verify=True`` the ids reported ``deleted`` are confirmed gone: by listing
+   what is left of the project when that is cheaper, else by a sample (one id of every accepted
+   call, at least 59: 95 % confidence that fewer than 5 % remain), escalating to every id when a
+   sampled one is still there (``verify="full"``: every id).
+
+With snapshots, steps 2 and 3 are pipelined: each part of ids is sent as soon as it is
+snapshotted. A dry run is an executable plan (:class:`Plan`, :func:`plan_deletion`,
+``delete_tasks(client, plan)``; :mod:`wsnb.deletion._execute`): executing it later deletes
+exactly the planned ids with the plan's snapshots, after checking that the plan is fresh and the
+tasks unchanged.
 
 Outcomes per id: ``deleted`` (this run deleted it, even when the server committed late),
 ``already_absent``, ``invalid``, ``failed``, ``forbidden``, ``skipped`` (no snapshot could be
@@ -36,8 +45,9 @@ The algorithm is written once, as coroutines over :class:`wsnb._aio.Api`; :func:
 runs it for a sync :class:`~wsnb.client.Client` and :func:`adelete_tasks` for an
 :class:`~wsnb.client.AsyncClient`.
 
-The package's rooms: :mod:`wsnb.deletion._plan` (selection, validation, cap, chunks),
-:mod:`wsnb.deletion._run` (one run, fresh or resumed), :mod:`wsnb.deletion._restore` (restore);
+The package's rooms: :mod:`wsnb.deletion._plan` (selection, validation, cap, chunks, plan
+fingerprints), :mod:`wsnb.deletion._run` (one run, fresh or resumed),
+:mod:`wsnb.deletion._execute` (executable plans), :mod:`wsnb.deletion._restore` (restore);
 this module is the public face (the sync and async entry points).
 """
 
