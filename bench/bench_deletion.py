@@ -193,8 +193,8 @@ def wsnb_list(endpoint: str, concurrency: int | None) -> int:
 def wsnb_cleanup(
     endpoint: str, ledger: Path, *, throttled: bool, snapshot: bool = False, plan: bool = False
 ) -> dict[str, Any]:
-    """The wsnb way: ``tasks_frame`` then ``delete_tasks`` (``snapshot=False`` also skips the
-    pre-check: the frame was just listed); with ``plan``, ``plan_deletion`` then
+    """The wsnb way: ``tasks_frame`` then ``delete_tasks`` (with ``snapshot=False`` the frame,
+    listed moments ago, is the existence pre-check); with ``plan``, ``plan_deletion`` then
     ``plan.execute()`` (a dry run, then its plan executed)."""
     from wsnb.deletion import delete_tasks, plan_deletion
     from wsnb.frames import tasks_frame
@@ -216,8 +216,7 @@ def wsnb_cleanup(
                 max_deletions=len(frame),
                 ledger=ledger,
                 progress=False,
-                snapshot=snapshot,
-                precheck=snapshot,
+                snapshot=snapshot,  # precheck left at its default: the fresh frame is it
             )
     return {
         "listed": len(frame),
