@@ -1,26 +1,28 @@
-"""List N tasks into a frame and delete them all: wsnb against the official SDK, same emulator.
+"""Listing and deleting N tasks: wsnb against the official SDK, same emulator; wsnb's pipelined
+default against its own floor; a dry run's plan executed later against one run; wsnb's ETA
+against every measured time.
 
 The emulator runs in its own process (so server and client do not share one GIL), seeded with
-the same N tasks before each contender. The SDK does what a typical user writes: page through
-``ListScheduledTasks`` (both the normal and the LIFE_CYCLE listing, 50 a page) one call after
-another, then ``BatchDeleteScheduledTasks`` in chunks of 5000, sleeping ``Retry-After`` on a 429.
-wsnb does ``tasks_frame`` and ``delete_tasks(..., snapshot=False, precheck=False)`` - the same
-calls plus its ledger and a verification listing. (The full-safety default, one ``get_task``
-snapshot per id, is timed separately unthrottled: it is not the same work.)
+the same N tasks before each contender. The SDK does what a user writes: the *loop* pages through
+``ListScheduledTasks`` (the normal and the LIFE_CYCLE listing, 50 a page) one call after another;
+the *pool* reads the first page for the total, then the other pages on 8 threads (a
+``ThreadPoolExecutor(8)``, the usual way to go faster). Deleting is ``BatchDeleteScheduledTasks``
+in chunks of 5000, sleeping 2-5 s (time-scaled) on a 429. wsnb does ``tasks_frame`` and
+``delete_tasks``.
 
-Unthrottled is measured twice: on the bare loopback (round trip ~0, so the emulator's own
-per-call cost decides) and with a simulated network round trip of ``RTT`` s (a latency fault on
-every operation, the same rule for both contenders; the emulator awaits it, so calls in flight
-overlap). The real service is tens of ms away, which is where concurrent paging pays off.
+Rows (each timed ``REPEAT`` times, interleaved with its baseline: the value is the median, "best"
+the best run; the "eta" column is :func:`wsnb._eta.estimate` made before the run, with its error
+against the median):
 
-Throttled: the emulator's per-minute limits are time-scaled (a "minute" of ``60*SCALE`` s) and
-wsnb's client limiter is set to match. The *floor* is the least time the emulator's
-sliding-window throttle allows for the calls the job needs (every list page, then one delete per
-5000 ids): ``(ceil(pages/limit_r) - 1 + ceil(deletes/limit_w) - 1)`` windows. wsnb's share of
-the floor is ``floor / wsnb time`` (1.0 = as fast as allowed). With ``quick`` the job fits in one
-window (floor 0), so that figure has no ratio there.
-
-Also: N=100k list items JSON -> DataFrame (``tasks_to_frame``).
+* listing at a simulated ``RTT`` (a latency fault on every call; the emulator awaits it, so calls
+  in flight overlap): wsnb at its default (16 pages in flight) and at the old default 4, against
+  the SDK pool; the SDK pool against the SDK loop;
+* list + delete ``snapshot=False`` unthrottled at ``RTT``, against the SDK loop and the SDK pool;
+* list + delete ``snapshot=False`` under the time-scaled throttle (a "minute" of ``60*SCALE`` s;
+  wsnb's RateLimit is told the same quota and window) against the SDK loop;
+* the default (snapshots, pipelined, sampled verification) of ``SNAP_N`` tasks under the throttle
+  against its *floor*: every read it must make (list pages + one snapshot per id) at the quota;
+* the same as a dry run (``plan_deletion``) followed by ``plan.execute()``, against one run.
 """
 
 from __future__ import annotations
@@ -30,20 +32,26 @@ import multiprocessing as mp
 import random
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bench._harness import Result, timer
+from bench._harness import Result, median, timer
 
 BENCH = "deletion"
 AK = "BENCHAK0000000000001"
 SK = "bench-secret-key-not-a-real-one-00000000"
 PROJECT = "0123456789abcdef0123456789abcdef"
-SCALE = 0.1  # throttled runs: a "minute" lasts 6 s (33 reads/s: below what the emulator serves)
+SCALE = 0.05  # throttled runs: a "minute" lasts 3 s (67 reads/s: below what the emulator serves)
 READS, WRITES = 200, 100
-RTT = 0.030  # simulated network round trip for the second unthrottled comparison
+RTT = 0.030  # simulated network round trip
+SDK_WORKERS = 8  # the SDK pool's threads
+OLD_LIST_CONCURRENCY = 4  # the listing's default before this measurement
+REPEAT = 3
+SNAP_N = 2_000  # tasks of the throttled snapshot=True rows
+ROUND_TRIP = 0.005  # loopback plus the emulator's own time per call, for the estimates
 
 
 def _serve(queue: Any, stop: Any) -> None:
@@ -93,30 +101,61 @@ def _sdk_call(fn: Any, request: Any) -> Any:
             time.sleep(2.0 * SCALE)  # Huawei advises 2-5 s; time-scaled like the throttle
 
 
-def sdk_cleanup(endpoint: str) -> tuple[int, int]:
-    """The SDK way: list every page sequentially, then batch-delete in chunks of 5000."""
-    from huaweicloudsdkworkspace.v2 import (
-        BatchDeleteScheduledTasksRequest,
-        DeleteScheduledTasksReq,
-        ListScheduledTasksRequest,
-    )
+def _list_request(offset: int, scheduled_type: str | None) -> Any:
+    from huaweicloudsdkworkspace.v2 import ListScheduledTasksRequest
 
-    client = _sdk(endpoint)
+    return ListScheduledTasksRequest(offset=offset, limit=50, scheduled_type=scheduled_type)
+
+
+def sdk_list_loop(client: Any) -> tuple[list[str], int]:
+    """The SDK loop: every page of both listings, one call after another; (ids, calls)."""
     ids: list[str] = []
     calls = 0
     for scheduled_type in (None, "LIFE_CYCLE"):
         offset = 0
         while True:
-            request = ListScheduledTasksRequest(
-                offset=offset, limit=50, scheduled_type=scheduled_type
-            )
-            page = _sdk_call(client.list_scheduled_tasks, request)
+            page = _sdk_call(client.list_scheduled_tasks, _list_request(offset, scheduled_type))
             calls += 1
-            items = page.scheduled_tasks or []
-            ids += [t.id for t in items]
+            got = page.scheduled_tasks or []
+            ids += [t.id for t in got]
             offset += 50
-            if len(items) < 50:  # a short page ends the list (total_count is only a hint)
+            if len(got) < 50:  # a short page ends the list (total_count is only a hint)
                 break
+    return ids, calls
+
+
+def sdk_list_pool(client: Any, workers: int = SDK_WORKERS) -> tuple[list[str], int]:
+    """The SDK pool: the first page gives the total, the other pages go to ``workers`` threads."""
+    ids: list[str] = []
+    calls = 0
+    with ThreadPoolExecutor(workers) as pool:
+        for scheduled_type in (None, "LIFE_CYCLE"):
+            first = _sdk_call(client.list_scheduled_tasks, _list_request(0, scheduled_type))
+            calls += 1
+            ids += [t.id for t in first.scheduled_tasks or []]
+            offsets = range(50, first.total_count or 0, 50)
+            pages = pool.map(
+                lambda o, st=scheduled_type: _sdk_call(
+                    client.list_scheduled_tasks, _list_request(o, st)
+                ),
+                offsets,
+            )
+            for page in pages:
+                calls += 1
+                ids += [t.id for t in page.scheduled_tasks or []]
+    return ids, calls
+
+
+def sdk_cleanup(endpoint: str, *, pool: bool = False) -> tuple[int, int]:
+    """The SDK way: list every page (the loop, or the pool), then batch-delete in chunks of
+    5000, one call after another."""
+    from huaweicloudsdkworkspace.v2 import (
+        BatchDeleteScheduledTasksRequest,
+        DeleteScheduledTasksReq,
+    )
+
+    client = _sdk(endpoint)
+    ids, calls = sdk_list_pool(client) if pool else sdk_list_loop(client)
     for start in range(0, len(ids), 5000):
         body = DeleteScheduledTasksReq(task_ids=ids[start : start + 5000])
         _sdk_call(client.batch_delete_scheduled_tasks, BatchDeleteScheduledTasksRequest(body=body))
@@ -124,47 +163,67 @@ def sdk_cleanup(endpoint: str) -> tuple[int, int]:
     return len(ids), calls
 
 
-def wsnb_cleanup(
-    endpoint: str, ledger: Path, *, throttled: bool, snapshot: bool = False
-) -> dict[str, Any]:
-    """The wsnb way: ``tasks_frame`` then ``delete_tasks`` (defaults otherwise)."""
+def _client(endpoint: str, rate: Any = None) -> Any:
     from wsnb import Credentials
-    from wsnb._retry import RateLimit
+    from wsnb._retry import RetryPolicy
     from wsnb.client import Client
-    from wsnb.deletion import delete_tasks
+
+    creds = Credentials(ak=AK, sk=SK, project_id=PROJECT)
+    retry = RetryPolicy(throttle_wait=2.0 * SCALE)  # the 2-5 s after a 429, time-scaled
+    return Client(endpoint=endpoint, credentials=creds, rate_limit=rate, retry=retry)
+
+
+def _rate_limit() -> Any:
+    """wsnb's limiter told the emulator's quota and (time-scaled) window."""
+    from wsnb._retry import RateLimit
+
+    return RateLimit(reads_per_minute=READS, writes_per_minute=WRITES, window=60 * SCALE)
+
+
+def wsnb_list(endpoint: str, concurrency: int | None) -> int:
+    """``tasks_frame`` (no rate limit): how many tasks it listed."""
     from wsnb.frames import tasks_frame
 
-    rate: RateLimit | None = None
-    if throttled:
-        # The server counts calls in a sliding window of 60*SCALE s; a token bucket lets through
-        # at most burst + rate*window calls in any window, so keep that below the limit.
-        # One call of margin: at most burst + (limit - burst - 1) = limit - 1 calls per window.
-        window, burst = 60 * SCALE, 3
-        rate = RateLimit(
-            reads_per_minute=(READS - burst - 1) * 60 / window,
-            writes_per_minute=(WRITES - burst - 1) * 60 / window,
-            burst=burst,
-        )
-    creds = Credentials(ak=AK, sk=SK, project_id=PROJECT)
-    with Client(endpoint=endpoint, credentials=creds, rate_limit=rate) as client:
+    with _client(endpoint) as client:
+        if concurrency is None:
+            return len(tasks_frame(client))
+        return len(tasks_frame(client, concurrency=concurrency))
+
+
+def wsnb_cleanup(
+    endpoint: str, ledger: Path, *, throttled: bool, snapshot: bool = False, plan: bool = False
+) -> dict[str, Any]:
+    """The wsnb way: ``tasks_frame`` then ``delete_tasks`` (with ``snapshot=False`` the frame,
+    listed moments ago, is the existence pre-check); with ``plan``, ``plan_deletion`` then
+    ``plan.execute()`` (a dry run, then its plan executed)."""
+    from wsnb.deletion import delete_tasks, plan_deletion
+    from wsnb.frames import tasks_frame
+
+    rate = _rate_limit() if throttled else None
+    with _client(endpoint, rate) as client:
         start = time.perf_counter()
         frame = tasks_frame(client)
         listed = time.perf_counter()
-        report = delete_tasks(
-            client,
-            frame,
-            chunk_size=5000,
-            max_deletions=len(frame),
-            ledger=ledger,
-            progress=False,
-            snapshot=snapshot,
-            precheck=False,
-        )
+        if plan:
+            planned = plan_deletion(
+                client, frame, max_deletions=len(frame), ledger=ledger, progress=False
+            )
+            report = planned.execute(progress=False)
+        else:
+            report = delete_tasks(
+                client,
+                frame,
+                max_deletions=len(frame),
+                ledger=ledger,
+                progress=False,
+                snapshot=snapshot,  # precheck left at its default: the fresh frame is it
+            )
     return {
         "listed": len(frame),
         "list_s": listed - start,
         "delete_s": time.perf_counter() - listed,
         "list_calls": client.stats.by_operation.get("list_tasks", 0),
+        "reads": sum(client.stats.by_operation.get(op, 0) for op in ("list_tasks", "get_task")),
         **report.summary,
     }
 
@@ -183,19 +242,91 @@ def _seed(endpoint: str, n: int, *, throttled: bool, rtt: float = 0.0) -> None:
             control.set_throttle(reads_per_minute=READS, writes_per_minute=WRITES, time_scale=SCALE)
 
 
-def _floor(n: int, endpoint: str) -> float:
-    """The least time the emulator's sliding-window throttle allows for the calls the job needs
-    (every list page, then one delete per 5000 ids): ``limit`` calls may go at once, the next
-    ``limit`` a window later, and so on; the delete phase starts after the listing."""
+def _pages(endpoint: str) -> tuple[int, int]:
+    """(list pages of both listings, tasks) in the seeded project."""
     from wsnb.emulator import Control
 
     with Control(endpoint) as control:
         tasks = control.dump(PROJECT).get("tasks", [])
     life = sum(1 for t in tasks if t.get("scheduled_type") == "LIFE_CYCLE")
-    pages = max(1, math.ceil((n - life) / 50)) + max(1, math.ceil(life / 50))
+    pages = max(1, math.ceil((len(tasks) - life) / 50)) + max(1, math.ceil(life / 50))
+    return pages, len(tasks)
+
+
+def _floor(pages: int, n: int) -> float:
+    """``snapshot=False``: the least time the emulator's sliding-window throttle allows for the
+    calls the job needs (every list page, then one delete per 5000 ids): ``limit`` calls may go
+    at once, the next ``limit`` a window later, and so on; the delete phase starts after the
+    listing."""
     deletes = math.ceil(n / 5000)
     window = 60 * SCALE
     return ((math.ceil(pages / READS) - 1) + (math.ceil(deletes / WRITES) - 1)) * window
+
+
+def _snapshot_floor(pages: int, n: int) -> float:
+    """The default's own floor: the reads it cannot do without (every list page and one
+    snapshot per id) at the read quota; the writes overlap them (their own quota)."""
+    return (pages + n) / READS * 60 * SCALE
+
+
+def _estimate(pages: int, n: int, *, snapshot: bool, precheck: bool = False) -> float:
+    """wsnb's own estimate of the job (listing included), before running it: the same
+    :func:`wsnb._eta.estimate` the deleter logs and records."""
+    from wsnb._eta import estimate
+
+    return estimate(
+        n,
+        listing_pages=pages,
+        snapshot=snapshot,
+        verify=True,
+        chunk_size=5000,
+        rate_limit=_rate_limit(),
+        round_trip=ROUND_TRIP,
+    ).seconds
+
+
+def _plan_estimate(pages: int, n: int) -> float:
+    """The estimate of a dry run (listing + snapshots) plus that of executing its plan (the
+    narrowed re-listing, the writes, the verification sample)."""
+    from wsnb._eta import estimate
+
+    rate = _rate_limit()
+    dry = estimate(
+        n,
+        listing_pages=pages,
+        snapshot=True,
+        verify=False,
+        chunk_size=5000,
+        rate_limit=rate,
+        round_trip=ROUND_TRIP,
+    )
+    execute = estimate(
+        n,
+        listing_pages=pages + 2,
+        snapshot=False,
+        verify=True,
+        chunk_size=5000,
+        rate_limit=_rate_limit(),
+        round_trip=ROUND_TRIP,
+    )
+    return dry.seconds + execute.seconds
+
+
+def _rtt_estimate(pages: int, n: int, trip: float) -> float:
+    """The unthrottled estimate: round trips of ``trip`` s shared by the calls in flight (16
+    list pages, 4 deletes)."""
+    from wsnb._eta import estimate
+
+    return estimate(
+        n,
+        listing_pages=pages,
+        snapshot=False,
+        verify=True,
+        chunk_size=5000,
+        rate_limit=None,
+        round_trip=trip,
+        reads_in_flight=16,
+    ).seconds
 
 
 def _warm_up() -> None:
@@ -239,99 +370,269 @@ def _frame_conversion(n: int) -> float:
     return best
 
 
-def _unthrottled(endpoint: str, n: int, tmp: Path, rtt: float) -> Result:
-    """wsnb against the SDK, both with ``rtt`` s of injected latency on every call."""
-    _seed(endpoint, n, throttled=False, rtt=rtt)
-    with timer() as t_sdk:
-        deleted, sdk_calls = sdk_cleanup(endpoint)
-    assert deleted == n, (deleted, n)
-    _seed(endpoint, n, throttled=False, rtt=rtt)
-    with timer() as t_wsnb:
-        summary = wsnb_cleanup(endpoint, tmp / f"u{rtt}.sqlite", throttled=False)
-    assert summary["deleted"] == n and summary["failed"] == 0, summary
+def _timed(prepare: Callable[[], object], action: Callable[[], object], times: int) -> list[float]:
+    """Seconds ``action`` took, ``times`` times, each after an untimed ``prepare``."""
+    seconds = []
+    for _ in range(times):
+        prepare()
+        with timer() as took:
+            action()
+        seconds.append(took[0])
+    return seconds
+
+
+def _interleaved(
+    prepare: Callable[[], object], actions: dict[str, Callable[[], object]], times: int
+) -> dict[str, list[float]]:
+    """Each action ``times`` times, taking turns (a busy moment of the machine hits all alike),
+    each after an untimed ``prepare``."""
+    seconds: dict[str, list[float]] = {name: [] for name in actions}
+    for _ in range(times):
+        for name, action in actions.items():
+            seconds[name] += _timed(prepare, action, 1)
+    return seconds
+
+
+def _listing(endpoint: str, n: int, times: int) -> list[Result]:
+    """Listing at ``RTT``: wsnb (its default and the old default) vs the SDK pool and loop."""
+    import inspect
+
+    from wsnb.frames import tasks_frame
+
+    default = inspect.signature(tasks_frame).parameters["concurrency"].default
+    _seed(endpoint, n, throttled=False, rtt=RTT)
+    pages, _ = _pages(endpoint)
+    sdk = _sdk(endpoint)
+    contenders: dict[str, Callable[[], object]] = {
+        "wsnb": lambda: wsnb_list(endpoint, None),
+        "wsnb old": lambda: wsnb_list(endpoint, OLD_LIST_CONCURRENCY),
+        "SDK pool": lambda: sdk_list_pool(sdk),
+        "SDK loop": lambda: sdk_list_loop(sdk),
+    }
+    for action in contenders.values():  # warm up connections and imports
+        action()
+    seconds = _interleaved(lambda: None, contenders, times)
     _seed(endpoint, 0, throttled=False)  # drop the latency rule
-    label = f"RTT {rtt * 1000:.0f} ms" if rtt else "loopback"
+
+    def rate(name: str) -> list[float]:
+        return [pages / t for t in seconds[name]]
+
+    label = f"list {n} tasks ({pages} pages), RTT {RTT * 1000:.0f} ms"
+    return [
+        Result(
+            BENCH,
+            f"{label}, wsnb default x{default}",
+            median(rate("wsnb")),
+            "pages/s",
+            baseline=median(rate("SDK pool")),
+            baseline_name=f"SDK pool x{SDK_WORKERS}",
+            target=1.0,
+            samples=rate("wsnb"),
+            note=f"SDK loop {median(rate('SDK loop')):.0f} pages/s",
+        ),
+        Result(
+            BENCH,
+            f"{label}, wsnb old default x{OLD_LIST_CONCURRENCY}",
+            median(rate("wsnb old")),
+            "pages/s",
+            baseline=median(rate("SDK pool")),
+            baseline_name=f"SDK pool x{SDK_WORKERS}",
+            samples=rate("wsnb old"),
+        ),
+        Result(
+            BENCH,
+            f"{label}, SDK pool x{SDK_WORKERS}",
+            median(rate("SDK pool")),
+            "pages/s",
+            baseline=median(rate("SDK loop")),
+            baseline_name="SDK loop",
+            samples=rate("SDK pool"),
+        ),
+    ]
+
+
+def _unthrottled(endpoint: str, n: int, tmp: Path, times: int) -> list[Result]:
+    """list + delete (snapshot=False) at ``RTT``: wsnb against the SDK loop and the SDK pool."""
+    runs: list[dict[str, Any]] = []
+
+    def prepare() -> None:
+        _seed(endpoint, n, throttled=False, rtt=RTT)
+
+    def ours() -> None:
+        runs.append(wsnb_cleanup(endpoint, tmp / f"u-{len(runs)}.sqlite", throttled=False))
+        assert runs[-1]["deleted"] == n and runs[-1]["failed"] == 0, runs[-1]
+
+    loop_calls: list[int] = []
+
+    def sdk(pool: bool) -> Callable[[], None]:
+        def go() -> None:
+            deleted, calls = sdk_cleanup(endpoint, pool=pool)
+            assert deleted == n, (deleted, n)
+            if not pool:
+                loop_calls.append(calls)
+
+        return go
+
+    prepare()
+    pages, _ = _pages(endpoint)
+    seconds = _interleaved(
+        prepare, {"wsnb": ours, "SDK loop": sdk(False), "SDK pool": sdk(True)}, times
+    )
+    _seed(endpoint, 0, throttled=False)  # drop the latency rule
+    # the round trip as this machine serves it now (the SDK loop: one call at a time), passed
+    # to the estimate as a user who measured it would (``round_trip=``)
+    trip = median(seconds["SDK loop"]) / loop_calls[-1]
+    eta = _rtt_estimate(pages, n, trip)
+    last = runs[-1]
+    label = f"list+delete {n} snapshot=False unthrottled, RTT {RTT * 1000:.0f} ms"
+    note = (
+        f"wsnb {median(seconds['wsnb']):.2f}s (list {last['list_s']:.2f}s in "
+        f"{last['list_calls']} calls, delete+verify {last['delete_s']:.2f}s), SDK loop "
+        f"{median(seconds['SDK loop']):.2f}s, SDK pool {median(seconds['SDK pool']):.2f}s"
+    )
+    return [
+        Result(
+            BENCH,
+            f"{label} vs SDK loop",
+            median(seconds["wsnb"]),
+            "s",
+            baseline=median(seconds["SDK loop"]),
+            baseline_name="SDK loop",
+            higher_is_better=False,
+            target=3.0,
+            samples=seconds["wsnb"],
+            estimate=eta,
+            note=note,
+        ),
+        Result(
+            BENCH,
+            f"{label} vs SDK pool",
+            median(seconds["wsnb"]),
+            "s",
+            baseline=median(seconds["SDK pool"]),
+            baseline_name=f"SDK pool x{SDK_WORKERS}",
+            higher_is_better=False,
+            target=1.2,
+            samples=seconds["wsnb"],
+            estimate=eta,
+        ),
+    ]
+
+
+def _throttled(endpoint: str, n: int, tmp: Path, times: int) -> Result:
+    """list + delete (snapshot=False) under the time-scaled throttle: wsnb vs the SDK loop."""
+    runs: list[dict[str, Any]] = []
+
+    def prepare() -> None:
+        _seed(endpoint, n, throttled=True)
+
+    def ours() -> None:
+        runs.append(wsnb_cleanup(endpoint, tmp / f"t-{len(runs)}.sqlite", throttled=True))
+        assert runs[-1]["deleted"] == n, runs[-1]
+
+    def theirs() -> None:
+        deleted, _ = sdk_cleanup(endpoint)
+        assert deleted == n, (deleted, n)
+
+    prepare()
+    pages, _ = _pages(endpoint)
+    eta = _estimate(pages, n, snapshot=False)
+    seconds = _interleaved(prepare, {"wsnb": ours, "SDK loop": theirs}, times)
+    throttled = sum(r["throttled_calls"] for r in runs)
     return Result(
         BENCH,
-        f"list+delete {n} unthrottled, {label}",
-        n / t_wsnb[0],
-        "tasks/s",
-        baseline=n / t_sdk[0],
-        baseline_name="SDK",
-        target=3.0,
-        note=f"{label}: wsnb {t_wsnb[0]:.2f}s (list {summary['list_s']:.2f}s in "
-        f"{summary['list_calls']} calls, delete {summary['delete_s']:.2f}s in "
-        f"{summary['calls']} calls), SDK {t_sdk[0]:.2f}s ({sdk_calls} calls)",
+        f"list+delete {n} snapshot=False, throttled x{SCALE}",
+        median(seconds["wsnb"]),
+        "s",
+        baseline=median(seconds["SDK loop"]),
+        baseline_name="SDK loop",
+        higher_is_better=False,
+        target=1.0,
+        samples=seconds["wsnb"],
+        estimate=eta,
+        note=f"{throttled} throttled call(s) in {times} runs; floor {_floor(pages, n):.1f}s; "
+        f"list {runs[-1]['list_s']:.2f}s, delete+verify {runs[-1]['delete_s']:.2f}s",
     )
+
+
+def _throttled_snapshots(endpoint: str, n: int, tmp: Path, times: int) -> list[Result]:
+    """The default (snapshots, pipelined) under the throttle: one run against its floor, and a
+    dry run followed by the execution of its plan against one run."""
+    runs: list[dict[str, Any]] = []
+    plans: list[dict[str, Any]] = []
+
+    def prepare() -> None:
+        _seed(endpoint, n, throttled=True)
+
+    def ours() -> None:
+        ledger = tmp / f"ts-{len(runs)}.sqlite"
+        runs.append(wsnb_cleanup(endpoint, ledger, throttled=True, snapshot=True))
+        assert runs[-1]["deleted"] == n and runs[-1]["failed"] == 0, runs[-1]
+
+    def planned() -> None:
+        ledger = tmp / f"tp-{len(plans)}.sqlite"
+        plans.append(wsnb_cleanup(endpoint, ledger, throttled=True, snapshot=True, plan=True))
+        assert plans[-1]["deleted"] == n, plans[-1]
+
+    prepare()
+    pages, _ = _pages(endpoint)
+    floor = _snapshot_floor(pages, n)
+    eta = _estimate(pages, n, snapshot=True)
+    seconds = _interleaved(prepare, {"one run": ours, "plan+execute": planned}, times)
+    one = median(seconds["one run"])
+    label = f"list+snapshot+delete {n} (the default), throttled x{SCALE}"
+    return [
+        Result(
+            BENCH,
+            f"{label} vs its floor",
+            one,
+            "s",
+            baseline=floor,
+            baseline_name="floor",
+            higher_is_better=False,
+            target=1 / 1.1,
+            samples=seconds["one run"],
+            estimate=eta,
+            note=f"floor: {pages} list pages + {n} snapshots at {READS} reads per "
+            f"{60 * SCALE:g} s; {runs[-1]['reads']} reads made (verification sample included); "
+            f"{sum(r['throttled_calls'] for r in runs)} throttled call(s) in {times} runs",
+        ),
+        Result(
+            BENCH,
+            f"{label}: dry run, then its plan executed",
+            median(seconds["plan+execute"]),
+            "s",
+            baseline=one,
+            baseline_name="one run",
+            higher_is_better=False,
+            target=1 / 1.15,
+            samples=seconds["plan+execute"],
+            estimate=_plan_estimate(pages, n),
+            note=f"{plans[-1]['reads']} reads in the execution's client (listing, dry run, check,"
+            " verification)",
+        ),
+    ]
 
 
 def run(quick: bool = False) -> list[Result]:
     n = 2_000 if quick else 20_000
+    list_n = 2_000 if quick else 10_000
+    snap_n = 500 if quick else SNAP_N
+    times = 1 if quick else REPEAT
     results: list[Result] = []
     tmp = Path(tempfile.mkdtemp(prefix="wsnb-bench-"))
     _warm_up()
     with _emulator() as endpoint:
-        # unthrottled: wsnb vs SDK, on the bare loopback and with a simulated round trip
-        for rtt in (0.0, RTT):
-            results.append(_unthrottled(endpoint, n, tmp, rtt))
-        # the full-safety default (a snapshot per id) for reference
-        snap_n = min(n, 2_000)
-        _seed(endpoint, snap_n, throttled=False)
-        with timer() as t_snap:
-            snap = wsnb_cleanup(endpoint, tmp / "s.sqlite", throttled=False, snapshot=True)
-        assert snap["deleted"] == snap_n, snap
-        results.append(
-            Result(
-                BENCH,
-                f"list+snapshot+delete {snap_n} unthrottled",
-                snap_n / t_snap[0],
-                "tasks/s",
-                note="default snapshot=True: one get_task per id (not the SDK's work)",
-            )
-        )
-        # throttled: wsnb vs the floor (and the SDK for reference)
-        _seed(endpoint, n, throttled=True)
-        floor = _floor(n, endpoint)
-        with timer() as t_thr:
-            summary = wsnb_cleanup(endpoint, tmp / "b.sqlite", throttled=True)
-        assert summary["deleted"] == n, summary
-        results.append(
-            Result(
-                BENCH,
-                f"list+delete {n} throttled x{SCALE}",
-                t_thr[0],
-                "s",
-                baseline=floor,
-                baseline_name="floor",
-                higher_is_better=False,
-                target=0.9,
-                note=f"{summary['throttled_calls']} throttled call(s), {summary['failed']} failed; "
-                f"list {summary['list_s']:.2f}s, delete {summary['delete_s']:.2f}s",
-            )
-        )
-        _seed(endpoint, n, throttled=True)
-        with timer() as t_sdk_thr:
-            deleted, _ = sdk_cleanup(endpoint)
-        assert deleted == n, (deleted, n)
-        results.append(
-            Result(
-                BENCH,
-                f"SDK list+delete {n} throttled x{SCALE}",
-                t_sdk_thr[0],
-                "s",
-                baseline=t_thr[0],
-                baseline_name="wsnb",
-                higher_is_better=False,
-                note="sequential SDK, sleeping on 429",
-            )
-        )
+        results.extend(_listing(endpoint, list_n, times))
+        results.extend(_unthrottled(endpoint, n, tmp, times))
+        results.append(_throttled(endpoint, n, tmp, times))
+        results.extend(_throttled_snapshots(endpoint, snap_n, tmp, times))
     conv_n = 20_000 if quick else 100_000
-    seconds = _frame_conversion(conv_n)
     results.append(
         Result(
             BENCH,
             f"{conv_n} tasks JSON -> DataFrame",
-            seconds,
+            _frame_conversion(conv_n),
             "s",
             higher_is_better=False,
             target=1.0,

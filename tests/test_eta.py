@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from wsnb._eta import Eta, estimate, format_duration
+from wsnb._eta import Eta, estimate, format_duration, pipeline_parts, verify_sample_size
 from wsnb._retry import RateLimit
 
 DEFAULTS: dict[str, Any] = {"snapshot": True, "verify": True, "chunk_size": 5000}
@@ -20,17 +20,30 @@ def test_snapshots_dominate_a_big_run_and_the_text_says_so() -> None:
     limit = _limit()
     eta = estimate(6080, listing_pages=122, rate_limit=limit, **DEFAULTS)
     calls = {p.name: p.calls for p in eta.phases}
-    # verify: two probes, then list the one page left (cheaper than 6,080 gets)
-    assert calls == {"listing": 122, "snapshots": 6080, "writes": 2, "verify": 2 + 1}
+    # writes: the pipeline's parts (50, 100, ... 800, then 1000s, then the rest: 10);
+    # verify: two probes, then the one page left of each listing (cheaper than the sample)
+    assert calls == {"listing": 122, "snapshots": 6080, "writes": 10, "verify": 2 + 2}
     read_rate = 194 / 60  # 200 reads a minute less the burst (5) and one call of margin
     assert eta.phase("snapshots").seconds == pytest.approx(6080 / read_rate)
     assert eta.phase("listing").seconds == pytest.approx((122 - 5) / read_rate)  # burst once
-    assert eta.phase("verify").seconds == pytest.approx(3 / read_rate)
-    assert eta.seconds == pytest.approx(sum(p.seconds for p in eta.phases))
+    assert eta.phase("verify").seconds == pytest.approx(4 / read_rate)
+    # pipelined: the writes overlap the snapshots; the last part's write follows them
+    assert eta.seconds == pytest.approx((117 + 6080 + 4) / read_rate + 0.1)
     assert eta.dominant == "snapshots"
-    assert eta.without_snapshots == pytest.approx((117 + 3) / read_rate + 2 * 0.1 / 4)
+    assert eta.without_snapshots == pytest.approx((117 + 4) / read_rate + 2 * 0.1 / 4)
     text = "≈ 32 min at 200 reads/min: 6,080 snapshots dominate; snapshot=False ≈ 37 s"
     assert str(eta) == eta.text == text
+
+
+def test_pipeline_parts_and_the_sample_size() -> None:
+    assert pipeline_parts(0, 5000) == 0
+    assert pipeline_parts(50, 5000) == 1
+    assert pipeline_parts(6080, 5000) == 10  # 50+100+200+400+800+4*1000 = 5550, then 530
+    assert pipeline_parts(1000, 100) == 11  # parts 50, 100, 200, 400, 250 in chunks of 100
+    assert pipeline_parts(10, 3) == 4
+    assert verify_sample_size(10_000) == 59 and 0.95**59 < 0.05 < 0.95**58
+    assert verify_sample_size(10_000, calls=80) == 80  # one per accepted call
+    assert verify_sample_size(20, calls=3) == 20
 
 
 def test_writes_are_one_batch_per_chunk_on_their_own_bucket() -> None:
@@ -48,21 +61,32 @@ def test_writes_are_one_batch_per_chunk_on_their_own_bucket() -> None:
 @pytest.mark.parametrize(
     ("verify", "n", "pages", "reads"),
     [
-        (True, 1000, 40, 2 + 20),  # listing the 20 pages left is cheaper
+        (True, 1000, 200, 2 + 59),  # probes, then the sample (180 pages left)
+        (True, 1000, 40, 2 + 20),  # probes, then listing the 20 pages left
+        (True, 1000, None, 2 + 59),  # the project's size unknown: probes, then the sample
+        ("sample", 30, 40, 2 + 30),  # fewer ids than the sample: all of them
+        ("sample", 2, 40, 2),  # two ids: looked up, no probes
+        ("full", 1000, 40, 2 + 20),  # listing the 20 pages left is cheaper
         ("auto", 30, 40, 2 + 30),  # per id is cheaper
-        (True, 2, 40, 2),  # two ids: looked up one by one, no probes
-        (True, 500, 0, 2 + 500),  # the project's size unknown: per id
-        (True, 2000, 40, 2),  # everything deleted: the probes see an empty project
+        ("full", 2, 40, 2),  # two ids: looked up one by one, no probes
+        ("full", 500, None, 2 + 500),  # the project's size unknown: per id
+        ("full", 2000, 40, 2),  # everything deleted: the probes see an empty project
         ("get", 1000, 40, 1000),
         ("list", 10, 40, 2 + 40),
         (False, 1000, 40, 0),
     ],
 )
 def test_verify_costs_what_the_deleter_does(
-    verify: str | bool, n: int, pages: int, reads: int
+    verify: str | bool, n: int, pages: int | None, reads: int
 ) -> None:
     eta = estimate(
-        n, listing_pages=pages, snapshot=False, verify=verify, chunk_size=5000, rate_limit=None
+        n,
+        listing_pages=pages or 0,
+        snapshot=False,
+        verify=verify,
+        chunk_size=5000,
+        rate_limit=None,
+        project_pages=pages,
     )
     assert eta.phase("verify").calls == reads
 
@@ -78,7 +102,7 @@ def test_unthrottled_runs_cost_round_trips_shared_by_the_calls_in_flight() -> No
         **DEFAULTS,
     )
     assert eta.phase("snapshots").seconds == pytest.approx(2000 * 0.03 / 8)
-    assert eta.phase("writes").seconds == pytest.approx(0.03 / 4)
+    assert eta.phase("writes").seconds == pytest.approx(6 * 0.03 / 4)  # six pipeline parts
     assert eta.text.startswith("≈ 8 s unthrottled: 2,000 snapshots dominate")
 
 

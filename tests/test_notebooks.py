@@ -247,3 +247,29 @@ def test_secret_parameter_is_refused(
     assert "refusing secret-looking parameter(s) ['HUAWEICLOUD_SDK_SK']" in cli.stderr
     assert seeded.sk not in cli.stdout + cli.stderr
     assert not (runs / "cli" / "scheduled_cleanup.ipynb").exists()
+
+
+def test_a_dry_run_is_approved_and_executed_with_plan_run(
+    seeded: Emulator, runs: Path, kernel: runner.LocalKernel
+) -> None:
+    """Plan in one scheduled run, approve, execute the same plan later: ``plan_run``."""
+    planned = papermill(seeded, runs / "plan", kernel, "-p", "ledger_path", str(runs / "l.sqlite"))
+    assert planned.returncode == 0, planned.stderr[-2000:]
+    summary = report(runs / "plan")["summary"]
+    assert summary["dry_run"] and summary["planned"] and summary["eta_execute"]
+    want = set(pd.read_csv(runs / "plan" / "report.csv")["task_id"])
+    seeded.control.seed(5, seed=99)  # new tasks since the plan: not in it, never deleted
+    before = set(seeded.control.task_ids())
+    done = papermill(
+        seeded,
+        runs / "execute",
+        kernel,
+        *("-p", "ledger_path", str(runs / "l.sqlite"), "-p", "dry_run", "False"),
+        *("-p", "plan_run", str(summary["run_id"])),
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    executed = report(runs / "execute")["summary"]
+    assert executed["plan_run"] == summary["run_id"] and executed["deleted"] == len(want)
+    assert set(seeded.control.task_ids()) == before - want
+    gets = [r for r in seeded.control.requests() if r["operation"] == "get_task"]
+    assert len(gets) <= 2 * len(want)  # the plan's snapshots were reused: no second one per id

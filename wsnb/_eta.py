@@ -7,14 +7,19 @@ order — ``listing`` (list pages), ``snapshots`` (one ``get_task`` per id), ``w
 seconds, the total, the dominant phase and a one-line text such as
 ``≈ 31 min at 200 reads/min: 6,080 snapshots dominate; snapshot=False ≈ 2 min``.
 
-The model: reads and writes draw on separate token buckets and the phases run one after the
-other. A phase of ``k`` calls of one class takes the longer of (a) the bucket's pace,
-``k / rate`` less the calls the burst lets through at once (once per class per run), and (b) the
-network, ``k`` round trips shared by the calls in flight. The bucket's rate is the current one
-(below the quota after a 429: AIMD), so an estimate made mid-run reflects the slowdown.
-Verification (``verify=True``/``"auto"``) costs what the deleter does: two one-item probes, then
-nothing more when the project is empty, else the cheaper of one ``get_task`` per deleted id and a
-listing of what is left (``"get"`` or ``"list"`` force one; ``False`` skips it).
+The model: reads and writes draw on separate token buckets. A phase of ``k`` calls of one class
+takes the longer of (a) the bucket's pace, ``k / rate`` less the calls the burst lets through at
+once (once per class per run), and (b) the network, ``k`` round trips shared by the calls in
+flight. The bucket's rate is the current one (below the quota after a 429: AIMD), so an estimate
+made mid-run reflects the slowdown. With snapshots the deleter is pipelined: each part of
+:data:`FIRST_PART` doubling to :data:`MAX_PART` ids is sent as soon as it is snapshotted, so the
+writes overlap the snapshots and the run takes ``listing + max(snapshots + one write, writes) +
+verify``; without snapshots the phases follow one another. Verification costs what the deleter
+does: ``True``/``"sample"`` two one-item probes, then the cheaper of listing what is left of
+the project and reading :func:`verify_sample_size` ids (one per accepted call, at least 59 in
+all: 95 % confidence that fewer than 5 % remain); ``"full"``/``"auto"`` two one-item probes,
+then nothing more when the project is empty, else the cheaper of one ``get_task`` per deleted id
+and a listing of what is left (``"get"`` or ``"list"`` force one; ``False`` skips it).
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from typing import Final, Literal
 from wsnb._retry import RateLimit
 from wsnb.models import BATCH_DELETE_MAX
 
-__all__ = ["Eta", "Phase", "estimate", "format_duration"]
+__all__ = ["Eta", "Phase", "estimate", "format_duration", "pipeline_parts", "verify_sample_size"]
 
 PhaseName = Literal["listing", "snapshots", "writes", "verify"]
 
@@ -36,6 +41,33 @@ DEFAULT_ROUND_TRIP: Final = 0.1
 #: Calls in flight at once for reads and for writes (the deleter's defaults).
 DEFAULT_READS_IN_FLIGHT: Final = 8
 DEFAULT_WRITES_IN_FLIGHT: Final = 4
+#: The deleter's pipeline: the first part of snapshots sent on its own, parts doubling up to the
+#: largest (``wsnb.deletion._run`` uses these).
+FIRST_PART: Final = 50
+MAX_PART: Final = 1000
+#: Sampled verification: if this share of the accepted ids were still there, the sample would
+#: hold one with this confidence.
+VERIFY_CONFIDENCE: Final = 0.95
+VERIFY_TOLERANCE: Final = 0.05
+
+
+def verify_sample_size(n: int, calls: int = 0) -> int:
+    """Ids a sampled verification of ``n`` deleted ids reads: at least one per accepted call,
+    and enough that if :data:`VERIFY_TOLERANCE` of them were still there the sample would hold
+    one with :data:`VERIFY_CONFIDENCE` (``(1 - t) ** k <= 1 - c``: 59); never more than ``n``."""
+    k = math.ceil(math.log(1 - VERIFY_CONFIDENCE) / math.log(1 - VERIFY_TOLERANCE))
+    return min(n, max(k, calls))
+
+
+def pipeline_parts(n: int, chunk_size: int) -> int:
+    """How many writes the pipelined deleter makes of ``n`` ids: its parts (:data:`FIRST_PART`
+    doubling to :data:`MAX_PART`), each sent in chunks of at most ``chunk_size``."""
+    size, writes, left = FIRST_PART, 0, n
+    while left > 0:
+        writes += math.ceil(min(size, left) / chunk_size)
+        left -= size
+        size = min(size * 2, MAX_PART)
+    return writes
 
 
 @dataclass(frozen=True)
@@ -87,12 +119,22 @@ def format_duration(seconds: float) -> str:
     return f"{minutes // 60} h {minutes % 60:02d} min"
 
 
-def _verify_reads(n: int, project_pages: int | None, verify: str | bool) -> int:
+def _verify_reads(n: int, project_pages: int | None, verify: str | bool, calls: int) -> int:
+    if verify is not False and verify not in (True, "sample", "full", "auto", "get", "list"):
+        raise ValueError(
+            f"verify must be True, False, 'sample', 'full', 'auto', 'get' or 'list'; got {verify!r}"
+        )
     if verify is False or n == 0:
         return 0
-    mode = "auto" if verify is True else verify
-    if mode not in ("auto", "get", "list"):
-        raise ValueError(f"verify must be True, False, 'auto', 'get' or 'list'; got {verify!r}")
+    mode = "sample" if verify is True else "auto" if verify == "full" else verify
+    if mode == "sample":
+        sample = verify_sample_size(n, calls)
+        if sample <= 2:
+            return sample
+        if project_pages is None:  # two probes, then the sample
+            return 2 + sample
+        # two probes, then the cheaper of the sample and listing what is left (>= a page a pass)
+        return 2 + min(sample, max(2, project_pages - n // 50))
     if mode == "get":
         return n
     # what a listing costs once the deleted ids are gone (None: the project's size is unknown)
@@ -147,11 +189,12 @@ def estimate(
         "read": _check("reads_in_flight", reads_in_flight, 1),
         "write": _check("writes_in_flight", writes_in_flight, 1),
     }
+    writes = pipeline_parts(n, chunk) if snapshot else math.ceil(n / chunk)
     plan: list[tuple[PhaseName, Literal["read", "write"], int]] = [
         ("listing", "read", pages),
         ("snapshots", "read", n if snapshot else 0),
-        ("writes", "write", math.ceil(n / chunk)),
-        ("verify", "read", _verify_reads(n, project, verify)),
+        ("writes", "write", writes),
+        ("verify", "read", _verify_reads(n, project, verify, writes)),
     ]
     operation = {"read": "get_task", "write": "batch_delete"}
     burst_left = {
@@ -168,7 +211,12 @@ def estimate(
             burst_left[kind] -= free
             paced = (calls - free) / rate
         phases.append(Phase(name, kind, calls, max(paced, network)))
-    total = sum(p.seconds for p in phases)
+    listing, snaps, sends, checks = phases
+    if snapshot and n:  # pipelined: the writes overlap the snapshots, the last part's follows
+        last = round_trip  # the last part's write goes out after its snapshots
+        total = listing.seconds + max(snaps.seconds + last, sends.seconds) + checks.seconds
+    else:
+        total = sum(p.seconds for p in phases)
     top = max(phases, key=lambda p: (p.seconds, p.calls))
     without = None
     if snapshot and n:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Coroutine, Mapping, Sequence
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from enum import StrEnum
 from typing import Any, Final
 
@@ -233,9 +233,12 @@ def tasks_frame(
     are listed too. Times are tz-aware UTC; ``time_zone`` says how to show them.
     """
     _check_sync(client, "tasks_frame")
-    return tasks_to_frame(
+    listed = datetime.now(UTC).isoformat()
+    frame = tasks_to_frame(
         run_sync(_list(client, filters, include_life_cycle, concurrency, progress))
     )
+    frame.attrs["wsnb_listed_at"] = listed  # a dry run's plan is as old as its listing
+    return frame
 
 
 async def atasks_frame(
@@ -247,7 +250,10 @@ async def atasks_frame(
     **filters: Any,
 ) -> pd.DataFrame:
     """The :class:`~wsnb.client.AsyncClient` twin of :func:`tasks_frame`."""
-    return tasks_to_frame(await _list(client, filters, include_life_cycle, concurrency, progress))
+    listed = datetime.now(UTC).isoformat()
+    frame = tasks_to_frame(await _list(client, filters, include_life_cycle, concurrency, progress))
+    frame.attrs["wsnb_listed_at"] = listed
+    return frame
 
 
 def records_frame(client: Client, task_id: str) -> pd.DataFrame:

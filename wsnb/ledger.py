@@ -14,7 +14,8 @@ default: WAL journal, ``synchronous=FULL``, explicit ``BEGIN IMMEDIATE``/``COMMI
 same SQL (written in the SQLite style, translated), committed transactions, row locks for the
 leases. One connection is shared by the threads of a run behind a lock. The schema is versioned
 (SQLite: ``PRAGMA user_version``; PostgreSQL: a ``wsnb_schema_version`` table) and upgraded by
-:func:`migrate` (version 2 added leases and restore watermarks). A URL's password is never shown:
+:func:`migrate` (version 2 added leases and restore watermarks, version 3 executable plans:
+:meth:`Ledger.record_plan`, :meth:`Ledger.create_execution`). A URL's password is never shown:
 :attr:`Ledger.path` is the URL with it redacted (:func:`redact_url`).
 
 Ownership: a run is driven by one process at a time. That process holds the run's *lease* (a
@@ -97,7 +98,7 @@ Outcome = Literal[
 ]
 RunStatus = Literal["running", "done", "interrupted", "cancelled"]
 
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 
 #: Seconds a run's lease stays live after its last heartbeat (``WSNB_LEASE_TTL`` overrides).
 DEFAULT_LEASE_TTL: Final = 30.0
@@ -197,8 +198,31 @@ CREATE TABLE restore_passes (
 ALTER TABLE restores ADD COLUMN pass_id INTEGER REFERENCES restore_passes(id);
 """
 
+#: Version 3 (executable plans, issue 11): a dry run's plan as something to execute later. One
+#: ``plans`` row per dry run: when the listing it came from was taken, where its fingerprints came
+#: from (``selection``: the listed frame; ``snapshots``: the definitions read; ``none``), the
+#: server-side filters every planned task shares (to narrow the re-listing) and the run that
+#: executed it (claimed once). ``plan_listings``: each planned id's listed fields (JSON), compared
+#: with a fresh listing before the plan is executed.
+_SCHEMA_PLANS: Final = """
+CREATE TABLE plans (
+    run_id      INTEGER PRIMARY KEY REFERENCES runs(id),
+    listed      TEXT NOT NULL,
+    source      TEXT NOT NULL,
+    filters     TEXT NOT NULL,
+    executed_by INTEGER REFERENCES runs(id),
+    executed    TEXT
+);
+CREATE TABLE plan_listings (
+    run_id      INTEGER NOT NULL REFERENCES runs(id),
+    task_id     TEXT NOT NULL,
+    listed      TEXT NOT NULL,
+    PRIMARY KEY (run_id, task_id)
+);
+"""
+
 #: ``user_version`` -> the script that upgrades from it to the next version.
-_MIGRATIONS: Final[dict[int, str]] = {0: _SCHEMA_V1, 1: _SCHEMA_V2}
+_MIGRATIONS: Final[dict[int, str]] = {0: _SCHEMA_V1, 1: _SCHEMA_V2, 2: _SCHEMA_PLANS}
 
 
 def _now() -> str:
@@ -706,6 +730,108 @@ class Ledger:
                 "VALUES (?, ?, ?, ?)",
                 (run_id, _now(), self.holder, _ids_json(sorted(set(existing)))),
             )
+
+    # --- executable plans (a dry run executed later) -------------------------------------------
+
+    def record_plan(
+        self,
+        run_id: int,
+        *,
+        listed: str,
+        source: Literal["selection", "snapshots", "none"],
+        filters: Mapping[str, Any],
+        fingerprints: Mapping[str, Mapping[str, Any]],
+    ) -> None:
+        """Keep dry run ``run_id`` as an executable plan: when its listing was taken (ISO time),
+        where the fingerprints came from, the filters its tasks share, and each planned id's
+        listed fields (compared with a fresh listing before it is executed)."""
+        with self._tx() as con:
+            con.execute(
+                "INSERT INTO plans (run_id, listed, source, filters) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (run_id) DO UPDATE SET listed = excluded.listed, "
+                "source = excluded.source, filters = excluded.filters",
+                (run_id, listed, source, _dumps(dict(filters))),
+            )
+            con.executemany(
+                "INSERT INTO plan_listings (run_id, task_id, listed) VALUES (?, ?, ?) "
+                "ON CONFLICT (run_id, task_id) DO UPDATE SET listed = excluded.listed",
+                ((run_id, tid, _dumps(dict(f))) for tid, f in fingerprints.items()),
+            )
+
+    def plan_info(self, run_id: int) -> dict[str, Any] | None:
+        """The ``plans`` row of dry run ``run_id`` (``filters`` decoded), or ``None`` (a dry run
+        from before version 3, or not a dry run)."""
+        rows = self._query("SELECT * FROM plans WHERE run_id = ?", (run_id,))
+        if not rows:
+            return None
+        data = dict(rows[0])
+        data["filters"] = json.loads(data["filters"])
+        return data
+
+    def plan_listing(self, run_id: int) -> dict[str, dict[str, Any]]:
+        """Each planned id's listed fields, as :meth:`record_plan` kept them."""
+        rows = self._query("SELECT task_id, listed FROM plan_listings WHERE run_id = ?", (run_id,))
+        return {r[0]: json.loads(r[1]) for r in rows}
+
+    def create_execution(
+        self,
+        plan_run: int,
+        *,
+        endpoint: str,
+        project_id: str,
+        params: Mapping[str, Any],
+        plan: Iterable[tuple[str, str | None, str | None, Outcome, str | None]],
+        fresh: Iterable[str] = (),
+    ) -> int:
+        """Record the run that executes dry run ``plan_run``, in one transaction: claim the plan
+        (``ValueError`` naming the run that already did), create the run and its plan rows (as
+        :meth:`create_run`), copy the dry run's snapshots of the ids left ``pending`` except
+        ``fresh`` (re-read by the execution), and take the new run's lease. Returns its id."""
+        now = _now()
+        with self._tx() as con:
+            row = con.execute(
+                "SELECT executed_by FROM plans WHERE run_id = ?", (plan_run,)
+            ).fetchone()
+            if row is not None and row["executed_by"] is not None:
+                raise ValueError(
+                    f"plan {plan_run} was already executed by run {row['executed_by']}; "
+                    f"see 'wsnb runs show {row['executed_by']}' (resume it if it stopped early)"
+                )
+            run_id = con.insert_id(
+                "INSERT INTO runs (created, endpoint, project_id, params, dry_run, status) "
+                "VALUES (?, ?, ?, ?, 0, 'running')",
+                (now, endpoint, project_id, _dumps(params)),
+            )
+            if row is None:  # a dry run from before version 3: claim it all the same
+                con.execute(
+                    "INSERT INTO plans (run_id, listed, source, filters) VALUES (?, ?, 'none', ?)",
+                    (plan_run, now, "{}"),
+                )
+            con.execute(
+                "UPDATE plans SET executed_by = ?, executed = ? WHERE run_id = ?",
+                (run_id, now, plan_run),
+            )
+            self._take(con, run_id, self.lease_ttl)
+            con.executemany(
+                "INSERT INTO plan (run_id, seq, task_id, task_name, task_type, outcome, "
+                "error_msg, finished) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    (run_id, seq, tid, name, ttype, outcome, msg, (now, None)[outcome == "pending"])
+                    for seq, (tid, name, ttype, outcome, msg) in enumerate(plan)
+                ),
+            )
+            con.execute(
+                "INSERT INTO snapshots (run_id, task_id, taken, definition) "
+                "SELECT ?, s.task_id, s.taken, s.definition FROM snapshots s "
+                "JOIN plan p ON p.run_id = ? AND p.task_id = s.task_id AND p.outcome = 'pending' "
+                "WHERE s.run_id = ?",
+                (run_id, run_id, plan_run),
+            )
+            con.executemany(
+                "DELETE FROM snapshots WHERE run_id = ? AND task_id = ?",
+                ((run_id, tid) for tid in fresh),
+            )
+        return run_id
 
     # --- leases --------------------------------------------------------------------------------
 

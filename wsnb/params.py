@@ -100,6 +100,7 @@ class CleanupParams:
     all_tasks: bool = False
     chunk_size: int | None = None
     dry_run: bool = True
+    plan_run: int | None = None
     max_deletions: int = DEFAULT_MAX_DELETIONS
     fail_on_error: bool = True
     output_dir: Path = field(default_factory=lambda: Path("wsnb-report"))
@@ -265,7 +266,9 @@ def cleanup_params(**kw: Any) -> CleanupParams:
     Lists may be given as lists or comma-separated text (``"STOP,REBOOT"``). Empty text means
     "not set". ``output_dir`` "" uses ``$WSNB_OUTPUT_DIR`` else ``./wsnb-report``;
     ``ledger_path`` "" uses wsnb's default ledger (``$WSNB_LEDGER`` ...). At least one filter
-    is required unless ``all_tasks=True`` (filters that are set still apply).
+    is required unless ``all_tasks=True`` (filters that are set still apply). ``plan_run``
+    (a dry run's run id, with ``dry_run=False``) executes that plan instead: the filters are
+    not used.
     """
     check_no_secrets(kw)
     unknown = sorted(set(kw) - set(CLEANUP_PARAMETERS))
@@ -291,6 +294,7 @@ def cleanup_params(**kw: Any) -> CleanupParams:
         all_tasks=_flag("all_tasks", get("all_tasks", d.all_tasks)),
         chunk_size=_int("chunk_size", get("chunk_size"), 1, BATCH_DELETE_MAX, none_ok=True),
         dry_run=_flag("dry_run", get("dry_run", d.dry_run)),
+        plan_run=_int("plan_run", get("plan_run"), 1, None, none_ok=True),
         max_deletions=_cap(get("max_deletions", d.max_deletions)),
         fail_on_error=_flag("fail_on_error", get("fail_on_error", d.fail_on_error)),
         output_dir=_path(get("output_dir"), "WSNB_OUTPUT_DIR", d.output_dir) or d.output_dir,
@@ -302,6 +306,13 @@ def cleanup_params(**kw: Any) -> CleanupParams:
         raise ParameterError("set endpoint or region, not both")
     _ordered("next_run_after", params.next_run_after, "next_run_before", params.next_run_before)
     _ordered("expire_after", params.expire_after, "expire_before", params.expire_before)
+    if params.plan_run is not None:
+        if params.dry_run:
+            raise ParameterError(
+                f"plan_run={params.plan_run} executes that dry run's plan (its ids, its "
+                "snapshots): pass dry_run=False as well to approve the deletion"
+            )
+        return params  # the plan decides what is deleted: the filters are not used
     if not params.all_tasks and not params.filters():
         raise ParameterError(
             f"no filter set: set at least one of {list(_FILTERS)}, "

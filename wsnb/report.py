@@ -365,10 +365,25 @@ def _facts(summary: Mapping[str, Any]) -> list[tuple[str, str, bool]]:
         ("Tasks", _outcome_counts(summary), False),
         ("Undo", _undo_text(summary), undo_command(summary) is not None),
         ("API", _api_text(summary), False),
+        ("Estimate", _eta_text(summary), False),
+        (
+            "Plan",
+            f"executes dry run {summary['plan_run']}" if summary.get("plan_run") else "",
+            False,
+        ),
+        ("Verified", str(summary.get("verified") or ""), False),
         ("Run", _status_text(summary), False),
         ("Ledger", str(summary.get("ledger") or ""), False),
     ]
     return [row for row in rows if row[1]]
+
+
+def _eta_text(summary: Mapping[str, Any]) -> str:
+    """The estimate made before the run (and, for a dry run, of executing its plan)."""
+    text = str(summary.get("eta") or "")
+    if text and summary.get("eta_execute"):
+        text += f"; executing the plan {summary['eta_execute']}"
+    return text
 
 
 def _ok(summary: Mapping[str, Any]) -> bool:
@@ -488,7 +503,14 @@ class DeletionReport:
             if ledger.backend == "postgresql"
             else str(Path(ledger.path).expanduser().absolute()),
         }
-        return cls(frame=frame, summary=summary, events=ledger.events(run_id))
+        events = ledger.events(run_id)
+        eta = params.get("eta") if isinstance(params.get("eta"), dict) else {}
+        summary["eta"] = eta.get("text")  # the estimate made before the run started
+        summary["eta_execute"] = eta.get("execute_text")  # a dry run: executing its plan
+        summary["plan_run"] = params.get("plan_run")  # the dry run this run executed
+        checks = [e for e in events if e.get("kind") == "verified"]
+        summary["verified"] = checks[-1].get("claim") if checks else None
+        return cls(frame=frame, summary=summary, events=events)
 
     @property
     def ok(self) -> bool:

@@ -258,6 +258,7 @@ def test_snapshot_false_checks_existence_by_listing(emulator: Emulator, ledger: 
             [*ids[:100], "ghost-1", "ghost-2"],
             ledger=ledger,
             snapshot=False,
+            verify="full",  # every id, by listing too (the default samples with get_task)
             progress=False,
         )
     assert report.summary["deleted"] == 100

@@ -282,3 +282,42 @@ def test_stop_is_offered_only_when_the_deleter_can_cancel(
     assert grid.can_stop is supported
     browser.act("delete_stop")  # nothing running: a no-op, not an error
     assert grid.error == "" and grid.delete_state == "idle"
+
+
+def test_confirm_executes_the_previews_plan_and_refuses_changed_tasks(
+    live: tuple[Any, TaskGrid, Browser],
+) -> None:
+    """The Confirm deletes with the preview's snapshots (no second read per id); a task changed
+    between the preview and the Confirm stops it before anything is sent."""
+    from wsnb.ledger import Ledger
+
+    emulator, grid, browser = live
+    shown = browser.shown
+    browser.click(shown[0])
+    browser.click(shown[3], shift=True)
+    chosen = list(grid.selected_ids)
+    browser.act("delete_preview")
+    assert grid.delete_state == "confirm"
+    preview = grid.last_report
+    assert preview is not None
+    mark = emulator.control.requests()[-1]["seq"]
+    browser.act("delete_confirm", count=4)
+    assert grid.delete_state == "done", grid.delete_message
+    assert grid.last_report is not None
+    run_id = grid.last_report.summary["run_id"]
+    with Ledger(grid.last_report.summary["ledger"]) as book:
+        assert book.run(run_id)["params"]["plan_run"] == preview.summary["run_id"]
+    reads = [e for e in emulator.control.requests(mark) if e["operation"] == "get_task"]
+    assert len(reads) <= 4  # the verification sample only: the snapshots were the preview's
+    assert not set(chosen) & set(emulator.control.task_ids())
+
+    browser.click(browser.shown[0])
+    browser.act("delete_preview")
+    assert grid.delete_state == "confirm"
+    target = grid.selected_ids[0]
+    with emulator.client(rate_limit=None) as client:
+        client.update_task(target, task_name="renamed between preview and confirm")
+    before = set(emulator.control.task_ids())
+    browser.act("delete_confirm", count=1)
+    assert grid.delete_state == "error" and "changed since" in grid.delete_message
+    assert set(emulator.control.task_ids()) == before  # nothing was sent

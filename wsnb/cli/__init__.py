@@ -26,7 +26,10 @@ ENDPOINT_KEY = "wsnb.endpoint"
 # name -> ("module:attribute", short help)
 _COMMANDS: dict[str, tuple[str, str]] = {
     "tasks": ("wsnb.cli.tasks:tasks", "List and delete scheduled tasks."),
-    "runs": ("wsnb.cli.runs:runs", "Inspect, resume and restore deletion runs (the ledger)."),
+    "runs": (
+        "wsnb.cli.runs:runs",
+        "Inspect, resume, execute and restore deletion runs (the ledger).",
+    ),
     "emulator": ("wsnb.emulator._cli:emulator", "Run the local scheduled-tasks emulator."),
     "run": ("wsnb.cli.notebook:run", "Run a bundled notebook through papermill."),
     "demo": (

@@ -1,8 +1,8 @@
-"""``wsnb runs``: inspect, resume and restore deletion runs (the ledger).
+"""``wsnb runs``: inspect, resume, execute (a dry run's plan) and restore deletion runs.
 
 A thin shell over :class:`wsnb.ledger.Ledger`, :mod:`wsnb.deletion` (``resume``,
-``restore_tasks``) and :mod:`wsnb.report`. Only click is imported at the top (``wsnb runs
---help`` does not load pandas).
+``Plan.execute``, ``restore_tasks``) and :mod:`wsnb.report`. Only click is imported at the top
+(``wsnb runs --help`` does not load pandas).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def _known_run(book: Ledger, run_id: int) -> None:
 
 @click.group()
 def runs() -> None:
-    """Inspect, resume and restore deletion runs (the ledger)."""
+    """Inspect, resume, execute and restore deletion runs (the ledger)."""
 
 
 @runs.command("list")
@@ -112,6 +112,106 @@ def runs_resume(
     echo_report(report)
     if not report.ok:
         raise not_ok(run_id)
+
+
+@runs.command("execute")
+@click.argument("run_id", type=int)
+@ledger_option
+@connection_options
+@click.option(
+    "--max-age",
+    type=click.FloatRange(0),
+    default=24.0,
+    show_default=True,
+    help="Refuse a plan whose listing is older than this many hours.",
+)
+@click.option(
+    "--changed",
+    type=click.Choice(["refuse", "skip", "recheck"]),
+    default="refuse",
+    show_default=True,
+    help="Planned tasks changed since the dry run: refuse (send nothing), skip them, or"
+    " snapshot them again and delete them.",
+)
+@click.option(
+    "--max",
+    "max_deletions",
+    type=click.IntRange(0),
+    help="Refuse above this many ids (default: the dry run's --max).",
+)
+@click.option("--verify/--no-verify", default=True, show_default=True)
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--progress/--no-progress", default=True)
+def runs_execute(
+    run_id: int,
+    ledger: str | None,
+    endpoint: str | None,
+    region: str | None,
+    project_id: str | None,
+    max_age: float,
+    changed: str,
+    max_deletions: int | None,
+    verify: bool,
+    yes: bool,
+    progress: bool,
+) -> None:
+    """Execute dry run RUN_ID's plan: delete exactly the ids it planned, with its snapshots.
+
+    The planned tasks are checked first (one listing, or one read each when cheaper); a stale
+    plan, or changed tasks with --changed refuse, stop it before anything is sent."""
+    from datetime import timedelta
+
+    from wsnb._aio import Api
+    from wsnb._eta import format_duration
+    from wsnb.deletion import Plan, PlanError
+    from wsnb.deletion._run import run_eta
+    from wsnb.ledger import LeaseError
+
+    book = open_ledger(ledger)
+    try:
+        _known_run(book, run_id)
+        try:
+            plan = Plan.load(book, run_id)
+        except PlanError as exc:
+            raise CliError(str(exc)) from exc
+        with make_client(endpoint, region, project_id) as client:
+            eta = run_eta(
+                Api(client),
+                len(plan),
+                dry_run=False,
+                snapshot=False,
+                verify=verify,
+                chunk_size=int(plan.params.get("chunk_size", 5000)),
+                precheck=False,
+                listing_pages=len(plan) // 50 + 1,
+            )
+            click.echo(
+                f"plan {run_id}: {len(plan)} task(s) in project {plan.project_id}, listed "
+                f"{format_duration(plan.age.total_seconds())} ago; {eta['text']}"
+            )
+            if not yes:
+                click.confirm(
+                    f"Delete the {len(plan)} planned task(s) in project {client.project_id}?",
+                    abort=True,
+                )
+            try:
+                report = plan.execute(
+                    client,
+                    max_age=timedelta(hours=max_age),
+                    changed=changed,  # type: ignore[arg-type]
+                    max_deletions=max_deletions,
+                    verify=verify,
+                    progress=progress,
+                )
+            except LeaseError as exc:
+                raise CliError(str(exc), ExitCode.LEDGER) from exc
+            except ValueError as exc:  # stale, changed, used, foreign plan; over the cap
+                raise CliError(str(exc)) from exc
+    finally:
+        book.close()
+    echo_report(report)
+    if not report.ok:
+        raise not_ok(report.run_id)
 
 
 @runs.command("restore")

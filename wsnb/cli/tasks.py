@@ -218,6 +218,19 @@ def delete_command(
                     f"refusing to delete {count} task(s): --max is {max_deletions}; nothing was"
                     f" sent. Use --max {count} if you mean it"
                 )
+            from wsnb._aio import Api
+            from wsnb.deletion._run import run_eta
+
+            eta = run_eta(
+                Api(client),
+                count,
+                dry_run=dry_run,
+                snapshot=snapshot,
+                verify=verify,
+                chunk_size=chunk_size or BATCH_DELETE_MAX,
+                precheck=precheck,
+            )
+            click.echo(f"{'dry run' if dry_run else 'deletion'} of {count} task(s): {eta['text']}")
             if not dry_run and not yes:
                 click.confirm(
                     f"Delete {count} task(s) in project {client.project_id} at {client.endpoint}?",

@@ -7,11 +7,17 @@ takes names and types from a DataFrame selection for the ledger. ``_check_max_de
 a non-negative int only (``None`` is refused: every deletion is capped); the caller raises
 :class:`DeletionCapError` when the valid ids outnumber the cap, before any call. ``_chunks`` cuts
 ids into batch-delete calls of at most :data:`DEFAULT_CHUNK_SIZE`, in order.
+
+Executable plans (no I/O either): :func:`fingerprints` takes each planned id's listed fields
+(:data:`LISTED_FIELDS`) from a tasks frame, :func:`detail_fingerprints` the ones a ``get_task``
+definition carries (:data:`DETAIL_FIELDS`) for a selection of bare ids, :func:`shared_filters`
+the server-side filters all planned tasks share (to narrow the listing that re-checks them), and
+:func:`changed_fields` what differs between a stored fingerprint and a fresh one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -138,3 +144,94 @@ def _optional_strs(column: pd.Series) -> list[str | None]:
 
 def _chunks(ids: Sequence[str], size: int) -> list[list[str]]:
     return [list(ids[i : i + size]) for i in range(0, len(ids), size)]
+
+
+# --- fingerprints: what an executable plan compares before it is executed -----------------------
+
+#: Listed fields compared between a plan and a fresh listing. ``next_execution_time`` is left
+#: out: it moves on by itself every time a task runs (its schedule is not in the listing).
+LISTED_FIELDS: Final = (
+    "task_name",
+    "task_type",
+    "scheduled_type",
+    "life_cycle_type",
+    "last_status",
+    "enable",
+    "expire_time",
+    "time_zone",
+    "description",
+    "priority",
+    "wait_time",
+    "life_cycle_exec_period",
+    "extra_params",
+)
+#: The listed fields a ``get_task`` definition carries too (a selection of bare ids is
+#: fingerprinted from its snapshots on these).
+DETAIL_FIELDS: Final = (
+    "task_name",
+    "task_type",
+    "scheduled_type",
+    "life_cycle_type",
+    "expire_time",
+    "time_zone",
+    "description",
+    "extra_params",
+)
+#: Server-side filters a plan's tasks may share (narrowing the listing that checks them).
+SHARED_FILTERS: Final = ("task_type", "scheduled_type")
+
+
+def _plain(value: Any) -> Any:
+    """A frame cell as JSON: missing -> None, times as ISO text, numpy scalars as Python."""
+    if value is None or (not isinstance(value, str | bytes) and bool(pd.isna(value))):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    if hasattr(value, "item"):
+        value = value.item()
+    return value if isinstance(value, bool | int | float | str) else str(value)
+
+
+def fingerprints(
+    frame: pd.DataFrame, ids: Iterable[str], fields: Sequence[str] = LISTED_FIELDS
+) -> dict[str, dict[str, Any]]:
+    """``id -> {field: value}`` for ``ids`` found in ``frame`` (a tasks frame, index
+    ``task_id``), on the ``fields`` it has. Values are JSON-plain, so a stored fingerprint and one
+    taken now compare equal exactly when the listed fields are equal."""
+    present = [f for f in fields if f in frame.columns]
+    if not present:
+        return {}
+    sub = frame.loc[~frame.index.duplicated(), present]
+    wanted = set(ids)
+    rows = sub[sub.index.isin(list(wanted))]
+    return {
+        str(tid): {f: _plain(v) for f, v in zip(present, values, strict=True)}
+        for tid, values in zip(rows.index.tolist(), rows.itertuples(index=False), strict=True)
+    }
+
+
+def detail_fingerprints(definitions: Mapping[str, Mapping[str, Any] | None]) -> dict[str, Any]:
+    """Fingerprints of ``get_task`` definitions on :data:`DETAIL_FIELDS` (None ones left out)."""
+    from wsnb.frames import tasks_to_frame
+
+    items = [{**d, "id": tid} for tid, d in definitions.items() if d is not None]
+    if not items:
+        return {}
+    return fingerprints(tasks_to_frame(items), [str(i["id"]) for i in items], DETAIL_FIELDS)
+
+
+def shared_filters(prints: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+    """The :data:`SHARED_FILTERS` every fingerprint has the same (non-empty) value of."""
+    out: dict[str, str] = {}
+    for name in SHARED_FILTERS:
+        values = {p.get(name) for p in prints.values()}
+        if len(values) == 1:
+            (value,) = values
+            if isinstance(value, str) and value:
+                out[name] = value
+    return out
+
+
+def changed_fields(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    """The fields of ``old`` (a stored fingerprint) whose value differs in ``new``."""
+    return [f for f, v in old.items() if f in new and new[f] != v]

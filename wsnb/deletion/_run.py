@@ -41,16 +41,29 @@ import contextlib
 import logging
 import math
 import os
+import random
 import re
 import sqlite3
 import threading
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any, Final, TypeVar
+from datetime import UTC, datetime
+from typing import Any, Final, Literal, TypeVar
+
+import pandas as pd
 
 from wsnb import _cancel
 from wsnb._aio import Api
 from wsnb._cancel import CallCancelled
 from wsnb._checks import check_int
+from wsnb._eta import (
+    FIRST_PART,
+    MAX_PART,
+    VERIFY_CONFIDENCE,
+    VERIFY_TOLERANCE,
+    estimate,
+    format_duration,
+    verify_sample_size,
+)
 from wsnb._listing import list_all
 from wsnb.deletion._plan import (
     DEFAULT_CHUNK_SIZE,
@@ -58,6 +71,9 @@ from wsnb.deletion._plan import (
     _check_max_deletions,
     _chunks,
     _select,
+    detail_fingerprints,
+    fingerprints,
+    shared_filters,
 )
 from wsnb.errors import (
     AuthenticationError,
@@ -79,6 +95,8 @@ from wsnb.report import DeletionReport, operator
 __all__ = [
     "DEFAULT_CONCURRENCY",
     "DENIALS_TO_STOP",
+    "FIRST_PART",
+    "MAX_PART",
     "MAX_ROUNDS",
     "READ_CONCURRENCY",
     "LedgerError",
@@ -89,6 +107,9 @@ __all__ = [
 DEFAULT_CONCURRENCY: Final = 4
 #: ``get_task`` calls in flight at once for snapshots and existence checks.
 READ_CONCURRENCY: Final = 8
+#: Seconds a tasks frame's listing stands in for the existence pre-check (``snapshot=False``):
+#: the selection was listed that recently, so listing the project again proves nothing new.
+PRECHECK_REUSE: Final = 60.0
 #: Times an id is sent at most in one run (ambiguous or throttled calls are re-sent after a
 #: check); an id still there after that stays ``pending`` for ``resume``.
 MAX_ROUNDS: Final = 4
@@ -269,7 +290,7 @@ class _Run:
         *,
         chunk_size: int,
         concurrency: int,
-        verify: bool,
+        verify: bool | str,
         snapshot: bool,
         precheck: bool,
         progress: Progress,
@@ -296,6 +317,7 @@ class _Run:
         #: id -> a call of this run that may have deleted it (2xx, ambiguous, in flight).
         self.maybe_done: dict[str, int] = {}
         self.deleted_now: list[str] = []
+        self.accepted: list[list[str]] = []  # the ids of each call answered 2xx (verification)
         self.retry: list[str] = []  # refused without effect: send again
         self.unsure: list[str] = []  # ambiguous: check the server first
         self.missing: list[str] = []  # refused as "does not exist" in bulk: check, then resend
@@ -309,11 +331,12 @@ class _Run:
         self.denials = 0  # 403s while not proven
         self.reads_proven = False  # a snapshot read was answered (denials are then per-id)
         self.held: list[tuple[list[str], WorkspaceError]] = []  # 1-id denials, not proven yet
+        self.halted = False  # the snapshots failed mid-pipeline: nothing new is sent
 
     @property
     def stopping(self) -> bool:
         """Cancelled, or stopped by an error: no new call goes out."""
-        return self.fatal is not None or self.cancel.is_set()
+        return self.fatal is not None or self.cancel.is_set() or self.halted
 
     def check_cancel(self) -> None:
         if self.cancel.is_set():
@@ -373,8 +396,15 @@ class _Run:
 
     # --- phase 1: what exists -----------------------------------------------------------------
 
-    async def prepare(self, ids: list[str]) -> list[str]:
-        """Snapshot (or check) ``ids``; settle the absent ones; return those to delete."""
+    async def prepare(
+        self, ids: list[str], on_ready: Callable[[list[str]], None] | None = None
+    ) -> list[str]:
+        """Snapshot (or check) ``ids``; settle the absent ones; return those to delete.
+
+        ``on_ready`` (pipelining): called with each part's ids as soon as they are snapshotted
+        (first with those that already were), so their deletion starts while the next part is
+        read. Parts grow from :data:`FIRST_PART` to :data:`MAX_PART` ids (deletions start within
+        seconds, later parts make fewer writes); each is sent in chunks of ``chunk_size``."""
         if not ids:
             return []
         self.check_cancel()
@@ -387,7 +417,9 @@ class _Run:
         have = self.ledger.snapshots(self.run_id)
         todo = [i for i in ids if have.get(i) is None]
         keep = [i for i in ids if have.get(i) is not None]
-        for part in _chunks(todo, 200):
+        if on_ready is not None and keep:
+            on_ready(list(keep))
+        for part in _parts(todo, MAX_PART):
             self.check_cancel()
             found = await _gather_limited(part, self._snap, READ_CONCURRENCY)
             denials = [d for d in found if isinstance(d, WorkspaceError) and _denied(d)]
@@ -403,6 +435,7 @@ class _Run:
             self.settle_gone(
                 (tid for tid, d in snaps.items() if d is None), "absent when its snapshot was taken"
             )
+            ready = []
             for tid, d in zip(part, found, strict=True):
                 if isinstance(d, WorkspaceError) and _denied(d):  # a per-id IAM denial
                     fields = _forbidden_fields(d)
@@ -413,7 +446,10 @@ class _Run:
                         [tid], "skipped", **{**_error_fields(d), "error_msg": f"no snapshot: {d}"}
                     )
                 elif d is not None:
-                    keep.append(tid)
+                    ready.append(tid)
+            keep.extend(ready)
+            if on_ready is not None and ready:
+                on_ready(ready)
         order = {tid: n for n, tid in enumerate(ids)}
         return sorted(keep, key=order.__getitem__)
 
@@ -427,17 +463,23 @@ class _Run:
 
     # --- phase 2: send -------------------------------------------------------------------------
 
-    async def send_all(self, ids: list[str]) -> None:
+    async def send_all(self, ids: list[str], *, stream: bool = False) -> None:
+        """Send ``ids`` in up to :data:`MAX_ROUNDS` rounds. ``stream``: ``ids`` still need their
+        snapshots; round 1 sends each part as soon as it is snapshotted (``prepare``)."""
         todo = ids
         for round_no in range(1, MAX_ROUNDS + 1):
-            if not todo or self.stopping:
-                return
-            chunks = _chunks(todo, self.chunk_size)
-            gate = asyncio.Semaphore(self.concurrency)
-            first, self.next_chunk = self.next_chunk, self.next_chunk + len(chunks)
-            await _gather(
-                self._deliver(chunk, first + n, round_no, gate) for n, chunk in enumerate(chunks)
-            )
+            if stream and round_no == 1:
+                await self._stream(ids, round_no)
+            else:
+                if not todo or self.stopping:
+                    return
+                chunks = _chunks(todo, self.chunk_size)
+                gate = asyncio.Semaphore(self.concurrency)
+                first, self.next_chunk = self.next_chunk, self.next_chunk + len(chunks)
+                await _gather(
+                    self._deliver(chunk, first + n, round_no, gate)
+                    for n, chunk in enumerate(chunks)
+                )
             self._judge_held()
             if self.stopping:  # what is left (ambiguous ones too) stays pending for resume
                 return
@@ -464,6 +506,32 @@ class _Run:
                 todo = [*todo, *(i for i in [*unsure, *missing] if i in present)]
         if todo:
             self._give_up(todo)
+
+    async def _stream(self, ids: list[str], round_no: int) -> None:
+        """Round 1 of a pipelined run: snapshot ``ids`` part by part, each part's chunk sent as
+        soon as it is ready (the reads and the writes draw on separate budgets). A stop or a
+        failed read while snapshotting lets the calls already sent settle (queued ones are not
+        sent: they stay ``pending``); cancelling the task cancels them too."""
+        gate = asyncio.Semaphore(self.concurrency)
+        sends: list[asyncio.Future[None]] = []
+
+        def send(ready: list[str]) -> None:
+            for chunk in _chunks(ready, self.chunk_size):
+                number, self.next_chunk = self.next_chunk, self.next_chunk + 1
+                sends.append(asyncio.ensure_future(self._deliver(chunk, number, round_no, gate)))
+
+        try:
+            await self.prepare(ids, on_ready=send)
+        except asyncio.CancelledError:  # the task is cancelled: so are its calls (unknown)
+            for task in sends:
+                task.cancel()
+            await asyncio.gather(*sends, return_exceptions=True)
+            raise
+        except BaseException:  # a cancel, or a read failed (401…): nothing new goes out, but
+            self.halted = True  # the calls already sent settle (their ids are not lost)
+            await asyncio.gather(*sends, return_exceptions=True)
+            raise
+        await _gather(sends)
 
     def _give_up(self, ids: list[str]) -> None:
         """Ids that met only transient failures in every round: still ``pending`` (``resume``
@@ -528,6 +596,7 @@ class _Run:
                 )
                 self.advance(len(ids))
                 self.deleted_now.extend(ids)
+                self.accepted.append(ids)
                 return None
         return self._answer(failure, ids, call_id)
 
@@ -664,12 +733,71 @@ class _Run:
     # --- phase 3: verify -----------------------------------------------------------------------
 
     async def check_deleted(self) -> None:
+        """Confirm the ids the server accepted are gone. ``verify=True`` (``"sample"``): when a
+        listing of what is left of the project is cheaper than the sample (two one-item pages
+        tell), every id is checked by that listing; else a random sample checked with
+        ``get_task`` (:func:`_sample`: one id of every accepted call, at least 59 in all), and
+        any id still there escalates to a full check. ``"full"``: every id (the cheaper of per-id
+        reads and a listing)."""
         ids = list(dict.fromkeys(self.deleted_now))
         if not self.verify or not ids or self.stopping:
             return
+        if self.verify != "full" and await self._listing_beats(verify_sample_size(len(ids))):
+            # what is left of the project lists in fewer reads than the sample: check them all
+            listed = await list_all(self.api, {}, include_life_cycle=True)
+            present = {str(item.get("id")) for item in listed}
+            still = [i for i in ids if i in present]
+            self._verified_full(ids, still, "a listing of what is left of the project")
+            return
+        if self.verify != "full":
+            sample = _sample(self.accepted, ids)
+            found = await _gather_limited(sample, lambda i: _lookup(self.api, i), READ_CONCURRENCY)
+            left = [i for i, d in zip(sample, found, strict=True) if d is not None]
+            if not left:
+                self.ledger.add_event(
+                    self.run_id,
+                    "verified",
+                    mode="sample",
+                    checked=len(ids),
+                    sampled=len(sample),
+                    still_present=0,
+                    claim=_claim(len(sample), len(ids), len(self.accepted)),
+                )
+                return
+            self.ledger.add_event(
+                self.run_id, "verify_escalated", sampled=len(sample), still_present=len(left)
+            )
         present = await _existing(self.api, ids)
         still = [i for i in ids if i in present]
-        self.ledger.add_event(self.run_id, "verified", checked=len(ids), still_present=len(still))
+        self._verified_full(ids, still, "per id or by listing")
+
+    async def _listing_beats(self, sample: int) -> bool:
+        """Whether listing the whole project now costs fewer reads than ``sample`` ``get_task``
+        calls, by the totals of two one-item pages (2 reads; a total decides the method, never
+        the answer). After deleting most of a project this is a handful of pages."""
+        if sample <= 2:
+            return False
+        (_, normal), (_, life) = await _gather(
+            (
+                self.api.list_page(0, {}, limit=1),
+                self.api.list_page(0, {"scheduled_type": ScheduledType.LIFE_CYCLE.value}, limit=1),
+            )
+        )
+        hints = (_hint(normal), _hint(life))
+        if hints[0] is None or hints[1] is None:
+            return False
+        pages = sum(max(1, math.ceil(h / LIST_PAGE_MAX)) for h in hints if h is not None)
+        return pages < sample
+
+    def _verified_full(self, ids: list[str], still: list[str], how: str) -> None:
+        self.ledger.add_event(
+            self.run_id,
+            "verified",
+            mode="full",
+            checked=len(ids),
+            still_present=len(still),
+            claim=f"every one of the {len(ids):,} deleted ids was checked ({how})",
+        )
         self.ledger.set_outcomes(
             self.run_id,
             still,
@@ -677,6 +805,43 @@ class _Run:
             error_code="VERIFY",
             error_msg="still exists after the server accepted its deletion",
         )
+
+
+def _parts(ids: Sequence[str], most: int) -> list[list[str]]:
+    """``ids`` in parts of :data:`FIRST_PART`, doubling up to ``most`` (the pipeline's steps)."""
+    out, size, start = [], min(FIRST_PART, most), 0
+    while start < len(ids):
+        out.append(list(ids[start : start + size]))
+        start += size
+        size = min(size * 2, most)
+    return out
+
+
+def _sample(accepted: Sequence[Sequence[str]], ids: Sequence[str]) -> list[str]:
+    """The verification sample: one random id of every accepted call (a call that did nothing
+    is caught for sure), then random ids up to :func:`~wsnb._eta.verify_sample_size`."""
+    rng = random.SystemRandom()
+    picked = dict.fromkeys(rng.choice(list(call)) for call in accepted if call)
+    rest = [i for i in ids if i not in picked]
+    extra = max(0, verify_sample_size(len(ids)) - len(picked))
+    picked.update(dict.fromkeys(rng.sample(rest, min(extra, len(rest)))))
+    return list(picked)
+
+
+def _claim(sampled: int, checked: int, calls: int) -> str:
+    """What a clean sample shows, in words (the report quotes it)."""
+    if sampled >= checked:
+        return f"every one of the {checked:,} deleted ids was checked"
+    return (
+        f"{sampled:,} of {checked:,} deleted ids sampled, none still there: each of the "
+        f"{calls:,} accepted call(s) deleted the id sampled from it, and with "
+        f"{VERIFY_CONFIDENCE:.0%} confidence fewer than {VERIFY_TOLERANCE:.0%} of the ids remain"
+    )
+
+
+def _check_verify(value: object) -> None:
+    if not (value is True or value is False or value in ("sample", "full")):
+        raise ValueError(f"verify must be True, False, 'sample' or 'full'; got {value!r}")
 
 
 def _stats_delta(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]:
@@ -713,13 +878,16 @@ async def _phases(
         run.ledger.add_event(run.run_id, "resumed", checked=len(ambiguous), gone=len(gone))
         run.settle_gone(gone, "absent when the run resumed")
         ids = [i for i in ids if i not in set(gone)]
-    todo = await run.prepare(ids)
     if dry_run:
+        todo = await run.prepare(ids)
         chunks = _chunks(todo, run.chunk_size)
         run.ledger.set_chunks(run.run_id, chunks)
         run.settle(todo, "planned")
+    elif run.snapshot:  # pipelined: each part is sent as soon as it is snapshotted
+        await run.send_all(ids, stream=True)
+        await run.check_deleted()
     else:
-        await run.send_all(todo)
+        await run.send_all(await run.prepare(ids))
         await run.check_deleted()
 
 
@@ -821,12 +989,13 @@ async def _delete(
     dry_run: bool,
     max_deletions: int,
     ledger: Ledger | str | os.PathLike[str] | None,
-    verify: bool,
+    verify: bool | str,
     progress: Progress,
     snapshot: bool,
     precheck: bool,
     cancel: threading.Event | None = None,
 ) -> DeletionReport:
+    _check_verify(verify)
     size = check_int(
         "chunk_size", DEFAULT_CHUNK_SIZE if chunk_size is None else chunk_size, 1, BATCH_DELETE_MAX
     )
@@ -841,6 +1010,10 @@ async def _delete(
             f"{max_deletions}. Nothing was sent. Pass max_deletions={len(selection.ids)} "
             "if you mean it."
         )
+    listed_age = _listing_age(tasks)
+    reused = not snapshot and precheck and listed_age is not None and listed_age <= PRECHECK_REUSE
+    if reused:  # the frame was listed moments ago: that listing is the existence check
+        precheck = False
     book, owned = _open_ledger(ledger)
     try:
         with ledger_errors(book.path):
@@ -860,6 +1033,17 @@ async def _delete(
             }
             if who := operator():  # user@host for the report, unless WSNB_REPORT_ANONYMOUS
                 params["operator"] = who
+            eta = run_eta(
+                api,
+                len(selection.ids),
+                dry_run=dry_run,
+                snapshot=snapshot,
+                verify=verify,
+                chunk_size=size,
+                precheck=precheck,
+            )
+            params["eta"] = eta
+            _log.info("deletion %s: %s", "dry run" if dry_run else "run", eta["text"])
             run_id = book.create_run(
                 endpoint=api.endpoint,
                 project_id=api.project_id,
@@ -867,6 +1051,8 @@ async def _delete(
                 dry_run=dry_run,
                 plan=plan,
             )
+            if reused:
+                book.add_event(run_id, "precheck_reused", listing_age_s=round(listed_age or 0, 1))
             run = _Run(
                 api,
                 book,
@@ -881,11 +1067,101 @@ async def _delete(
                 cancel=cancel if cancel is not None else threading.Event(),
             )
             with book.lease(run_id):  # taken by create_run; renewed while it runs
+                listed = _listed_at(tasks)  # a plan's time: the frame's listing, else now
                 await _drive(run, selection.ids, dry_run=dry_run)
+                if dry_run:
+                    _record_plan(book, run_id, tasks, listed, snapshot)
             return DeletionReport.from_ledger(book, run_id)
     finally:
         if owned:
             book.close()
+
+
+def run_eta(
+    api: Api,
+    n: int,
+    *,
+    dry_run: bool,
+    snapshot: bool,
+    verify: bool | str,
+    chunk_size: int,
+    precheck: bool = True,
+    listing_pages: int = 0,
+) -> dict[str, Any]:
+    """The run's estimate before it starts (:func:`wsnb._eta.estimate` with the client's rate
+    limit), as ``{"seconds", "text"}``; a dry run also says what executing its plan would take
+    (``execute_seconds``, ``execute_text``: the plan's check, the writes and the verification)."""
+    rate = getattr(api.client, "rate_limit", None)
+    pages = listing_pages
+    if not snapshot and precheck and n > 2:  # the existence check: the cheaper of the two
+        pages = min(n, max(1, math.ceil(n / LIST_PAGE_MAX)) + 1)
+    check = estimate(
+        n,
+        listing_pages=pages,
+        snapshot=snapshot,
+        verify=False if dry_run else verify,
+        chunk_size=chunk_size,
+        rate_limit=rate,
+    )
+    if not dry_run:
+        return {"seconds": round(check.seconds, 1), "text": check.text}
+    reads = check.phase("listing").seconds + check.phase("snapshots").seconds
+    out: dict[str, Any] = {"seconds": round(reads, 1)}
+    out["text"] = f"≈ {format_duration(reads)} of reads ({check.text.split(': ', 1)[-1]})"
+    later = estimate(
+        n,
+        listing_pages=min(n, math.ceil(n / LIST_PAGE_MAX) + 1) if n > 2 else 0,
+        snapshot=False,
+        verify=verify,
+        chunk_size=chunk_size,
+        rate_limit=rate,
+    )
+    out["execute_seconds"] = round(later.seconds, 1)
+    out["execute_text"] = later.text
+    return out
+
+
+def _listing_age(tasks: Any) -> float | None:
+    """Seconds since a tasks frame's listing (``attrs["wsnb_listed_at"]``), else ``None``."""
+    attrs = getattr(tasks, "attrs", None)
+    stamp = attrs.get("wsnb_listed_at") if isinstance(attrs, dict) else None
+    if not isinstance(stamp, str):
+        return None
+    try:
+        return (datetime.now(UTC) - datetime.fromisoformat(stamp)).total_seconds()
+    except (ValueError, TypeError):
+        return None
+
+
+def _listed_at(tasks: Any) -> str:
+    """When the selection was listed: a tasks frame's ``attrs["wsnb_listed_at"]``, else now."""
+    attrs = getattr(tasks, "attrs", None)
+    stamp = attrs.get("wsnb_listed_at") if isinstance(attrs, dict) else None
+    if isinstance(stamp, str):
+        try:
+            return datetime.fromisoformat(stamp).astimezone(UTC).isoformat()
+        except ValueError:
+            pass
+    return datetime.now(UTC).isoformat()
+
+
+def _record_plan(book: Ledger, run_id: int, tasks: Any, listed: str, snapshot: bool) -> None:
+    """Keep a dry run as an executable plan: each planned id's listed fields, from the selection
+    frame when it has them, else from the snapshots just taken (see ``_execute``)."""
+    frame = book.outcomes(run_id)
+    planned = [str(t) for t in frame.loc[frame["outcome"] == "planned", "task_id"]]
+    prints: dict[str, dict[str, Any]] = {}
+    source: Literal["selection", "snapshots", "none"] = "none"
+    if isinstance(tasks, pd.DataFrame) and not isinstance(tasks.index, pd.MultiIndex):
+        prints = fingerprints(tasks, planned)
+        source = "selection" if prints else "none"
+    if not prints and snapshot:
+        snaps = book.snapshots(run_id)
+        prints = detail_fingerprints({t: snaps.get(t) for t in planned})
+        source = "snapshots" if prints else "none"
+    book.record_plan(
+        run_id, listed=listed, source=source, filters=shared_filters(prints), fingerprints=prints
+    )
 
 
 def _maybe_done(ledger: Ledger, run_id: int) -> dict[str, int]:

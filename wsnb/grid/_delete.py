@@ -1,7 +1,8 @@
 """The grid's delete panel, kernel side: dry-run preview and real run through ``delete_tasks``.
 
 The panel never deletes anything itself: it hands the selected ids to
-:func:`wsnb.deletion.delete_tasks` (cap, ledger, verification and all) and turns the returned
+:func:`wsnb.deletion.delete_tasks` (cap, ledger, verification and all; the Confirm after a
+preview hands it the preview's plan, so nothing is snapshotted twice) and turns the returned
 :class:`~wsnb.report.DeletionReport` into a one-line summary, its HTML, and the ids that are no
 longer on the server (``deleted`` or ``already_absent``), which then leave the grid.
 
@@ -114,6 +115,27 @@ def _call(
     )
 
 
+#: The last dry run of each client (``id(client)``): the ids, the ledger argument and the run
+#: id, so the Confirm that follows executes that plan (its snapshots) instead of a new run.
+_PREVIEWS: dict[int, tuple[tuple[str, ...], Any, int]] = {}
+_PREVIEWS_LOCK = threading.Lock()
+
+
+def _previewed_plan(client: Any, ids: Sequence[str], ledger: Any) -> Any:
+    """The plan of this client's last dry run when it was of exactly ``ids`` with this ledger,
+    else ``None``."""
+    from wsnb.deletion import Plan, PlanError
+
+    with _PREVIEWS_LOCK:
+        seen = _PREVIEWS.pop(id(client), None)
+    if seen is None or seen[0] != tuple(ids) or seen[1] is not ledger:
+        return None
+    try:
+        return Plan.load(ledger, seen[2])
+    except (KeyError, PlanError):
+        return None
+
+
 def dry_run(
     client: Any,
     ids: Sequence[str],
@@ -124,7 +146,8 @@ def dry_run(
     progress: Callable[[int, int], None] | None = None,
     cancel: threading.Event | None = None,
 ) -> PanelResult:
-    """Plan the deletion of ``ids`` without deleting (``delete_tasks(dry_run=True)``)."""
+    """Plan the deletion of ``ids`` without deleting (``delete_tasks(dry_run=True)``); the
+    Confirm that follows executes this plan (:func:`run_delete`)."""
     report = _call(
         client,
         ids,
@@ -135,6 +158,9 @@ def dry_run(
         progress=progress,
         cancel=cancel,
     )
+    if report.summary.get("status") == "done":
+        with _PREVIEWS_LOCK:
+            _PREVIEWS[id(client)] = (tuple(ids), ledger, int(report.summary["run_id"]))
     return _result(report)
 
 
@@ -149,7 +175,22 @@ def run_delete(
     cancel: threading.Event | None = None,
 ) -> PanelResult:
     """Delete ``ids``; ``progress(done, total)`` is the deleter's progress callable (called at
-    the start and as ids settle)."""
+    the start and as ids settle). After a dry run of exactly these ids it executes that plan
+    (``delete_tasks(client, plan)``: the preview's snapshots are reused, and tasks changed since
+    the preview are refused with ``PlanChangedError``); a plan too old is made again."""
+    from wsnb.deletion import PlanStaleError, delete_tasks
+
+    plan = _previewed_plan(client, ids, ledger)
+    if plan is not None:
+        kwargs: dict[str, Any] = {"verify": options.get("verify", True)}
+        if max_deletions is not None:
+            kwargs["max_deletions"] = max_deletions
+        if cancel is not None:
+            kwargs["cancel"] = cancel
+        try:
+            return _result(delete_tasks(client, plan, progress=progress, **kwargs))
+        except PlanStaleError:
+            pass  # the preview is too old to execute: a fresh run, with its own snapshots
     report = _call(
         client,
         ids,
