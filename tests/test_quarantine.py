@@ -295,9 +295,15 @@ def test_re_enabled_and_edited_tasks_are_released_never_deleted(
         page = grace_html(grace=grace.frame, now=grace.now)
         assert "Released: re-enabled or edited meanwhile" in page and reenabled in page
         assert "edited meanwhile: description" in page and "Deleted after" in page
-        # released tasks stay released: a later pass never deletes them
+        # released tasks stay released: a later pass never deletes them, and a later run whose
+        # filters still select them skips them (unless told to take them again)
         later = delete_quarantined(client, ledger=book, now=_later(60))
         assert later.frame.empty
+        again = quarantine_tasks(client, [reenabled, edited], ledger=book, dry_run=True)
+        assert set(again.frame["state"]) == {"skipped"}
+        assert "released by quarantine run" in str(_cell(again.frame, edited, "reason"))
+        forced = quarantine_tasks(client, [edited], ledger=book, include_released=True)
+        assert _cell(forced.frame, edited, "state") == "quarantined"
     remaining = set(emulator.control.task_ids())
     assert {reenabled, edited} <= remaining and kept not in remaining
     sent = [t for op, t in _writes(emulator, mark) if op == "batch_delete"]

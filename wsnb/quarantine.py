@@ -56,7 +56,7 @@ from wsnb._checks import check_int
 from wsnb._eta import DEFAULT_ROUND_TRIP, format_duration
 from wsnb._listing import list_all
 from wsnb.client import AsyncClient, Client
-from wsnb.deletion import DEFAULT_MAX, DeletionCapError, delete_tasks
+from wsnb.deletion import DEFAULT_MAX, DeletionCapError, delete_tasks, selection_ids
 from wsnb.deletion._plan import _select
 from wsnb.deletion._run import _missing, _open_ledger
 from wsnb.errors import (
@@ -66,7 +66,7 @@ from wsnb.errors import (
     WorkspaceError,
 )
 from wsnb.ledger import Ledger
-from wsnb.models import UPDATE_FIELDS
+from wsnb.models import DEFAULT_GRACE_DAYS, GRACE_DAYS_MAX, UPDATE_FIELDS
 from wsnb.report import operator
 
 if TYPE_CHECKING:
@@ -79,6 +79,7 @@ __all__ = [
     "HELD_STATES",
     "STATES",
     "GraceReport",
+    "GraceRun",
     "QuarantineCapError",
     "QuarantineReport",
     "changed_fields",
@@ -87,16 +88,13 @@ __all__ = [
     "estimate_quarantine",
     "quarantine_tasks",
     "resume_quarantine",
+    "run_grace",
     "unquarantine",
     "update_body",
 ]
 
 _log = logging.getLogger(__name__)
 
-#: Days a quarantined task waits before it may be deleted, unless told otherwise.
-DEFAULT_GRACE_DAYS: Final = 7
-#: The longest grace period accepted (a year).
-GRACE_DAYS_MAX: Final = 365
 
 STATES: Final = (
     "planned",
@@ -351,6 +349,7 @@ def quarantine_tasks(
     max_tasks: int = DEFAULT_MAX,
     dry_run: bool = False,
     ledger: Ledger | str | os.PathLike[str] | None = None,
+    include_released: bool = False,
 ) -> QuarantineReport:
     """Disable the selected tasks for ``grace_days`` (a later :func:`delete_quarantined` deletes
     them); returns the run's :class:`QuarantineReport`.
@@ -358,7 +357,10 @@ def quarantine_tasks(
     ``tasks`` as for :func:`~wsnb.deletion.delete_tasks`. More than ``max_tasks`` ids (never
     None) raises :class:`QuarantineCapError` before any call. A dry run lists the project and
     records the plan (``planned``), sending no update. Tasks held by another quarantine run of
-    the same project are ``skipped``. See the module docstring for the rest."""
+    the same project are ``skipped``, and so are tasks an earlier pass ``released`` (someone
+    re-enabled or edited them) or :func:`unquarantine` ``restored`` (a scheduled run whose filters
+    still match must not take them again), unless ``include_released``. See the module docstring
+    for the rest."""
     client = _check_client(client)
     days = check_grace_days(grace_days)
     cap = _check_cap(max_tasks, "max_tasks")
@@ -373,7 +375,21 @@ def quarantine_tasks(
         held = book.quarantine(
             endpoint=client.endpoint, project_id=client.project_id, states=HELD_STATES
         )
-        holder = dict(zip(held["task_id"], held["run_id"], strict=True))
+        holder = {
+            str(t): f"held by quarantine run {r}"
+            for t, r in zip(held["task_id"], held["run_id"], strict=True)
+        }
+        if not include_released:
+            freed = book.quarantine(
+                endpoint=client.endpoint,
+                project_id=client.project_id,
+                states=("released", "restored"),
+            )
+            for tid, run, state in zip(
+                freed["task_id"], freed["run_id"], freed["state"], strict=True
+            ):
+                why = f"{state} by quarantine run {run}; include_released=True takes it again"
+                holder.setdefault(str(tid), why)
         listed = _listing(client)
         rows: list[tuple[str, str | None, str | None, str, str | None]] = []
         for shown, why in selection.invalid:
@@ -383,7 +399,7 @@ def quarantine_tasks(
             item = listed.get(tid, {})
             name, kind = item.get("task_name"), item.get("task_type")
             if tid in holder:
-                rows.append((tid, name, kind, "skipped", f"held by quarantine run {holder[tid]}"))
+                rows.append((tid, name, kind, "skipped", holder[tid]))
             elif not item:
                 rows.append((tid, None, None, "absent", "not in the project's listing"))
             else:
@@ -747,3 +763,133 @@ def _restore_one(
         return
     book.call_finished(call_id, "ok", http_status=200)
     book.set_quarantine(run_id, [tid], "restored", reason=note)
+
+
+# --- both phases, for the cleanup notebook and the CLI ------------------------------------------
+
+
+def _rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """A report frame as JSON-ready rows (times as ISO text, missing values as null)."""
+    out = []
+    for tid, row in frame.iterrows():
+        item: dict[str, Any] = {"task_id": tid}
+        for name, value in row.items():
+            if isinstance(value, pd.Timestamp):
+                item[str(name)] = value.isoformat()
+            elif value is None or (not isinstance(value, dict | list) and pd.isna(value)):
+                item[str(name)] = None
+            else:
+                item[str(name)] = value.item() if hasattr(value, "item") else value
+        out.append(item)
+    return out
+
+
+@dataclass
+class GraceRun:
+    """One scheduled run in ``mode="quarantine"``: the release-or-delete pass over what earlier
+    runs quarantined (``grace``, whose ``deletion`` is the deletion run's report or None), then
+    the quarantine of this run's selection (``quarantine``; None when nothing was selected)."""
+
+    grace: GraceReport
+    quarantine: QuarantineReport | None
+
+    @property
+    def ok(self) -> bool:
+        """Both phases OK (see :attr:`GraceReport.ok`, :attr:`QuarantineReport.ok`)."""
+        return self.grace.ok and (self.quarantine is None or self.quarantine.ok)
+
+    def text(self) -> str:
+        """Terminal lines: the pass, its deletion run's summary, the quarantine run."""
+        parts = [self.grace.text()]
+        if self.grace.deletion is not None:
+            parts.append(self.grace.deletion.summary_text())
+        if self.quarantine is not None:
+            parts.append(self.quarantine.text())
+        return "\n".join(parts)
+
+    def html(self) -> str:
+        """The grace-period section (:func:`wsnb.report.grace_html`)."""
+        from wsnb.report import grace_html
+
+        held = self.quarantine
+        return grace_html(
+            None if held is None else held.frame,
+            self.grace.frame,
+            now=self.grace.now,
+            summary=None if held is None else held.summary,
+        )
+
+    def _repr_html_(self) -> str:
+        return self.html()
+
+    def write(self, folder: str | os.PathLike[str], *, parameters: Any = None) -> dict[str, Any]:
+        """Write ``grace.html`` and ``grace.json`` (both phases, every row) into ``folder``, and
+        the deletion run's report files (``report.*``) when something was deleted; returns the
+        paths by kind (``grace_html``, ``grace_json``, then the report's)."""
+        from pathlib import Path
+
+        target = Path(folder).expanduser()
+        target.mkdir(parents=True, exist_ok=True)
+        paths: dict[str, Any] = {}
+        if self.grace.deletion is not None:
+            paths.update(self.grace.deletion.write(target, parameters=parameters))
+        page = target / "grace.html"
+        page.write_text(
+            "<!doctype html><meta charset=utf-8><title>wsnb grace period</title>" + self.html(),
+            encoding="utf-8",
+        )
+        data = {
+            "grace": {"summary": self.grace.summary, "tasks": _rows(self.grace.frame)},
+            "quarantine": None
+            if self.quarantine is None
+            else {"summary": self.quarantine.summary, "tasks": _rows(self.quarantine.frame)},
+            "parameters": parameters,
+        }
+        doc = target / "grace.json"
+        doc.write_text(json.dumps(data, ensure_ascii=False, indent=1, default=str), "utf-8")
+        return {"grace_html": page, "grace_json": doc, **paths}
+
+
+def run_grace(
+    client: Client,
+    tasks: Any,
+    *,
+    grace_days: int = DEFAULT_GRACE_DAYS,
+    max_tasks: int = DEFAULT_MAX,
+    dry_run: bool = False,
+    ledger: Ledger | str | os.PathLike[str] | None = None,
+    now: datetime | None = None,
+    verify: bool = True,
+    chunk_size: int | None = None,
+) -> GraceRun:
+    """A scheduled run in quarantine mode: :func:`delete_quarantined` (``max_tasks`` caps the
+    deletions), then :func:`quarantine_tasks` on ``tasks`` less what the pass deleted or found
+    gone (``max_tasks`` caps the updates; skipped when nothing is left). Both phases share
+    ``ledger`` and ``dry_run``."""
+    days = check_grace_days(grace_days)
+    book, owned = _open_ledger(ledger)
+    try:
+        grace = delete_quarantined(
+            client,
+            ledger=book,
+            max_deletions=max_tasks,
+            dry_run=dry_run,
+            now=now,
+            verify=verify,
+            chunk_size=chunk_size,
+        )
+        # the selection was listed before the pass: leave out what the pass found deleted
+        done = set(grace.frame.index[grace.frame["action"].isin(["deleted", "gone"])])
+        if done and isinstance(tasks, pd.DataFrame):
+            tasks = tasks[~tasks.index.isin(list(done))]
+        elif done:
+            tasks = [t for t in selection_ids(tasks) if not (isinstance(t, str) and t in done)]
+        held = None
+        if len(_select(tasks).ids) or len(_select(tasks).invalid):
+            held = quarantine_tasks(
+                client, tasks, grace_days=days, max_tasks=max_tasks, dry_run=dry_run, ledger=book
+            )
+        return GraceRun(grace, held)
+    finally:
+        if owned:
+            book.close()
