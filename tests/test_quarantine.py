@@ -204,6 +204,7 @@ def test_dry_run_writes_nothing(emulator: Emulator, tmp_path: Path) -> None:
         assert (report.frame["state"] == "planned").all()
         assert "update" in report.summary["eta"]
         assert book.calls(report.run_id).empty
+        assert book.lease_holder(report.run_id) is None  # released: unquarantine may take it
         # a dry run holds nothing: a real run quarantines the same tasks after it
         real = quarantine_tasks(client, ids[:4], ledger=book, grace_days=0)
         mark = _mark(emulator)

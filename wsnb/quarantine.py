@@ -420,10 +420,10 @@ def quarantine_tasks(
         book.add_quarantine(run_id, rows, days)
         book.add_event(run_id, "quarantine_planned", tasks=reads, updates=writes, eta=eta)
         _log.info("quarantine run %s: %s tasks, %s", run_id, reads, eta)
-        if dry_run:
-            book.finish_run(run_id, "done", {"eta": eta})
-        else:
-            with book.lease(run_id):
+        with book.lease(run_id):  # taken by create_run; released at the end, dry run too
+            if dry_run:
+                book.finish_run(run_id, "done", {"eta": eta})
+            else:
                 _drive(client, book, run_id, listed)
         return QuarantineReport.from_ledger(book, run_id)
     finally:
