@@ -470,6 +470,9 @@ def _drive(client: Client, book: Ledger, run_id: int, listed: Mapping[str, Any])
         todo = book.quarantine(run_id, states=("pending", "in_flight"))
         for tid, state in zip(todo["task_id"], todo["state"], strict=True):
             item = listed.get(str(tid))
+            if state == "in_flight" and item is None:
+                book.set_quarantine(run_id, [tid], "gone", reason="deleted meanwhile")
+                continue
             if state == "in_flight" and item is not None and item.get("enable") is False:
                 book.set_quarantine(run_id, [tid], "quarantined", quarantined=datetime.now(UTC))
                 continue
