@@ -19,8 +19,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from tests.conftest import task_body
-from wsnb._retry import RateLimit
+from tests.conftest import PROFILE_NAMES, task_body
+from wsnb._retry import RateLimit, RetryPolicy
 from wsnb.auth import CREDENTIAL_ENV_VARS
 from wsnb.client import Client
 from wsnb.deletion import DeletionCapError
@@ -132,6 +132,7 @@ def test_the_estimate_is_paced_by_the_write_quota() -> None:
 # --- phase 1 -------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("profile", PROFILE_NAMES)  # listing shapes, under both
 def test_quarantine_disables_the_selection_and_changes_nothing_else(
     emulator: Emulator, tmp_path: Path
 ) -> None:
@@ -239,6 +240,7 @@ def test_caps_refuse_before_any_call(emulator: Emulator, tmp_path: Path) -> None
 # --- phase 2 -------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("profile", PROFILE_NAMES)  # listing shapes, under both
 def test_deleted_only_after_the_grace_and_through_the_deleter(
     emulator: Emulator, tmp_path: Path
 ) -> None:
@@ -440,3 +442,35 @@ def test_killed_mid_quarantine_leaves_a_record_of_every_disabled_task_then_resum
     resent = {t for _, t in _writes(emulator, mark)}
     assert not resent & settled  # nothing already settled was sent again
     assert resent <= set(chosen)
+
+
+# --- failed and ambiguous updates ----------------------------------------------------------------
+
+
+def test_an_update_whose_answer_is_lost_is_settled_by_asking_the_server(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    ids = emulator.control.seed(12, seed=19)
+    retry = RetryPolicy(max_attempts=2, initial=0.01, max_backoff=0.02)
+    with emulator.client(rate_limit=None, retry=retry) as client, Ledger(":memory:") as book:
+        chosen = [i for i in ids if _listed(client)[i]["enable"]][:4]
+        landed, refused = chosen[:2], chosen[2:]
+        # the first two updates commit, then their answers are lost (every attempt); the
+        # next ones are refused with a 503 before anything is done
+        emulator.control.add_fault(operation="update_task", kind="drop", phase="after", count=4)
+        emulator.control.add_fault(
+            operation="update_task", kind="status", status=503, skip=4, count=4
+        )
+        report = quarantine_tasks(client, chosen, ledger=book)
+        states = report.frame["state"]
+        assert (states[landed] == "quarantined").all()  # the listing said they are disabled
+        assert (states[refused] == "failed").all()  # it said these are not: nothing guessed
+        assert "did not take effect" in str(_cell(report.frame, refused[0], "reason"))
+        assert set(book.calls(report.run_id)["state"]) == {"unknown"}
+        emulator.control.clear_faults()
+        now = _listed(client)
+        assert [now[i]["enable"] for i in chosen] == [False, False, True, True]
+        # a failed task is never deleted; unquarantine sets back every task with a record
+        back = unquarantine(client, book, report.run_id)
+        assert set(back.index) == set(chosen) and set(back["state"]) == {"restored"}
+        assert all(_listed(client)[i]["enable"] for i in chosen)

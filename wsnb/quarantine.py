@@ -61,8 +61,8 @@ from wsnb.deletion._plan import _select
 from wsnb.deletion._run import _missing, _open_ledger
 from wsnb.errors import (
     AuthenticationError,
-    OutcomeUnknownError,
     ServiceNotEnabledError,
+    TransportError,
     WorkspaceError,
 )
 from wsnb.ledger import Ledger
@@ -480,12 +480,15 @@ def _drive(client: Client, book: Ledger, run_id: int, listed: Mapping[str, Any])
         left = book.quarantine(run_id, states=("in_flight",))
         if len(left):  # outcome unknown: ask the server once
             listed = _listing(client)
-            for tid in left["task_id"]:
+            for tid, why in zip(left["task_id"], left["reason"], strict=True):
                 item = listed.get(str(tid))
                 if item is None:
                     book.set_quarantine(run_id, [tid], "gone", reason="deleted meanwhile")
-                elif item.get("enable") is False:
+                elif item.get("enable") is False:  # the update took effect after all
                     book.set_quarantine(run_id, [tid], "quarantined", quarantined=datetime.now(UTC))
+                else:  # it did not: the task is as it was
+                    note = f"the update did not take effect ({why})" if why else None
+                    book.set_quarantine(run_id, [tid], "failed", reason=note)
         open_ = book.quarantine(run_id, states=("pending", "in_flight"))
         book.finish_run(run_id, "interrupted" if len(open_) else "done", client.stats.snapshot())
     except BaseException:
@@ -523,13 +526,11 @@ def _quarantine_one(
     call_id = book.quarantine_started(run_id, tid, "in_flight", prior=prior)
     try:
         client.update_task(tid, update_body(prior, enable=False))
-    except OutcomeUnknownError as error:
-        book.call_finished(call_id, "unknown", error_msg=str(error))
-        return  # stays in_flight: the server is asked at the end of the run, or by resume
     except WorkspaceError as error:
+        known = _refused(error)
         book.call_finished(
             call_id,
-            "error",
+            "error" if known else "unknown",
             http_status=error.status,
             error_code=error.error_code,
             error_msg=str(error),
@@ -538,11 +539,23 @@ def _quarantine_one(
         if _stops(error):
             book.set_quarantine(run_id, [tid], "pending")  # refused: the task is unchanged
             raise
+        if not known:  # it may have taken effect: the listing at the end of the run decides
+            book.set_quarantine(run_id, [tid], "in_flight", reason=f"outcome unknown: {error}")
+            return
         state = "absent" if _missing(error) else "failed"
         book.set_quarantine(run_id, [tid], state, reason=f"update refused: {error}")
         return
     book.call_finished(call_id, "ok", http_status=200)
     book.set_quarantine(run_id, [tid], "quarantined", quarantined=datetime.now(UTC))
+
+
+def _refused(error: WorkspaceError) -> bool:
+    """Whether a failed write certainly did not take effect: a 4xx answer, or a connection that
+    never sent the request. A 5xx, a dropped answer or an unreadable one may hide a commit."""
+    if isinstance(error, TransportError):
+        return not error.sent
+    status = error.status
+    return isinstance(status, int) and 400 <= status < 500
 
 
 # --- phase 2: release or delete ------------------------------------------------------------------
@@ -699,7 +712,9 @@ def unquarantine(
     book, owned = _open_ledger(ledger)
     try:
         _check_run(book, run_id, client)
-        rows = book.quarantine(run_id, states=("quarantined", "in_flight", "restoring"))
+        rows = book.quarantine(run_id, states=("quarantined", "in_flight", "restoring", "failed"))
+        recorded = pd.Series([bool(p) for p in rows["prior"]], index=rows.index, dtype=bool)
+        rows = rows[recorded]  # a failed read left nothing to go back to
         if ids is not None:
             wanted = list(dict.fromkeys(ids))
             unknown = sorted(set(wanted) - set(rows["task_id"]))
@@ -747,22 +762,22 @@ def _restore_one(
     call_id = book.quarantine_started(run_id, tid, "restoring")
     try:
         client.update_task(tid, update_body(current if diff else prior, enable=target))
-    except OutcomeUnknownError as error:
-        book.call_finished(call_id, "unknown", error_msg=str(error))
-        return  # stays restoring: running unquarantine again asks the server
     except WorkspaceError as error:
+        known = _refused(error)
         book.call_finished(
             call_id,
-            "error",
+            "error" if known else "unknown",
             http_status=error.status,
             error_code=error.error_code,
             error_msg=str(error),
             request_id=error.request_id,
         )
-        if _stops(error):
+        if known:  # refused: still quarantined (running it again tries again)
             book.set_quarantine(run_id, [tid], "quarantined", reason=f"not restored: {error}")
+        else:  # may have taken effect: stays restoring, running it again asks the server
+            book.set_quarantine(run_id, [tid], "restoring", reason=f"outcome unknown: {error}")
+        if _stops(error):
             raise
-        book.set_quarantine(run_id, [tid], "quarantined", reason=f"not restored: {error}")
         return
     book.call_finished(call_id, "ok", http_status=200)
     book.set_quarantine(run_id, [tid], "restored", reason=note)
