@@ -326,6 +326,14 @@ def test_unquarantine_restores_the_prior_state_exactly(emulator: Emulator, tmp_p
         edited = chosen[0]
         client.update_task(edited, description="edited while quarantined")
         mark = _mark(emulator)
+        with pytest.raises(QuarantineCapError, match="max_tasks is 3"):
+            unquarantine(client, book, held.run_id, max_tasks=3)
+        plan = unquarantine(client, book, held.run_id, dry_run=True)
+        assert _writes(emulator, mark) == []
+        assert set(plan["state"]) == {"quarantined"}  # no record changed
+        assert list(plan["action"]) == [
+            "would set back" if was[i]["enable"] else "nothing to do" for i in chosen
+        ]
         frame = unquarantine(client, book, held.run_id)
         assert set(frame["state"]) == {"restored"}
         assert "edits kept" in str(frame.loc[edited, "reason"])

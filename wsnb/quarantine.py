@@ -11,8 +11,10 @@ Cloud Custodian's *mark-for-op*, for scheduled tasks. Two phases, each its own r
    update is written ahead (a ``calls`` row and the prior state, in one transaction) before it
    is sent: a run killed at any point leaves no task disabled without a record, and
    :func:`resume_quarantine` finishes it (a task left ``in_flight`` is disabled iff the listing
-   says so; otherwise it is read and sent again). A task that is already disabled is recorded
-   without a write. A task already held by another quarantine run is ``skipped``.
+   says so; otherwise it is read and sent again). An update whose outcome is unknown (a 5xx, a
+   lost answer) is settled the same way at the end of the run, never guessed. A task that is
+   already disabled is recorded without a write. A task held by another quarantine run, or
+   released or restored earlier, is ``skipped`` (a scheduled run's filters may match it again).
 2. :func:`delete_quarantined` (a later run) **deletes** the quarantined tasks of the client's
    project whose grace period has passed (``quarantined + grace_days <= now``; ``now`` is
    injectable) and that are still disabled and unchanged (their show response equals the
@@ -33,10 +35,13 @@ params, the ``quarantine_planned`` event) before the first write.
 States of a task in a quarantine run (:data:`STATES`): ``planned`` (dry run), ``pending`` (not
 done yet), ``in_flight`` (prior recorded, update sent or about to be), ``quarantined`` (disabled,
 grace running), ``failed`` (the update or the read was refused; the task was not changed),
-``absent`` (not in the project), ``skipped`` (held by another run), ``invalid`` (not a task id),
+``absent`` (not in the project), ``skipped`` (see above), ``invalid`` (not a task id),
 ``released`` (re-enabled or edited meanwhile: left alone), ``gone`` (deleted by someone else),
 ``deleted`` (deleted after its grace, ``delete_run`` names the deletion run), ``restoring`` /
 ``restored`` (:func:`unquarantine`).
+
+:func:`run_grace` is one scheduled run of both phases (the cleanup notebook's
+``mode="quarantine"``, ``wsnb tasks quarantine``): phase 2, then phase 1 on the selection.
 """
 
 from __future__ import annotations
@@ -700,6 +705,9 @@ def unquarantine(
     ledger: Ledger | str | os.PathLike[str] | None,
     run_id: int,
     ids: Iterable[str] | None = None,
+    *,
+    max_tasks: int = DEFAULT_MAX,
+    dry_run: bool = False,
 ) -> pd.DataFrame:
     """Set the tasks of quarantine run ``run_id`` (or only ``ids``) back to their recorded state:
     the same task ids, ``update_task`` with the recorded definition and ``enable`` (no
@@ -707,8 +715,12 @@ def unquarantine(
     (``reason`` says so); one deleted meanwhile is ``gone``. Each update is written ahead
     (``restoring``); running it again finishes an interrupted one. Returns the run's records
     for those tasks (``state`` ``restored``, ``gone`` or, when refused, ``quarantined`` with the
-    error in ``reason``). Ids the run does not hold: ``ValueError`` before any call."""
+    error in ``reason``). Ids the run does not hold: ``ValueError``, more tasks than
+    ``max_tasks``: :class:`QuarantineCapError`, both before any call. A dry run lists the project
+    and returns the records with ``action`` (``would set back``, ``nothing to do``, ``gone``),
+    sending nothing and changing no record."""
     client = _check_client(client)
+    cap = _check_cap(max_tasks, "max_tasks")
     book, owned = _open_ledger(ledger)
     try:
         _check_run(book, run_id, client)
@@ -724,6 +736,22 @@ def unquarantine(
                     f"{' …' if len(unknown) > 5 else ''}: nothing was sent"
                 )
             rows = rows[rows["task_id"].isin(wanted)]
+        if len(rows) > cap:
+            raise QuarantineCapError(
+                f"refusing to set back {len(rows)} tasks: max_tasks is {cap}; nothing was sent. "
+                f"Pass max_tasks={len(rows)} if you mean it"
+            )
+        if dry_run:
+            listed = _listing(client) if len(rows) else {}
+            plan = rows.drop(columns=["prior"]).set_index("task_id")
+            plan["action"] = pd.array(
+                [
+                    _dry_action(prior or {}, listed.get(str(tid)))
+                    for tid, prior in zip(rows["task_id"], rows["prior"], strict=True)
+                ],
+                dtype="string",
+            )
+            return plan
         with book.lease(run_id):
             listed = _listing(client) if len(rows) else {}
             for tid, prior in zip(rows["task_id"], rows["prior"], strict=True):
@@ -735,6 +763,13 @@ def unquarantine(
     finally:
         if owned:
             book.close()
+
+
+def _dry_action(prior: Mapping[str, Any], item: Mapping[str, Any] | None) -> str:
+    if item is None:
+        return "gone"
+    target = prior.get("enable", True) is not False
+    return "nothing to do" if (item.get("enable") is not False) == target else "would set back"
 
 
 def _restore_one(

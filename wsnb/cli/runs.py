@@ -24,6 +24,7 @@ from wsnb.cli._common import (
     read_ids,
 )
 from wsnb.cli._errors import CliError, ExitCode
+from wsnb.models import DEFAULT_MAX_DELETIONS
 
 if TYPE_CHECKING:
     from wsnb.ledger import Ledger
@@ -214,6 +215,15 @@ def _resume_quarantine(
     type=click.Path(dir_okay=False, allow_dash=True),
     help="Set back only these ids (default: every task the run holds in quarantine).",
 )
+@click.option("--dry-run", is_flag=True, help="Show what would be set back; send nothing.")
+@click.option(
+    "--max",
+    "max_tasks",
+    type=click.IntRange(0),
+    default=DEFAULT_MAX_DELETIONS,
+    show_default=True,
+    help="Refuse above this many tasks, before any write.",
+)
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 def runs_unquarantine(
@@ -223,12 +233,14 @@ def runs_unquarantine(
     region: str | None,
     project_id: str | None,
     ids_file: str | None,
+    dry_run: bool,
+    max_tasks: int,
     yes: bool,
     fmt: str,
 ) -> None:
     """Set a quarantine run's tasks back as they were (same ids, updated back; no re-creation)."""
     from wsnb.ledger import LeaseError
-    from wsnb.quarantine import unquarantine
+    from wsnb.quarantine import QuarantineCapError, unquarantine
 
     ids = read_ids(ids_file) if ids_file else None
     book = open_ledger(ledger)
@@ -240,16 +252,21 @@ def runs_unquarantine(
             )
         with make_client(endpoint, region, project_id) as client:
             what = f"{len(ids)} task(s)" if ids is not None else "every task"
-            if not yes:
+            if not yes and not dry_run:
                 click.confirm(f"Set back {what} quarantined by run {run_id}?", abort=True)
             try:
-                frame = unquarantine(client, book, run_id, ids)
+                frame = unquarantine(
+                    client, book, run_id, ids, max_tasks=max_tasks, dry_run=dry_run
+                )
             except LeaseError as exc:  # another live process holds the run
                 raise CliError(str(exc), ExitCode.LEDGER) from exc
-            except ValueError as exc:  # ids the run does not hold, another project
+            except (ValueError, QuarantineCapError) as exc:  # not held, another project, --max
                 raise CliError(str(exc)) from exc
     finally:
         book.close()
+    if dry_run:
+        emit(frame[["task_name", "state", "action"]], fmt, None)
+        return
     emit(frame[["task_name", "state", "reason"]], fmt, None)
     left = int((frame["state"] != "restored").sum()) - int((frame["state"] == "gone").sum())
     if left:
