@@ -48,6 +48,13 @@ def test_quarantine_show_then_unquarantine(
     assert "wsnb quarantine run 2: OK (done)" in held.output and "5 quarantined" in held.output
     assert not any(_enabled(emulator)[i] for i in ids[:5])
 
+    listed = json.loads(_run(env, "runs", "list", "--format", "json").output)
+    assert [(r["run_id"], r["mode"], r["ids"]) for r in listed] == [
+        (2, "quarantine", 5),
+        (1, "dry quarantine", 5),
+    ]
+    table = _run(env, "runs", "list").output
+    assert "dry quarantine" in table and "quarantine" in table.replace("dry quarantine", "")
     shown = _run(env, "runs", "show", "2", "--format", "json")
     assert shown.exit_code == 0, shown.output
     rows = json.loads(shown.output)

@@ -8,7 +8,7 @@ A thin shell over :class:`wsnb.ledger.Ledger`, :mod:`wsnb.deletion` (``resume``,
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -62,9 +62,33 @@ def runs_list(ledger: str | None, fmt: str) -> None:
 
     book = open_ledger(ledger)
     try:
-        emit(book.runs(), fmt, None, RUNS)
+        emit(_with_quarantine(book, book.runs()), fmt, None, RUNS)
     finally:
         book.close()
+
+
+def _with_quarantine(book: Ledger, frame: Any) -> Any:
+    """Quarantine runs in the runs table: ``mode`` ("quarantine", "dry quarantine"; empty
+    for deletion runs) and ``ids`` = the tasks they selected (they have no plan rows)."""
+    if frame.empty:
+        return frame
+    modes: list[str] = []
+    for run_id in frame.index:
+        info = book.run(int(run_id))
+        held = info["params"].get("mode") == "quarantine"
+        modes.append(("dry quarantine" if info["dry_run"] else "quarantine") if held else "")
+    if not any(modes):
+        return frame
+    frame = frame.copy()
+    frame["mode"] = modes
+    records = book.quarantine()
+    counts: dict[int, int] = {}
+    for run_id in records["run_id"]:
+        counts[int(run_id)] = counts.get(int(run_id), 0) + 1
+    for run_id, mode in zip(frame.index, modes, strict=True):
+        if mode:
+            frame.loc[run_id, "ids"] = counts.get(int(run_id), 0)
+    return frame
 
 
 @runs.command("show")
