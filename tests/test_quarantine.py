@@ -35,6 +35,7 @@ from wsnb.quarantine import (
     estimate_quarantine,
     quarantine_tasks,
     resume_quarantine,
+    run_grace,
     unquarantine,
     update_body,
 )
@@ -147,6 +148,7 @@ def test_quarantine_disables_the_selection_and_changes_nothing_else(
             assert report.ok and report.summary["status"] == "done"
             records = book.quarantine(report.run_id).set_index("task_id")
             calls = book.calls(report.run_id)
+            events = book.events(report.run_id)
         now = _listed(client)
         assert all(now[i]["enable"] is False for i in chosen)
         assert all(now[i] == was[i] for i in other)  # nothing unselected touched
@@ -160,6 +162,10 @@ def test_quarantine_disables_the_selection_and_changes_nothing_else(
     enabled = [i for i in chosen if was[i]["enable"]]
     assert Counter(_writes(emulator, mark)) == Counter(("update_task", i) for i in enabled)
     assert (calls["operation"] == "update_task").all() and (calls["state"] == "ok").all()
+    # the plan (with its ETA) was recorded before the first update went out
+    planned = next(e for e in events if e["kind"] == "quarantine_planned")
+    assert planned["eta"] == report.summary["eta"] and planned["updates"] == len(enabled)
+    assert planned["time"] < min(calls["started"])
     assert sorted(t for ids_ in calls["task_ids"] for t in ids_) == sorted(enabled)
     assert (records["state"] == "quarantined").all()
     for i in chosen:  # the prior state: the show response plus the listing's enable
@@ -482,3 +488,15 @@ def test_an_update_whose_answer_is_lost_is_settled_by_asking_the_server(
         back = unquarantine(client, book, report.run_id)
         assert set(back.index) == set(chosen) and set(back["state"]) == {"restored"}
         assert all(_listed(client)[i]["enable"] for i in chosen)
+
+
+def test_the_report_section_is_mail_safe_and_escapes_names(emulator: Emulator) -> None:
+    with emulator.client(rate_limit=None) as client, Ledger(":memory:") as book:
+        task = client.create_task(task_body(task_name="<b>ops</b> & co"))
+        result = run_grace(client, [task], grace_days=5, ledger=book)
+    page = result.html()
+    assert "&lt;b&gt;ops&lt;/b&gt; &amp; co" in page and "<b>ops</b>" not in page
+    assert "<style" not in page and "<script" not in page and "data:" not in page
+    assert "Quarantined now" in page and "due (UTC)" in page
+    text = result.text()
+    assert "nothing quarantined" in text and "grace 5 day(s): deleted" in text
