@@ -130,3 +130,19 @@ def test_task_filters_are_the_filter_parameters() -> None:
     assert p.task_filters() == TaskFilters(name_pattern="nightly", disabled_only=True)
     assert p.filters() == {"name_pattern": "nightly", "disabled_only": True}
     assert params.cleanup_params(all_tasks=True).task_filters() == TaskFilters()
+
+
+def test_mode_and_grace_days() -> None:
+    p = params.cleanup_params(all_tasks=True, mode="Quarantine", grace_days="14")
+    assert (p.mode, p.grace_days) == ("quarantine", 14)
+    assert params.cleanup_params(all_tasks=True).mode == "delete"
+    assert params.cleanup_params(all_tasks=True, grace_days=0).grace_days == 0
+    assert params.cleanup_params(all_tasks=True, grace_days=365).grace_days == 365
+    with pytest.raises(params.ParameterError, match=r"mode must be one of \['delete', 'quarant"):
+        params.cleanup_params(all_tasks=True, mode="purge")
+
+
+@pytest.mark.parametrize("bad", [-1, 366, 2.5, "a week", True, None, ""])
+def test_grace_days_must_be_whole_days_from_0_to_365(bad: Any) -> None:
+    with pytest.raises(params.ParameterError, match=r"^grace_days .*0 to 365"):
+        params.cleanup_params(all_tasks=True, grace_days=bad)

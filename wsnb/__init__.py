@@ -54,6 +54,10 @@ _EXPORTS: dict[str, str] = {
     "Ledger": "wsnb.ledger",
     "DeletionReport": "wsnb.report",
     "TaskGrid": "wsnb.grid",
+    "quarantine_tasks": "wsnb.quarantine",
+    "delete_quarantined": "wsnb.quarantine",
+    "unquarantine": "wsnb.quarantine",
+    "run_grace": "wsnb.quarantine",
 }
 
 __all__ = [
@@ -90,15 +94,19 @@ __all__ = [
     "aenrich",
     "aresume",
     "atasks_frame",
+    "delete_quarantined",
     "delete_tasks",
     "doctor",
     "enrich",
     "failed_last",
     "plan_deletion",
+    "quarantine_tasks",
     "records_frame",
     "restore_tasks",
     "resume",
+    "run_grace",
     "tasks_frame",
+    "unquarantine",
 ]
 
 if TYPE_CHECKING:
@@ -137,6 +145,7 @@ if TYPE_CHECKING:
     from wsnb.grid import TaskGrid
     from wsnb.history import aenrich, enrich, failed_last
     from wsnb.ledger import Ledger
+    from wsnb.quarantine import delete_quarantined, quarantine_tasks, run_grace, unquarantine
     from wsnb.report import DeletionReport
 
 

@@ -98,7 +98,7 @@ Outcome = Literal[
 ]
 RunStatus = Literal["running", "done", "interrupted", "cancelled"]
 
-SCHEMA_VERSION: Final = 3
+SCHEMA_VERSION: Final = 4
 
 #: Seconds a run's lease stays live after its last heartbeat (``WSNB_LEASE_TTL`` overrides).
 DEFAULT_LEASE_TTL: Final = 30.0
@@ -221,8 +221,37 @@ CREATE TABLE plan_listings (
 );
 """
 
+#: Version 4, quarantine (grace periods, :mod:`wsnb.quarantine`): one row per task a quarantine
+#: run selected, with its state, the definition it had before it was disabled (``prior``: the show
+#: response plus the listing's ``enable``/``priority``, written *before* the disabling update goes
+#: out), when it was quarantined and for how many days, and the deletion run that finally deleted
+#: it. The updates themselves are write-ahead rows in ``calls`` (operation ``update_task``).
+_SCHEMA_QUARANTINE: Final = """
+CREATE TABLE quarantine (
+    run_id      INTEGER NOT NULL REFERENCES runs(id),
+    task_id     TEXT NOT NULL,
+    seq         INTEGER NOT NULL,
+    task_name   TEXT,
+    task_type   TEXT,
+    state       TEXT NOT NULL,
+    grace_days  INTEGER NOT NULL,
+    prior       TEXT,
+    quarantined TEXT,
+    updated     TEXT NOT NULL,
+    reason      TEXT,
+    delete_run  INTEGER REFERENCES runs(id),
+    PRIMARY KEY (run_id, task_id)
+);
+CREATE INDEX quarantine_state ON quarantine(state, task_id)
+"""
+
 #: ``user_version`` -> the script that upgrades from it to the next version.
-_MIGRATIONS: Final[dict[int, str]] = {0: _SCHEMA_V1, 1: _SCHEMA_V2, 2: _SCHEMA_PLANS}
+_MIGRATIONS: Final[dict[int, str]] = {
+    0: _SCHEMA_V1,
+    1: _SCHEMA_V2,
+    2: _SCHEMA_PLANS,
+    3: _SCHEMA_QUARANTINE,
+}
 
 
 def _now() -> str:
@@ -1098,3 +1127,127 @@ class Ledger:
         for name in ("old_id", "new_id", "state", "error_msg"):
             frame[name] = frame[name].astype("string")
         return frame.set_index("old_id")
+
+    # --- quarantine (grace periods: wsnb.quarantine) ---------------------------------------------
+
+    def add_quarantine(
+        self,
+        run_id: int,
+        rows: Iterable[tuple[str, str | None, str | None, str, str | None]],
+        grace_days: int,
+    ) -> None:
+        """Record the tasks a quarantine run selected, ``(task_id, task_name, task_type, state,
+        reason)`` each (``pending``, ``planned`` for a dry run, ``skipped``…), in one
+        transaction."""
+        now = _now()
+        with self._tx() as con:
+            con.executemany(
+                "INSERT INTO quarantine (run_id, task_id, seq, task_name, task_type, state, "
+                "grace_days, updated, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    (run_id, tid, seq, name, ttype, state, grace_days, now, reason)
+                    for seq, (tid, name, ttype, state, reason) in enumerate(rows)
+                ),
+            )
+
+    def quarantine_started(
+        self,
+        run_id: int,
+        task_id: str,
+        state: Literal["in_flight", "restoring"],
+        *,
+        prior: Mapping[str, Any] | None = None,
+    ) -> int:
+        """Write-ahead for one ``update_task`` of a quarantine run: in one transaction (fenced
+        like :meth:`call_started`), a ``calls`` row ``in_flight`` and the task's new ``state``
+        (``in_flight``: about to be disabled, with its ``prior`` definition; ``restoring``:
+        about to be set back). Returns the call id."""
+        now = _now()
+        with self._tx() as con:
+            self._fence(con, run_id)
+            call_id = con.insert_id(
+                "INSERT INTO calls (run_id, operation, chunk, attempt, task_ids, state, started) "
+                "VALUES (?, 'update_task', NULL, 1, ?, 'in_flight', ?)",
+                (run_id, _ids_json([task_id]), now),
+            )
+            con.execute(
+                "UPDATE quarantine SET state = ?, updated = ?, "
+                "prior = coalesce(?, prior) WHERE run_id = ? AND task_id = ?",
+                (state, now, None if prior is None else _dumps(dict(prior)), run_id, task_id),
+            )
+        return call_id
+
+    def set_quarantine(
+        self,
+        run_id: int,
+        task_ids: Iterable[str],
+        state: str,
+        *,
+        reason: str | None = None,
+        prior: Mapping[str, Any] | None = None,
+        quarantined: datetime | None = None,
+        delete_run: int | None = None,
+    ) -> None:
+        """Move tasks of a quarantine run to ``state`` (``reason`` replaces the old one;
+        ``prior``, ``quarantined`` (the moment the grace period starts) and ``delete_run`` are
+        kept unless given)."""
+        now = _now()
+        when = None if quarantined is None else _stamp(quarantined.astimezone(UTC))
+        snap = None if prior is None else _dumps(dict(prior))
+        with self._tx() as con:
+            con.executemany(
+                "UPDATE quarantine SET state = ?, reason = ?, updated = ?, "
+                "prior = coalesce(?, prior), quarantined = coalesce(?, quarantined), "
+                "delete_run = coalesce(?, delete_run) WHERE run_id = ? AND task_id = ?",
+                ((state, reason, now, snap, when, delete_run, run_id, tid) for tid in task_ids),
+            )
+
+    def quarantine(
+        self,
+        run_id: int | None = None,
+        *,
+        endpoint: str | None = None,
+        project_id: str | None = None,
+        states: Sequence[str] | None = None,
+    ) -> pd.DataFrame:
+        """Quarantine records, oldest run first, in selection order: of one run, or of every run
+        against ``endpoint``/``project_id``; only ``states`` when given. Columns ``run_id,
+        task_id, task_name, task_type, state, grace_days, quarantined, due, updated, reason,
+        delete_run, prior`` (``prior`` decoded; ``quarantined``/``due`` UTC timestamps, ``due``
+        = quarantined + grace_days)."""
+        where, args = [], []
+        for column, value in (("q.run_id", run_id), ("r.endpoint", endpoint)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                args.append(value)
+        if project_id is not None:
+            where.append("r.project_id = ?")
+            args.append(project_id)
+        if states is not None:
+            where.append(f"q.state IN ({', '.join('?' * len(states))})" if states else "0 = 1")
+            args.extend(states)
+        rows = self._query(
+            "SELECT q.run_id, q.task_id, q.task_name, q.task_type, q.state, q.grace_days, "
+            "q.quarantined, q.updated, q.reason, q.delete_run, q.prior "
+            "FROM quarantine q JOIN runs r ON r.id = q.run_id"
+            + (f" WHERE {' AND '.join(where)}" if where else "")
+            + " ORDER BY q.run_id, q.seq",
+            args,
+        )
+        columns = [
+            "run_id", "task_id", "task_name", "task_type", "state", "grace_days", "quarantined",
+            "updated", "reason", "delete_run", "prior",
+        ]  # fmt: skip
+        frame = pd.DataFrame([tuple(r) for r in rows], columns=columns)
+        for name in ("task_id", "task_name", "task_type", "state", "reason"):
+            frame[name] = frame[name].astype("string")
+        for name in ("run_id", "grace_days", "delete_run"):
+            frame[name] = frame[name].astype("Int64")
+        for name in ("quarantined", "updated"):
+            frame[name] = pd.to_datetime(
+                pd.Series(frame[name], dtype=object), utc=True, format="ISO8601"
+            )
+        frame["prior"] = [json.loads(v) if isinstance(v, str) else None for v in frame["prior"]]
+        days = pd.to_timedelta(frame["grace_days"].astype("float64"), unit="D")
+        frame.insert(7, "due", frame["quarantined"] + days)
+        return frame

@@ -122,6 +122,10 @@ DEFAULT_WRITES_PER_MINUTE: Final = 100
 #: limit of the API; there is no "no cap"). Here, not in :mod:`wsnb.deletion`, so the CLI's
 #: option defaults import without pandas.
 DEFAULT_MAX_DELETIONS: Final = 1000
+#: Grace periods (:mod:`wsnb.quarantine`): the default and the longest, in whole days. Here so
+#: the notebook parameters and the CLI's options import without pandas.
+DEFAULT_GRACE_DAYS: Final = 7
+GRACE_DAYS_MAX: Final = 365
 
 # --- field sets (ordered as the SDK models order them) -----------------------------------------
 

@@ -22,7 +22,14 @@ import pandas as pd
 
 from wsnb._checks import check_int
 from wsnb._ledger_db import has_password, is_database_url
-from wsnb.models import BATCH_DELETE_MAX, DEFAULT_MAX_DELETIONS, LastStatus, TaskType
+from wsnb.models import (
+    BATCH_DELETE_MAX,
+    DEFAULT_GRACE_DAYS,
+    DEFAULT_MAX_DELETIONS,
+    GRACE_DAYS_MAX,
+    LastStatus,
+    TaskType,
+)
 from wsnb.selection import TaskFilters
 
 if TYPE_CHECKING:
@@ -30,6 +37,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CLEANUP_PARAMETERS",
+    "MODES",
     "CleanupParams",
     "ParameterError",
     "SecretParameterError",
@@ -102,6 +110,8 @@ class CleanupParams:
     dry_run: bool = True
     plan_run: int | None = None
     max_deletions: int = DEFAULT_MAX_DELETIONS
+    mode: str = "delete"
+    grace_days: int = DEFAULT_GRACE_DAYS
     fail_on_error: bool = True
     output_dir: Path = field(default_factory=lambda: Path("wsnb-report"))
     ledger_path: Path | str | None = None  # str: a PostgreSQL URL (without its password)
@@ -188,6 +198,35 @@ def _cap(value: Any) -> int:
         )
     number = _int("max_deletions", value, 0, None, none_ok=False)
     assert number is not None
+    return number
+
+
+#: ``mode``: delete at once, or quarantine first and delete after ``grace_days`` (wsnb.quarantine).
+MODES: Final = ("delete", "quarantine")
+
+
+def _mode(value: Any) -> str:
+    if not isinstance(value, str) or value.strip().lower() not in MODES:
+        raise ParameterError(f"mode must be one of {list(MODES)}, got {value!r}")
+    return value.strip().lower()
+
+
+def _grace_days(value: Any) -> int:
+    """``grace_days``: a whole number of days, 0 to :data:`~wsnb.models.GRACE_DAYS_MAX`."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int | str) or value in ("", None):
+        raise ParameterError(
+            f"grace_days must be a whole number of days from 0 to {GRACE_DAYS_MAX}, got {value!r}"
+        )
+    try:
+        number = int(value)
+    except ValueError:
+        raise ParameterError(
+            f"grace_days must be a whole number of days from 0 to {GRACE_DAYS_MAX}, got {value!r}"
+        ) from None
+    if not 0 <= number <= GRACE_DAYS_MAX:
+        raise ParameterError(f"grace_days must be from 0 to {GRACE_DAYS_MAX} days, got {number}")
     return number
 
 
@@ -296,6 +335,8 @@ def cleanup_params(**kw: Any) -> CleanupParams:
         dry_run=_flag("dry_run", get("dry_run", d.dry_run)),
         plan_run=_int("plan_run", get("plan_run"), 1, None, none_ok=True),
         max_deletions=_cap(get("max_deletions", d.max_deletions)),
+        mode=_mode(get("mode", d.mode)),
+        grace_days=_grace_days(get("grace_days", d.grace_days)),
         fail_on_error=_flag("fail_on_error", get("fail_on_error", d.fail_on_error)),
         output_dir=_path(get("output_dir"), "WSNB_OUTPUT_DIR", d.output_dir) or d.output_dir,
         ledger_path=_ledger_path(get("ledger_path")),

@@ -919,3 +919,166 @@ def summary_text(
     for name, path in (paths or {}).items():
         lines.append(f"  {name:>5}: {path}")
     return "\n".join(lines)
+
+
+# --- grace periods (wsnb.quarantine): quarantine runs, release-or-delete passes ----------------
+
+#: Quarantine states :func:`quarantine_text` names, in this order (zero ones left out).
+_QUARANTINE_COUNTED: Final = (
+    "planned",
+    "quarantined",
+    "in_flight",
+    "pending",
+    "failed",
+    "absent",
+    "skipped",
+    "invalid",
+    "released",
+    "gone",
+    "deleted",
+    "restoring",
+    "restored",
+)
+#: Actions of a release-or-delete pass, in the order :func:`grace_text` names them.
+_GRACE_ACTIONS: Final = ("deleted", "would delete", "released", "gone", "not deleted", "waiting")
+#: Rows per table of :func:`grace_html` (the rest is counted, not listed).
+GRACE_ROWS: Final = 200
+
+
+def quarantine_text(summary: Mapping[str, Any], frame: pd.DataFrame) -> str:
+    """A quarantine run in a few human lines: run, OK or NEEDS ATTENTION, counts, the ETA and
+    when the quarantined tasks become due for deletion (earliest and latest)."""
+    counts: Mapping[str, int] = summary.get("counts") or {}
+    bad = {"failed", "pending", "in_flight", "invalid"} & {k for k, v in counts.items() if v}
+    ok = summary.get("status") == "done" and not bad
+    kind = "quarantine dry run" if summary.get("dry_run") else "quarantine run"
+    head = (
+        f"wsnb {kind} {summary.get('run_id')}: {'OK' if ok else 'NEEDS ATTENTION'} "
+        f"({summary.get('status')})"
+    )
+    named = ", ".join(
+        f"{counts[k]} {k.replace('_', ' ')}" for k in _QUARANTINE_COUNTED if counts.get(k)
+    )
+    lines = [head, f"  selected {summary.get('selected', 0)} task(s): {named or 'nothing to do'}"]
+    if summary.get("eta"):
+        lines.append(f"  plan: {summary['eta']}")
+    held = frame[frame["state"] == "quarantined"] if len(frame) else frame
+    if len(held):
+        first, last = _day(held["due"].min()), _day(held["due"].max())
+        when = first if first == last else f"from {first} to {last}"
+        lines.append(
+            f"  grace {summary.get('grace_days')} day(s): deleted {when} by a later run, unless "
+            "re-enabled or edited meanwhile"
+        )
+    elif summary.get("dry_run") and summary.get("grace_days") is not None:
+        lines.append(
+            f"  grace {summary.get('grace_days')} day(s): would be deleted by a run at least "
+            f"{summary.get('grace_days')} day(s) after a real quarantine run"
+        )
+    return "\n".join(lines)
+
+
+def grace_text(frame: pd.DataFrame, *, now: Any, dry_run: bool = False) -> str:
+    """A release-or-delete pass in a few lines: what was (or would be) deleted, released (and
+    why), gone, and what is still waiting (and when the next one is due)."""
+    kind = "grace dry run" if dry_run else "grace pass"
+    actions: dict[str, int] = {}
+    if len(frame):
+        actions = {str(k): int(v) for k, v in frame["action"].value_counts().items()}
+    named = ", ".join(f"{actions[a]} {a}" for a in _GRACE_ACTIONS if actions.get(a))
+    lines = [f"wsnb {kind} at {_day(now)}: {named or 'nothing quarantined'}"]
+    for action in ("released", "gone", "not deleted"):
+        rows = frame[frame["action"] == action] if len(frame) else frame
+        for tid, row in rows.head(20).iterrows():
+            name = "" if _missing(row["task_name"]) else f" {row['task_name']}"
+            lines.append(f"  {action}: {tid}{name} ({row['reason']})")
+    waiting = frame[frame["action"] == "waiting"] if len(frame) else frame
+    if len(waiting):
+        lines.append(f"  next due: {_day(waiting['due'].min())}")
+    return "\n".join(lines)
+
+
+def _grace_rows(rows: pd.DataFrame, columns: list[tuple[str, str]]) -> str:
+    head = "".join(f'<th style="{_TH}">{_esc(label)}</th>' for _, label in columns)
+    body = []
+    for tid, row in rows.head(GRACE_ROWS).iterrows():
+        cells = []
+        for name, _ in columns:
+            if name == "task":
+                label = "" if _missing(row.get("task_name")) else _esc(row["task_name"])
+                cells.append(f'{label}<div style="{_ID}">{_esc(tid)}</div>')
+            elif name in ("due", "quarantined"):
+                cells.append(_esc(_day(row.get(name))))
+            else:
+                value = row.get(name)
+                cells.append("" if _missing(value) else _esc(value))
+        body.append("".join(f'<td style="{_TD}">{c}</td>' for c in cells))
+    more = len(rows) - min(len(rows), GRACE_ROWS)
+    note = f'<p style="{_NOTE}">and {more:,} more</p>' if more > 0 else ""
+    rendered = "".join(f"<tr>{r}</tr>" for r in body)
+    return f"<table {_TABLE}><tr>{head}</tr>{rendered}</table>{note}"
+
+
+def grace_html(
+    quarantine: pd.DataFrame | None = None,
+    grace: pd.DataFrame | None = None,
+    *,
+    now: Any = None,
+    summary: Mapping[str, Any] | None = None,
+) -> str:
+    """The grace-period section of a cleanup report (inline styles only, like the rest): what
+    this run quarantined and when it becomes due (``quarantine``: a quarantine run's frame),
+    and what the release-or-delete pass did (``grace``: a :class:`~wsnb.quarantine.GraceReport`
+    frame): deleted, released with the reason, gone, still waiting with the due date."""
+    parts = [f'<div style="{_BOX}">']
+    if grace is not None:
+        parts.append(f'<h3 style="margin:12px 0 6px">Grace period: {_esc(_day(now))}</h3>')
+        if not len(grace):
+            parts.append(f'<p style="{_NOTE}">No task was in quarantine.</p>')
+        for action, title in (
+            ("deleted", "Deleted after their grace period"),
+            ("would delete", "Would be deleted (dry run)"),
+            ("released", "Released: re-enabled or edited meanwhile, never deleted"),
+            ("gone", "Gone: deleted by someone else meanwhile"),
+            ("not deleted", "Due but not deleted (tried again next run)"),
+            ("waiting", "Waiting: deleted on or after the date shown"),
+        ):
+            rows = grace[grace["action"] == action] if len(grace) else grace
+            if not len(rows):
+                continue
+            parts.append(f'<p style="{_LEAD}"><b>{_esc(title)}</b>: {len(rows):,}</p>')
+            columns = [("task", "task"), ("due", "due (UTC)"), ("run_id", "quarantine run")]
+            if action in ("released", "gone", "not deleted"):
+                columns.append(("reason", "why"))
+            parts.append(_grace_rows(rows, columns))
+    if quarantine is not None:
+        info = summary or {}
+        run = info.get("run_id")
+        title = "Quarantine (dry run)" if info.get("dry_run") else "Quarantined now"
+        if run is not None:
+            title += f" — run {run}"
+        parts.append(f'<h3 style="margin:12px 0 6px">{_esc(title)}</h3>')
+        if info.get("eta"):
+            parts.append(f'<p style="{_NOTE}">Plan: {_esc(info["eta"])}</p>')
+        counts: dict[str, int] = {}
+        if len(quarantine):
+            counts = {str(k): int(v) for k, v in quarantine["state"].value_counts().items()}
+        named = ", ".join(f"{counts[s]} {s}" for s in _QUARANTINE_COUNTED if counts.get(s))
+        parts.append(f'<p style="{_LEAD}">{_esc(named or "nothing selected")}</p>')
+        shown = quarantine[quarantine["state"] != "planned"] if len(quarantine) else quarantine
+        if len(quarantine) and info.get("dry_run"):
+            shown = quarantine
+        if len(shown):
+            parts.append(
+                _grace_rows(
+                    shown,
+                    [
+                        ("task", "task"),
+                        ("state", "state"),
+                        ("due", "due (UTC)"),
+                        ("reason", "note"),
+                    ],
+                )
+            )
+    parts.append("</div>")
+    return "".join(parts)

@@ -218,6 +218,11 @@ def _values(frame: pd.DataFrame, column: Column) -> list[str]:
     values = [_text(v) for v in series.astype(object)]
     if column.name == "dry_run":
         values = ["dry run" if v == "yes" else "delete" for v in values]
+        if "mode" in frame:  # runs of another kind (wsnb.quarantine) name their mode
+            named = frame["mode"].astype(object)
+            values = [
+                m if isinstance(m, str) and m else v for v, m in zip(values, named, strict=True)
+            ]
     return values
 
 

@@ -1,13 +1,14 @@
 """``wsnb runs``: inspect, resume, execute (a dry run's plan) and restore deletion runs.
 
 A thin shell over :class:`wsnb.ledger.Ledger`, :mod:`wsnb.deletion` (``resume``,
-``Plan.execute``, ``restore_tasks``) and :mod:`wsnb.report`. Only click is imported at the top
-(``wsnb runs --help`` does not load pandas).
+``Plan.execute``, ``restore_tasks``), :mod:`wsnb.quarantine` (quarantine runs: ``show`` and
+``resume`` know them, ``unquarantine`` sets their tasks back) and :mod:`wsnb.report`. Only click
+is imported at the top (``wsnb runs --help`` does not load pandas).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -23,6 +24,7 @@ from wsnb.cli._common import (
     read_ids,
 )
 from wsnb.cli._errors import CliError, ExitCode
+from wsnb.models import DEFAULT_MAX_DELETIONS
 
 if TYPE_CHECKING:
     from wsnb.ledger import Ledger
@@ -34,6 +36,14 @@ def _known_run(book: Ledger, run_id: int) -> None:
     """A :class:`CliError` (exit code 2) unless the ledger holds run ``run_id``."""
     try:
         book.run(run_id)
+    except KeyError as exc:
+        raise CliError(str(exc.args[0])) from exc
+
+
+def _is_quarantine(book: Ledger, run_id: int) -> bool:
+    """Whether run ``run_id`` is a quarantine run (:mod:`wsnb.quarantine`); unknown: exit 2."""
+    try:
+        return bool(book.run(run_id)["params"].get("mode") == "quarantine")
     except KeyError as exc:
         raise CliError(str(exc.args[0])) from exc
 
@@ -52,9 +62,33 @@ def runs_list(ledger: str | None, fmt: str) -> None:
 
     book = open_ledger(ledger)
     try:
-        emit(book.runs(), fmt, None, RUNS)
+        emit(_with_quarantine(book, book.runs()), fmt, None, RUNS)
     finally:
         book.close()
+
+
+def _with_quarantine(book: Ledger, frame: Any) -> Any:
+    """Quarantine runs in the runs table: ``mode`` ("quarantine", "dry quarantine"; empty
+    for deletion runs) and ``ids`` = the tasks they selected (they have no plan rows)."""
+    if frame.empty:
+        return frame
+    modes: list[str] = []
+    for run_id in frame.index:
+        info = book.run(int(run_id))
+        held = info["params"].get("mode") == "quarantine"
+        modes.append(("dry quarantine" if info["dry_run"] else "quarantine") if held else "")
+    if not any(modes):
+        return frame
+    frame = frame.copy()
+    frame["mode"] = modes
+    records = book.quarantine()
+    counts: dict[int, int] = {}
+    for run_id in records["run_id"]:
+        counts[int(run_id)] = counts.get(int(run_id), 0) + 1
+    for run_id, mode in zip(frame.index, modes, strict=True):
+        if mode:
+            frame.loc[run_id, "ids"] = counts.get(int(run_id), 0)
+    return frame
 
 
 @runs.command("show")
@@ -69,6 +103,15 @@ def runs_show(run_id: int, ledger: str | None, fmt: str, output: str | None) -> 
 
     book = open_ledger(ledger)
     try:
+        if _is_quarantine(book, run_id):
+            from wsnb.quarantine import QuarantineReport
+
+            held = QuarantineReport.from_ledger(book, run_id)
+            if fmt == "table" and not output:
+                click.echo(held.text())
+            columns = ["task_name", "state", "quarantined", "due", "reason", "delete_run"]
+            emit(held.frame[columns], fmt, output)
+            return
         try:
             report = DeletionReport.from_ledger(book, run_id)
         except KeyError as exc:
@@ -99,7 +142,9 @@ def runs_resume(
 
     book = open_ledger(ledger)
     try:
-        _known_run(book, run_id)
+        if _is_quarantine(book, run_id):
+            _resume_quarantine(book, run_id, endpoint, region, project_id)
+            return
         with make_client(endpoint, region, project_id) as client:
             try:
                 report = resume(client, book, run_id, progress=progress)
@@ -262,5 +307,95 @@ def runs_restore(
             f"{failed} of {len(frame)} task(s) of run {run_id} were not re-created (see the"
             f" table above); 'wsnb runs restore {run_id}' tries the failed ones again (check"
             " 'unknown' ones on the server first)",
+            ExitCode.NOT_OK,
+        )
+
+
+def _resume_quarantine(
+    book: Ledger, run_id: int, endpoint: str | None, region: str | None, project_id: str | None
+) -> None:
+    """``runs resume`` of a quarantine run: :func:`wsnb.quarantine.resume_quarantine`."""
+    from wsnb.ledger import LeaseError
+    from wsnb.quarantine import resume_quarantine
+
+    with make_client(endpoint, region, project_id) as client:
+        try:
+            held = resume_quarantine(client, book, run_id)
+        except LeaseError as exc:
+            raise CliError(str(exc), ExitCode.LEDGER) from exc
+        except ValueError as exc:  # another endpoint or project than the run's
+            raise CliError(str(exc)) from exc
+    click.echo(held.text())
+    if not held.ok:
+        raise not_ok(run_id)
+
+
+@runs.command("unquarantine")
+@click.argument("run_id", type=int)
+@ledger_option
+@connection_options
+@click.option(
+    "--ids-file",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="Set back only these ids (default: every task the run holds in quarantine).",
+)
+@click.option("--dry-run", is_flag=True, help="Show what would be set back; send nothing.")
+@click.option(
+    "--max",
+    "max_tasks",
+    type=click.IntRange(0),
+    default=DEFAULT_MAX_DELETIONS,
+    show_default=True,
+    help="Refuse above this many tasks, before any write.",
+)
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+def runs_unquarantine(
+    run_id: int,
+    ledger: str | None,
+    endpoint: str | None,
+    region: str | None,
+    project_id: str | None,
+    ids_file: str | None,
+    dry_run: bool,
+    max_tasks: int,
+    yes: bool,
+    fmt: str,
+) -> None:
+    """Set a quarantine run's tasks back as they were (same ids, updated back; no re-creation)."""
+    from wsnb.ledger import LeaseError
+    from wsnb.quarantine import QuarantineCapError, unquarantine
+
+    ids = read_ids(ids_file) if ids_file else None
+    book = open_ledger(ledger)
+    try:
+        if not _is_quarantine(book, run_id):
+            raise CliError(
+                f"run {run_id} is a deletion run, not a quarantine run: 'wsnb runs restore"
+                f" {run_id}' re-creates what a deletion run deleted"
+            )
+        with make_client(endpoint, region, project_id) as client:
+            what = f"{len(ids)} task(s)" if ids is not None else "every task"
+            if not yes and not dry_run:
+                click.confirm(f"Set back {what} quarantined by run {run_id}?", abort=True)
+            try:
+                frame = unquarantine(
+                    client, book, run_id, ids, max_tasks=max_tasks, dry_run=dry_run
+                )
+            except LeaseError as exc:  # another live process holds the run
+                raise CliError(str(exc), ExitCode.LEDGER) from exc
+            except (ValueError, QuarantineCapError) as exc:  # not held, another project, --max
+                raise CliError(str(exc)) from exc
+    finally:
+        book.close()
+    if dry_run:
+        emit(frame[["task_name", "state", "action"]], fmt, None)
+        return
+    emit(frame[["task_name", "state", "reason"]], fmt, None)
+    left = int((frame["state"] != "restored").sum()) - int((frame["state"] == "gone").sum())
+    if left:
+        raise CliError(
+            f"{left} of {len(frame)} task(s) of run {run_id} were not set back (see the table"
+            f" above); 'wsnb runs unquarantine {run_id}' tries them again",
             ExitCode.NOT_OK,
         )

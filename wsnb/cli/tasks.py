@@ -28,6 +28,7 @@ from wsnb.cli._common import (
     read_ids,
 )
 from wsnb.cli._errors import CliError
+from wsnb.cli._quarantine import quarantine_command
 from wsnb.models import (
     BATCH_DELETE_MAX,
     DEFAULT_MAX_DELETIONS,
@@ -257,3 +258,7 @@ def delete_command(
             click.echo(f"report written to {path}", err=True)
     if not result.ok:
         raise not_ok(result.run_id)
+
+
+# ``wsnb tasks quarantine`` (grace periods) is built in its own module, with the filters above.
+tasks.add_command(quarantine_command(_filters, _task_filters))
