@@ -51,6 +51,10 @@ _EXPORTS: dict[str, str] = {
     "Ledger": "wsnb.ledger",
     "DeletionReport": "wsnb.report",
     "TaskGrid": "wsnb.grid",
+    "Fleet": "wsnb.fleet",
+    "Target": "wsnb.fleet",
+    "FleetError": "wsnb.fleet",
+    "FleetReport": "wsnb._fleet_report",
 }
 
 __all__ = [
@@ -65,6 +69,9 @@ __all__ = [
     "DeletionCapError",
     "DeletionReport",
     "DoctorReport",
+    "Fleet",
+    "FleetError",
+    "FleetReport",
     "ForbiddenError",
     "Ledger",
     "LedgerError",
@@ -75,6 +82,7 @@ __all__ = [
     "RetryPolicy",
     "ServerError",
     "ServiceNotEnabledError",
+    "Target",
     "TaskGrid",
     "ThrottledError",
     "TransportError",
@@ -96,6 +104,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from wsnb._fleet_report import FleetReport
     from wsnb._retry import RateLimit, RetryPolicy
     from wsnb.auth import Credentials, CredentialsError, WorkspaceAuth
     from wsnb.checkup import DoctorReport, doctor
@@ -124,6 +133,7 @@ if TYPE_CHECKING:
         UnexpectedResponseError,
         WorkspaceError,
     )
+    from wsnb.fleet import Fleet, FleetError, Target
     from wsnb.frames import atasks_frame, records_frame, tasks_frame
     from wsnb.grid import TaskGrid
     from wsnb.history import aenrich, enrich, failed_last
