@@ -203,7 +203,7 @@ class Target:
     def parse(cls, text: str) -> Target:
         """``region:project_id`` or ``http(s)://endpoint:project_id``."""
         where, sep, project = str(text).strip().rpartition(":")
-        if not sep or not where or not project or where.endswith("/"):
+        if not sep or not where.rstrip("/") or not project or where.endswith(":/"):
             raise FleetFileError(
                 f"fleet target {text!r}: expected 'region:project_id' or "
                 "'https://endpoint:project_id'"
