@@ -327,3 +327,70 @@ def test_a_fleet_uses_the_environment_when_no_profile_is_named(
     fleet = Fleet([f"{emu.endpoint}:{emu.project_id}"], client_options={"rate_limit": None})
     assert len(wsnb.tasks_frame(fleet)) == 2
     assert os.environ["HUAWEICLOUD_SDK_AK"] == emu.ak
+
+
+# --- the cleanup notebook's fleet parameter ------------------------------------------------------
+
+
+def test_the_fleet_parameter_takes_a_path_or_targets(tmp_path: Path) -> None:
+    from wsnb.params import ParameterError, cleanup_fleet, cleanup_params
+
+    listed = cleanup_params(all_tasks=True, fleet=[f"cn-north-4:{P1}", f"cn-east-3:{P2}"])
+    assert listed.fleet == (f"cn-north-4:{P1}", f"cn-east-3:{P2}")
+    fleet = cleanup_fleet(listed)
+    assert fleet is not None and fleet.project_ids == [P1, P2]
+    limit = fleet.client_options["rate_limit"]
+    assert callable(limit) and limit() is not limit()  # one budget per project
+    assert (
+        cleanup_params(all_tasks=True, fleet=f"cn-north-4:{P1},cn-east-3:{P2}").fleet
+        == listed.fleet
+    )
+    assert cleanup_fleet(cleanup_params(all_tasks=True)) is None  # empty: a single project
+    assert cleanup_params(all_tasks=True, fleet="").fleet == ()
+    path = tmp_path / "wsnb.toml"
+    path.write_text(f'[[fleet.targets]]\nregion = "cn-north-4"\nproject_id = "{P3}"\n')
+    from_file = cleanup_params(all_tasks=True, fleet=str(path))
+    assert from_file.fleet == str(path) and from_file.as_dict()["fleet"] == str(path)
+    loaded = cleanup_fleet(from_file)
+    assert loaded is not None and loaded.project_ids == [P3]
+    with pytest.raises(ParameterError, match="does not exist"):
+        cleanup_params(all_tasks=True, fleet=str(tmp_path / "missing.toml"))
+    with pytest.raises(ParameterError, match=r"fleet: .*region:project_id"):
+        cleanup_params(all_tasks=True, fleet=["no-project-here"])
+    with pytest.raises(ParameterError, match="not both"):
+        cleanup_params(all_tasks=True, fleet=[f"cn-north-4:{P1}"], project_id=P2)
+
+
+@pytest.mark.slow
+def test_the_cleanup_notebook_cleans_a_fleet(emulator: Emulator, tmp_path: Path) -> None:
+    """``wsnb run cleanup -p fleet [...]`` through papermill: both projects, one fleet run."""
+    import json
+    import sys
+
+    from tests.test_notebooks import run
+
+    mine = emulator.control.seed(20, seed=7)
+    seed_store(emulator.state.store, P1, 15, seed=8, now=emulator.state.now())
+    try:
+        targets = json.dumps(
+            [f"{emulator.endpoint}:{emulator.project_id}", f"{emulator.endpoint}:{P1}"]
+        )
+        args = [sys.executable, "-m", "wsnb", "run", "cleanup", "-o", str(tmp_path)]
+        args += ["-p", "ledger_path", str(tmp_path / "l.sqlite"), "-p", "fleet", targets]
+        args += ["-p", "all_tasks", "true", "-p", "expired_only", "false"]
+        args += ["-p", "dry_run", "false", "-p", "max_deletions", "35"]
+        args += ["-p", "reads_per_minute", "None", "-p", "writes_per_minute", "None"]
+        done = run(args, emulator, tmp_path, "wsnb-run")
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert emulator.control.task_ids() == [] and emulator.state.store.task_ids(P1) == []
+        summary = json.loads((tmp_path / "report.json").read_text())["summary"]
+        assert (summary["fleet"], summary["projects"], summary["deleted"]) == (True, 2, 35)
+        assert (tmp_path / P1 / "report.html").is_file()
+        assert len(mine) == 20
+        assert (
+            emulator.sk not in (tmp_path / "out.ipynb").read_text()
+            if (tmp_path / "out.ipynb").exists()
+            else True
+        )
+    finally:
+        emulator.state.store.reset(P1)

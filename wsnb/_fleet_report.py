@@ -11,6 +11,7 @@ terminals in the words of :func:`wsnb.report.summary_text` (one line per project
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -93,7 +94,7 @@ class FleetReport(DeletionReport):
             "created": info["created"],
             "finished": info["finished"],
             "endpoint": None,
-            "project_id": None,
+            "project_id": ", ".join(reports),  # titles and headlines name every project
             "region": None,
             "snapshot": bool(info["params"].get("snapshot", True)),
             "ledger": next(iter(reports.values())).summary["ledger"] if reports else None,
@@ -259,12 +260,26 @@ class FleetReport(DeletionReport):
         self, target: str | os.PathLike[str], *, parameters: Mapping[str, Any] | None = None
     ) -> dict[str, Path]:
         """Write into folder ``target``: ``fleet.csv`` (one row per project), ``fleet.md``
-        (the summary text) and each project's report files in ``<project_id>/``; returns the
-        written paths by name."""
+        (the summary text), ``report.json`` (``summary``: the fleet's totals, as
+        :func:`wsnb.report.summary_text` reads them; ``projects``; ``parameters``) and each
+        project's report files in ``<project_id>/``; returns the written paths by name."""
         base = Path(target)
         base.mkdir(parents=True, exist_ok=True)
-        paths: dict[str, Path] = {"fleet": base / "fleet.csv", "text": base / "fleet.md"}
+        paths: dict[str, Path] = {
+            "fleet": base / "fleet.csv",
+            "text": base / "fleet.md",
+            "json": base / "report.json",
+        }
         self.projects.to_csv(paths["fleet"])
+        payload: dict[str, Any] = {
+            "summary": self.summary,
+            "projects": self.projects.reset_index().to_dict(orient="records"),
+        }
+        if parameters is not None:
+            payload["parameters"] = dict(parameters)
+        paths["json"].write_text(
+            json.dumps(payload, ensure_ascii=False, indent=1, default=str), encoding="utf-8"
+        )
         paths["text"].write_text(
             f"{self.headline()}\n\n```\n{self.summary_text()}\n```\n", encoding="utf-8"
         )
