@@ -3,6 +3,7 @@ projects; dry run and real, the cap over the whole fleet, a failing project, res
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -216,3 +217,24 @@ def test_restore_reports_which_project_failed(setup: Setup, ledger: Ledger) -> N
     frame = caught.value.result
     assert isinstance(frame, pd.DataFrame)
     assert set(frame.index.get_level_values("project_id")) == {setup.b.project_id, SECOND}
+
+
+def test_the_fleet_report_writes_a_folder_and_renders(setup: Setup, tmp_path: Path) -> None:
+    report = delete_fleet(
+        setup.fleet, _some(setup, 2), dry_run=True, ledger=tmp_path / "l.sqlite", progress=False
+    )
+    paths = report.write(tmp_path / "out")
+    assert paths["fleet"].read_text().splitlines()[0].startswith("project_id,region,endpoint")
+    payload = json.loads(paths["json"].read_text())
+    assert (payload["summary"]["planned"], payload["summary"]["projects"]) == (6, 3)
+    assert [p["project_id"] for p in payload["projects"]] == setup.fleet.project_ids
+    for pid in setup.fleet.project_ids:
+        assert (tmp_path / "out" / pid / "report.html").is_file()
+    assert "Would delete 6 of 6" in paths["text"].read_text()
+    html = report._repr_html_()
+    assert "<script" not in html and SECOND in html and "r-b" in html
+    assert report.undo_command() is None
+    assert report.summary_text(brief=True) == (
+        f"wsnb fleet dry run {report.fleet_run_id}: OK (done); 3 project(s)"
+    )
+    assert "<FleetReport" in repr(report)
