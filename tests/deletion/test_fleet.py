@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -238,3 +239,42 @@ def test_the_fleet_report_writes_a_folder_and_renders(setup: Setup, tmp_path: Pa
         f"wsnb fleet dry run {report.fleet_run_id}: OK (done); 3 project(s)"
     )
     assert "<FleetReport" in repr(report)
+
+
+def test_a_fleet_run_left_by_a_dead_process_is_resumed_once_its_leases_lapse(
+    setup: Setup, tmp_path: Path
+) -> None:
+    """The process died right after recording the fleet run (nothing sent): its children's
+    leases keep another process out until they lapse, then resume deletes everything once."""
+    from wsnb.ledger import RunLeasedError
+
+    path = tmp_path / "l.sqlite"
+    chosen = _some(setup, 2)
+    dead = Ledger(path, lease_ttl=0.5)
+    fleet_run_id, run_ids = dead.create_fleet_run(
+        params={"chunk_size": 5000, "concurrency": 4, "verify": True, "snapshot": True,
+                "precheck": True, "max_deletions": 6},
+        dry_run=False,
+        members=[
+            {
+                "endpoint": setup.projects[pid][0].endpoint,
+                "project_id": pid,
+                "region": setup.fleet.target(pid).label,
+                "params": {"chunk_size": 5000, "concurrency": 4, "verify": True,
+                           "snapshot": True, "precheck": True, "selected": 2},
+                "plan": [(tid, None, None, "pending", None) for tid in ids],
+            }
+            for pid, ids in chosen.items()
+        ],
+    )  # fmt: skip
+    dead.close()  # no release: the process is gone
+    with Ledger(path) as book:
+        assert len(run_ids) == 3 and book.fleet_run(fleet_run_id)["status"] == "running"
+        with pytest.raises(RunLeasedError):
+            resume_fleet(setup.fleet, book, fleet_run_id, progress=False)
+        assert all(e["operation"] != "batch_delete" for e in setup.b.control.requests())
+        time.sleep(0.6)  # the elapsed time is the behaviour: the dead holder's leases lapse
+        report = resume_fleet(setup.fleet, book, fleet_run_id, progress=False)
+    assert report.ok and report.totals()["deleted"] == 6
+    for pid, ids in chosen.items():
+        assert set(setup.ids(pid)).isdisjoint(ids)

@@ -46,7 +46,7 @@ from wsnb.deletion._run import (
     ledger_errors,
 )
 from wsnb.fleet import Fleet, FleetError
-from wsnb.ledger import Ledger, Outcome, RunStatus
+from wsnb.ledger import Ledger, Outcome, RunLeasedError, RunStatus
 from wsnb.models import BATCH_DELETE_MAX
 from wsnb.report import operator
 
@@ -269,6 +269,10 @@ async def _resume_fleet(
             | members["run_id"].map(lambda r: bool(ledger.pending(int(r))))
         ]
         _check_clients(ledger, fleet_run_id, clients, todo)
+        for run_id in todo["run_id"].tolist():  # another live process runs one: touch none
+            holder = ledger.lease_holder(int(run_id))
+            if holder is not None and holder["holder"] != ledger.holder:
+                raise RunLeasedError(int(run_id), holder)
         ledger.reopen_fleet_run(fleet_run_id)
     work = {str(p): int(r) for p, r in zip(todo["project_id"], todo["run_id"], strict=True)}
     totals = {pid: len(ledger.pending(run_id)) for pid, run_id in work.items()}
