@@ -213,7 +213,7 @@ def delete_command(
         raise click.UsageError("nothing selected: give --ids-file, a filter, or --all")
     if fleet_file is not None:
         _delete_fleet(
-            load_fleet_file(fleet_file, endpoint, region, project_id),
+            _load_fleet_file(fleet_file, endpoint, region, project_id),
             chosen,
             ids_file=ids_file,
             include_life_cycle=include_life_cycle,
@@ -282,7 +282,8 @@ def delete_command(
         raise not_ok(result.run_id)
 
 
-def load_fleet_file(path: str, *connection: str | None) -> Any:
+def _load_fleet_file(path: str, *connection: str | None) -> Any:
+    """The fleet of ``--fleet`` (a usage error with connection options or a bad file)."""
     from wsnb.cli._fleet import load
 
     return load(path, *connection)
