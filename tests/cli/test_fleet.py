@@ -77,6 +77,8 @@ def test_tasks_delete_across_the_fleet_then_runs_show_and_list(
         + "".join(f"{OTHER},{t}\n" for t in theirs)
     )
     args = ["tasks", "delete", "--fleet", str(fleet_file), "--ids-file", str(ids), "--no-progress"]
+    as_file = _run(env, *args, "-y", "--report", str(tmp_path / "r.html"))
+    assert as_file.exit_code == 2 and "a folder" in as_file.output
     capped = _run(env, *args, "--max", "4", "-y")
     assert capped.exit_code == 2 and "across the fleet" in capped.output
     declined = _run(env, *args, input="n\n")

@@ -305,10 +305,17 @@ def _delete_fleet(
     """``tasks delete --fleet``: select in every project, one confirmation, one fleet run."""
     from wsnb.cli._fleet import count_by_project, read_fleet_ids
     from wsnb.deletion import delete_fleet
+    from wsnb.report import REPORT_FILES
     from wsnb.selection import select_tasks
 
-    if report and Path(report).expanduser().exists() and not Path(report).is_dir():
-        raise CliError(f"--report {report}: with --fleet the report is a folder")
+    if report and (
+        Path(report).suffix.lower().lstrip(".") in REPORT_FILES
+        or (Path(report).expanduser().exists() and not Path(report).expanduser().is_dir())
+    ):
+        raise click.UsageError(
+            f"--report {report}: with --fleet the report is a folder (fleet.csv, report.json"
+            " and one folder per project), not a file"
+        )
     ids = read_fleet_ids(ids_file) if ids_file else None
     unknown = sorted(set(ids or {}) - set(fleet.project_ids))
     if unknown:
