@@ -144,8 +144,16 @@ def test_a_failing_project_does_not_stop_the_others(setup: Setup, ledger: Ledger
     assert SECOND in report.headline()
     assert ledger.fleet_run(report.fleet_run_id)["status"] == "interrupted"
 
-    # resume with working credentials: only the stopped projects are touched
+    # resume with working credentials: only the stopped projects are touched; one of them on
+    # its own first (a plain run resume), and the fleet run follows
     setup.b.control.clear_faults()
+    members = ledger.fleet_members(report.fleet_run_id)
+    child = int(dict(zip(members["project_id"], members["run_id"], strict=True))[SECOND])
+    with setup.fleet.target(SECOND).client(rate_limit=None) as alone:
+        assert wsnb.resume(alone, ledger, child, progress=False).ok
+    again = FleetReport.from_ledger(ledger, report.fleet_run_id)
+    assert SECOND not in again.errors and setup.b.project_id in again.errors
+    assert again.status == "interrupted"
     seq_a = len(setup.a.control.requests())
     resumed = resume_fleet(setup.fleet, ledger, report.fleet_run_id, progress=False)
     assert resumed.ok, resumed.summary_text()

@@ -53,7 +53,7 @@ import pandas as pd
 from wsnb._aio import Api, run_sync
 from wsnb._fleet_report import FleetReport
 from wsnb.client import AsyncClient, Client
-from wsnb.deletion._fleet import delete_fleet, restore_fleet, resume_fleet
+from wsnb.deletion._fleet import delete_fleet, refresh_fleet_run, restore_fleet, resume_fleet
 from wsnb.deletion._plan import DEFAULT_CHUNK_SIZE, DEFAULT_MAX, DeletionCapError, selection_ids
 from wsnb.deletion._restore import _restore, create_body
 from wsnb.deletion._run import (
@@ -231,7 +231,9 @@ def resume(
     book, owned = _open_ledger(ledger)
     event = cancel if cancel is not None else threading.Event()
     try:
-        return run_sync(_resume(Api(client), book, run_id, progress, event), cancel=event)
+        report = run_sync(_resume(Api(client), book, run_id, progress, event), cancel=event)
+        refresh_fleet_run(book, run_id)  # a fleet's child resumed on its own: the parent follows
+        return report
     finally:
         if owned:
             book.close()

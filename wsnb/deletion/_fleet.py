@@ -137,6 +137,20 @@ def _fleet_status(ledger: Ledger, fleet_run_id: int, cancel: threading.Event) ->
     return "cancelled" if cancel.is_set() else "interrupted"
 
 
+def refresh_fleet_run(ledger: Ledger, run_id: int) -> None:
+    """After run ``run_id`` was resumed on its own (``wsnb runs resume RUN``): when it belongs to
+    a closed fleet run, clear its error once it is done and recompute the fleet run's status."""
+    with ledger_errors(ledger.path):
+        fleet_run_id = ledger.fleet_of_runs().get(run_id)
+        if fleet_run_id is None or ledger.fleet_run(fleet_run_id)["status"] == "running":
+            return
+        if ledger.run(run_id)["status"] == "done":
+            ledger.set_member_error(fleet_run_id, run_id, None)
+        ledger.finish_fleet_run(
+            fleet_run_id, _fleet_status(ledger, fleet_run_id, threading.Event())
+        )
+
+
 async def _delete_fleet(
     clients: Mapping[str, Client],
     fleet: Fleet,
