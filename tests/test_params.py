@@ -146,3 +146,12 @@ def test_mode_and_grace_days() -> None:
 def test_grace_days_must_be_whole_days_from_0_to_365(bad: Any) -> None:
     with pytest.raises(params.ParameterError, match=r"^grace_days .*0 to 365"):
         params.cleanup_params(all_tasks=True, grace_days=bad)
+
+
+@pytest.mark.parametrize(
+    ("extra", "word"), [({"mode": "quarantine"}, "quarantine"), ({"plan_run": 3}, "plan_run")]
+)
+def test_a_fleet_refuses_single_project_modes(extra: dict[str, object], word: str) -> None:
+    """Quarantine and plan execution work on one project: with a fleet they are refused, by name."""
+    with pytest.raises(params.ParameterError, match=word):
+        params.cleanup_params(fleet=["cn-north-4:p1"], expired_only=True, dry_run=False, **extra)

@@ -58,6 +58,10 @@ _EXPORTS: dict[str, str] = {
     "delete_quarantined": "wsnb.quarantine",
     "unquarantine": "wsnb.quarantine",
     "run_grace": "wsnb.quarantine",
+    "Fleet": "wsnb.fleet",
+    "Target": "wsnb.fleet",
+    "FleetError": "wsnb.fleet",
+    "FleetReport": "wsnb._fleet_report",
 }
 
 __all__ = [
@@ -72,6 +76,9 @@ __all__ = [
     "DeletionCapError",
     "DeletionReport",
     "DoctorReport",
+    "Fleet",
+    "FleetError",
+    "FleetReport",
     "ForbiddenError",
     "Ledger",
     "LedgerError",
@@ -84,6 +91,7 @@ __all__ = [
     "RetryPolicy",
     "ServerError",
     "ServiceNotEnabledError",
+    "Target",
     "TaskGrid",
     "ThrottledError",
     "TransportError",
@@ -110,6 +118,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from wsnb._fleet_report import FleetReport
     from wsnb._retry import RateLimit, RetryPolicy
     from wsnb.auth import Credentials, CredentialsError, WorkspaceAuth
     from wsnb.checkup import DoctorReport, doctor
@@ -141,6 +150,7 @@ if TYPE_CHECKING:
         UnexpectedResponseError,
         WorkspaceError,
     )
+    from wsnb.fleet import Fleet, FleetError, Target
     from wsnb.frames import atasks_frame, records_frame, tasks_frame
     from wsnb.grid import TaskGrid
     from wsnb.history import aenrich, enrich, failed_last

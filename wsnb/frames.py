@@ -29,17 +29,21 @@ import numpy as np
 import pandas as pd
 
 from wsnb._aio import Api, run_sync
-from wsnb._listing import DEFAULT_CONCURRENCY, list_all
+from wsnb._listing import DEFAULT_CONCURRENCY, list_all, list_fleet
 from wsnb._time import parse_api_time, zone
 from wsnb.client import AsyncClient, Client
+from wsnb.errors import WorkspaceError
+from wsnb.fleet import Fleet, FleetError
 from wsnb.models import LastStatus, LifeCycleType, ScheduledType, Task, TaskType
 
 __all__ = [
+    "FLEET_INDEX",
     "RECORD_COLUMNS",
     "TASK_COLUMNS",
     "atasks_frame",
     "disabled",
     "expired",
+    "fleet_frame",
     "last_failed",
     "name_matches",
     "next_run_between",
@@ -49,6 +53,9 @@ __all__ = [
     "tasks_frame",
     "tasks_to_frame",
 ]
+
+#: The index levels of a fleet's tasks frame (:func:`fleet_frame`).
+FLEET_INDEX: Final = ("project_id", "task_id")
 
 #: Column -> dtype of :func:`tasks_frame` (index ``task_id``, dtype ``string``).
 TASK_COLUMNS: Final[dict[str, str]] = {
@@ -217,8 +224,59 @@ def _list(
     )
 
 
+def fleet_frame(
+    fleet: Fleet,
+    *,
+    include_life_cycle: bool = True,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    **filters: Any,
+) -> pd.DataFrame:
+    """Every target's tasks in one frame: the task columns plus ``region`` (the target's
+    label), indexed by (``project_id``, ``task_id``). The targets are listed at once, each by
+    its own client (its own quota). When some projects fail the others are still listed and
+    :class:`~wsnb.fleet.FleetError` is raised, naming them, with the frame of the others as
+    ``result``."""
+    with fleet.clients() as clients:
+        apis = {pid: Api(client) for pid, client in clients.items()}
+        listed = run_sync(
+            list_fleet(
+                apis, filters, include_life_cycle=include_life_cycle, concurrency=concurrency
+            )
+        )
+    errors = {pid: r for pid, r in listed.items() if isinstance(r, Exception)}
+    for error in errors.values():
+        if isinstance(error, TypeError | ValueError) and not isinstance(error, WorkspaceError):
+            raise error  # a bad filter or option: the caller's mistake, the same everywhere
+    parts: list[pd.DataFrame] = []
+    for target in fleet:
+        items = listed[target.project_id]
+        if isinstance(items, Exception):
+            continue
+        part = tasks_to_frame(items)
+        part["region"] = pd.array([target.label] * len(part), dtype="string")
+        part.index = pd.MultiIndex.from_arrays(
+            [pd.array([target.project_id] * len(part), dtype="string"), part.index],
+            names=FLEET_INDEX,
+        )
+        parts.append(part)
+    if parts:
+        frame = pd.concat(parts)
+        for name, dtype in TASK_COLUMNS.items():
+            if dtype == "category":  # concat of differing categories falls back to object
+                frame[name] = frame[name].astype("category")
+    else:
+        frame = tasks_to_frame([])
+        frame["region"] = pd.array([], dtype="string")
+        frame.index = pd.MultiIndex.from_arrays(
+            [pd.array([], dtype="string"), frame.index], names=FLEET_INDEX
+        )
+    if errors:
+        raise FleetError("listing", errors, frame)
+    return frame
+
+
 def tasks_frame(
-    client: Client,
+    client: Client | Fleet,
     *,
     include_life_cycle: bool = True,
     progress: bool = False,
@@ -231,7 +289,17 @@ def tasks_frame(
     ``life_cycle_type``, ``last_status`` - applied by the server. Without a ``scheduled_type``
     filter and with ``include_life_cycle``, LIFE_CYCLE tasks (which the API hides unless asked)
     are listed too. Times are tz-aware UTC; ``time_zone`` says how to show them.
+
+    With a :class:`~wsnb.fleet.Fleet` instead of a client, every project at once: see
+    :func:`fleet_frame` (index (``project_id``, ``task_id``), plus a ``region`` column).
     """
+    if isinstance(client, Fleet):
+        return fleet_frame(
+            client,
+            include_life_cycle=include_life_cycle,
+            concurrency=concurrency,
+            **filters,
+        )
     _check_sync(client, "tasks_frame")
     listed = datetime.now(UTC).isoformat()
     frame = tasks_to_frame(

@@ -98,7 +98,7 @@ Outcome = Literal[
 ]
 RunStatus = Literal["running", "done", "interrupted", "cancelled"]
 
-SCHEMA_VERSION: Final = 4
+SCHEMA_VERSION: Final = 5
 
 #: Seconds a run's lease stays live after its last heartbeat (``WSNB_LEASE_TTL`` overrides).
 DEFAULT_LEASE_TTL: Final = 30.0
@@ -245,12 +245,35 @@ CREATE TABLE quarantine (
 CREATE INDEX quarantine_state ON quarantine(state, task_id)
 """
 
+#: Version 5, fleet runs (issue 12): a fleet run is a parent row grouping one ordinary run per
+#: project of the fleet (each child run keeps its own endpoint and project id); ``fleet_members``
+#: links them, with the target's region label and the error that stopped that project's run.
+_SCHEMA_FLEET: Final = """
+CREATE TABLE fleet_runs (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    created     TEXT NOT NULL,
+    finished    TEXT,
+    params      TEXT NOT NULL,
+    dry_run     INTEGER NOT NULL,
+    status      TEXT NOT NULL
+);
+CREATE TABLE fleet_members (
+    fleet_run_id INTEGER NOT NULL REFERENCES fleet_runs(id),
+    seq          INTEGER NOT NULL,
+    run_id       INTEGER NOT NULL UNIQUE REFERENCES runs(id),
+    region       TEXT,
+    error        TEXT,
+    PRIMARY KEY (fleet_run_id, seq)
+);
+"""
+
 #: ``user_version`` -> the script that upgrades from it to the next version.
 _MIGRATIONS: Final[dict[int, str]] = {
     0: _SCHEMA_V1,
     1: _SCHEMA_V2,
     2: _SCHEMA_PLANS,
     3: _SCHEMA_QUARANTINE,
+    4: _SCHEMA_FLEET,
 }
 
 
@@ -861,6 +884,137 @@ class Ledger:
                 ((run_id, tid) for tid in fresh),
             )
         return run_id
+
+    # --- fleet runs (one parent row grouping one ordinary run per project) ---------------------
+
+    def create_fleet_run(
+        self,
+        *,
+        params: Mapping[str, Any],
+        dry_run: bool,
+        members: Sequence[Mapping[str, Any]],
+    ) -> tuple[int, list[int]]:
+        """Record a fleet run and its child runs in one transaction; returns the fleet run id and
+        the child run ids (in ``members`` order). Each member holds ``endpoint``, ``project_id``,
+        ``region`` (a label, may be None), ``params`` and ``plan`` (as :meth:`create_run`). Every
+        child is leased to this ledger from its first moment, as by :meth:`create_run`."""
+        now = _now()
+        run_ids: list[int] = []
+        with self._tx() as con:
+            fleet_run_id = con.insert_id(
+                "INSERT INTO fleet_runs (created, params, dry_run, status) "
+                "VALUES (?, ?, ?, 'running')",
+                (now, _dumps(params), int(dry_run)),
+            )
+            for seq, member in enumerate(members):
+                run_id = con.insert_id(
+                    "INSERT INTO runs (created, endpoint, project_id, params, dry_run, status) "
+                    "VALUES (?, ?, ?, ?, ?, 'running')",
+                    (
+                        now,
+                        member["endpoint"],
+                        member["project_id"],
+                        _dumps({**member["params"], "fleet_run": fleet_run_id}),
+                        int(dry_run),
+                    ),
+                )
+                self._take(con, run_id, self.lease_ttl)
+                con.executemany(
+                    "INSERT INTO plan (run_id, seq, task_id, task_name, task_type, outcome, "
+                    "error_msg, finished) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        (
+                            run_id,
+                            n,
+                            tid,
+                            name,
+                            ttype,
+                            outcome,
+                            msg,
+                            None if outcome == "pending" else now,
+                        )
+                        for n, (tid, name, ttype, outcome, msg) in enumerate(member["plan"])
+                    ),
+                )
+                con.execute(
+                    "INSERT INTO fleet_members (fleet_run_id, seq, run_id, region) "
+                    "VALUES (?, ?, ?, ?)",
+                    (fleet_run_id, seq, run_id, member.get("region")),
+                )
+                run_ids.append(run_id)
+        return fleet_run_id, run_ids
+
+    def set_member_error(self, fleet_run_id: int, run_id: int, error: str | None) -> None:
+        """Note (or clear, with ``None``) the error that stopped one project's run."""
+        with self._tx() as con:
+            con.execute(
+                "UPDATE fleet_members SET error = ? WHERE fleet_run_id = ? AND run_id = ?",
+                (error, fleet_run_id, run_id),
+            )
+
+    def finish_fleet_run(self, fleet_run_id: int, status: RunStatus) -> None:
+        """Close a fleet run (``done``: every child run is done)."""
+        with self._tx() as con:
+            con.execute(
+                "UPDATE fleet_runs SET status = ?, finished = ? WHERE id = ?",
+                (status, _now(), fleet_run_id),
+            )
+
+    def reopen_fleet_run(self, fleet_run_id: int) -> None:
+        """Mark a fleet run as running again (for resume)."""
+        with self._tx() as con:
+            con.execute(
+                "UPDATE fleet_runs SET status = 'running', finished = NULL WHERE id = ?",
+                (fleet_run_id,),
+            )
+
+    def fleet_run(self, fleet_run_id: int) -> dict[str, Any]:
+        """One fleet run's row with ``params`` decoded; ``KeyError`` if unknown."""
+        rows = self._query("SELECT * FROM fleet_runs WHERE id = ?", (fleet_run_id,))
+        if not rows:
+            raise KeyError(f"no fleet run {fleet_run_id} in ledger {self.path}")
+        data = dict(rows[0])
+        data["params"] = json.loads(data["params"])
+        data["dry_run"] = bool(data["dry_run"])
+        return data
+
+    def fleet_members(self, fleet_run_id: int) -> pd.DataFrame:
+        """The child runs of a fleet run in fleet order: ``run_id``, ``endpoint``,
+        ``project_id``, ``region``, ``status``, ``error`` (index ``seq``)."""
+        rows = self._query(
+            "SELECT m.seq, m.run_id, r.endpoint, r.project_id, m.region, r.status, m.error "
+            "FROM fleet_members m JOIN runs r ON r.id = m.run_id "
+            "WHERE m.fleet_run_id = ? ORDER BY m.seq",
+            (fleet_run_id,),
+        )
+        columns = ["seq", "run_id", "endpoint", "project_id", "region", "status", "error"]
+        return pd.DataFrame([tuple(r) for r in rows], columns=columns).set_index("seq")
+
+    def fleet_runs(self) -> pd.DataFrame:
+        """All fleet runs, newest first, with their project and outcome counts."""
+        rows = self._query(
+            "SELECT f.id AS fleet_run_id, f.created, f.finished, f.dry_run, f.status, "
+            "count(DISTINCT m.run_id) AS projects, count(p.task_id) AS ids, "
+            "sum(CASE WHEN p.outcome = 'deleted' THEN 1 ELSE 0 END) AS deleted, "
+            "sum(CASE WHEN p.outcome = 'failed' THEN 1 ELSE 0 END) AS failed, "
+            "sum(CASE WHEN p.outcome = 'pending' THEN 1 ELSE 0 END) AS pending "
+            "FROM fleet_runs f LEFT JOIN fleet_members m ON m.fleet_run_id = f.id "
+            "LEFT JOIN plan p ON p.run_id = m.run_id GROUP BY f.id ORDER BY f.id DESC"
+        )
+        columns = [
+            "fleet_run_id", "created", "finished", "dry_run", "status", "projects", "ids",
+            "deleted", "failed", "pending",
+        ]  # fmt: skip
+        frame = pd.DataFrame([tuple(r) for r in rows], columns=columns)
+        frame["dry_run"] = frame["dry_run"].astype(bool)
+        for name in ("projects", "ids", "deleted", "failed", "pending"):
+            frame[name] = frame[name].fillna(0).astype("int64")
+        return frame.set_index("fleet_run_id")
+
+    def fleet_of_runs(self) -> dict[int, int]:
+        """Run id -> the fleet run it belongs to (runs outside any fleet run are absent)."""
+        rows = self._query("SELECT run_id, fleet_run_id FROM fleet_members")
+        return {int(r["run_id"]): int(r["fleet_run_id"]) for r in rows}
 
     # --- leases --------------------------------------------------------------------------------
 

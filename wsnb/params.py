@@ -34,6 +34,7 @@ from wsnb.selection import TaskFilters
 
 if TYPE_CHECKING:
     from wsnb.client import Client
+    from wsnb.fleet import Fleet
 
 __all__ = [
     "CLEANUP_PARAMETERS",
@@ -43,6 +44,7 @@ __all__ = [
     "SecretParameterError",
     "check_no_secrets",
     "cleanup_client",
+    "cleanup_fleet",
     "cleanup_params",
     "parse_parameter",
 ]
@@ -96,6 +98,8 @@ class CleanupParams:
     endpoint: str | None = None
     region: str | None = None
     project_id: str | None = None
+    #: a fleet file path, or ``region:project_id`` targets; empty: the single project above
+    fleet: str | tuple[str, ...] = ()
     name_pattern: str | None = None
     task_types: tuple[str, ...] = ()
     last_statuses: tuple[str, ...] = ()
@@ -294,6 +298,36 @@ def _ledger_path(value: Any) -> Path | str | None:
     return _path(value, "WSNB_LEDGER", None)
 
 
+def _fleet(value: Any) -> str | tuple[str, ...]:
+    """A fleet file path (it must exist), or ``region:project_id`` targets (a list or
+    comma-separated text); empty: no fleet."""
+    from wsnb.fleet import FleetFileError, Target
+
+    if value is None or value == "" or (isinstance(value, list | tuple) and not value):
+        return ()
+    if (
+        isinstance(value, str)
+        and "," not in value
+        and (value.strip().endswith(".toml") or Path(value.strip()).expanduser().exists())
+    ):
+        path = Path(value.strip()).expanduser()
+        if not path.is_file():
+            raise ParameterError(f"fleet: the fleet file {path} does not exist")
+        return str(path)
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple):
+        raise ParameterError(
+            f"fleet must be a fleet file path or a list of 'region:project_id', not {value!r}"
+        )
+    targets = tuple(str(item).strip() for item in items if str(item).strip())
+    for item in targets:
+        try:
+            Target.parse(item)
+        except (FleetFileError, ValueError) as exc:
+            raise ParameterError(f"fleet: {exc}") from None
+    return targets
+
+
 def _ordered(low_name: str, low: Any, high_name: str, high: Any) -> None:
     if low is not None and high is not None and not low < high:
         raise ParameterError(f"{low_name} ({low}) must be earlier than {high_name} ({high})")
@@ -319,6 +353,7 @@ def cleanup_params(**kw: Any) -> CleanupParams:
         endpoint=_text("endpoint", get("endpoint")),
         region=_text("region", get("region")),
         project_id=_text("project_id", get("project_id")),
+        fleet=_fleet(get("fleet")),
         name_pattern=_text("name_pattern", get("name_pattern")),
         task_types=_choices("task_types", get("task_types"), [t.value for t in TaskType]),
         last_statuses=_choices(
@@ -345,6 +380,18 @@ def cleanup_params(**kw: Any) -> CleanupParams:
     )
     if params.endpoint and params.region:
         raise ParameterError("set endpoint or region, not both")
+    if params.fleet and (params.endpoint or params.region or params.project_id):
+        raise ParameterError("set fleet or endpoint/region/project_id, not both")
+    if params.fleet and params.mode == "quarantine":
+        raise ParameterError(
+            'mode="quarantine" works on one project: leave fleet empty (run the notebook once '
+            "per project, e.g. with Airflow's fan-out)"
+        )
+    if params.fleet and params.plan_run is not None:
+        raise ParameterError(
+            "plan_run executes one project's dry run: leave fleet empty (a fleet run is resumed "
+            "with 'wsnb runs resume RUN --fleet FILE')"
+        )
     _ordered("next_run_after", params.next_run_after, "next_run_before", params.next_run_before)
     _ordered("expire_after", params.expire_after, "expire_before", params.expire_before)
     if params.plan_run is not None:
@@ -379,6 +426,26 @@ def cleanup_client(params: CleanupParams) -> Client:
     if params.project_id:
         kw["project_id"] = params.project_id
     return Client.from_env(**kw)
+
+
+def cleanup_fleet(params: CleanupParams) -> Fleet | None:
+    """The parameters' fleet (None: a single project, see :func:`cleanup_client`); each
+    target's client gets its own rate limit at the parameters' rates."""
+    from wsnb._retry import RateLimit
+    from wsnb.fleet import Fleet
+
+    if not params.fleet:
+        return None
+    fleet = Fleet.parse(params.fleet if isinstance(params.fleet, str) else list(params.fleet))
+    if fleet is None:
+        return None
+    reads, writes = params.reads_per_minute, params.writes_per_minute
+
+    def limit() -> RateLimit | None:
+        return RateLimit(reads, writes) if reads or writes else None
+
+    fleet.client_options["rate_limit"] = limit
+    return fleet
 
 
 # --- papermill's reading of -p values ----------------------------------------------------------

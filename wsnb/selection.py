@@ -18,6 +18,7 @@ import pandas as pd
 
 if TYPE_CHECKING:
     from wsnb.client import Client
+    from wsnb.fleet import Fleet
 
 __all__ = ["TaskFilters", "select_tasks"]
 
@@ -78,7 +79,7 @@ def _isin(frame: pd.DataFrame, column: str, values: tuple[str, ...]) -> pd.Serie
 
 
 def select_tasks(
-    client: Client,
+    client: Client | Fleet,
     filters: TaskFilters | SupportsTaskFilters,
     *,
     frame: pd.DataFrame | None = None,
@@ -87,7 +88,8 @@ def select_tasks(
 ) -> pd.DataFrame:
     """The tasks the filters select (AND), from ``frame`` or from one listing of ``client``.
 
-    ``include_life_cycle`` and ``progress`` go to :func:`wsnb.frames.tasks_frame` when listing.
+    ``include_life_cycle`` and ``progress`` go to :func:`wsnb.frames.tasks_frame` when listing
+    (``client`` may be a :class:`~wsnb.fleet.Fleet`: the fleet frame, filtered the same way).
     """
     from wsnb import frames
 

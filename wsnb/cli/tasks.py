@@ -27,7 +27,8 @@ from wsnb.cli._common import (
     open_ledger,
     read_ids,
 )
-from wsnb.cli._errors import CliError
+from wsnb.cli._errors import CliError, ExitCode
+from wsnb.cli._fleet import fleet_option
 from wsnb.cli._quarantine import quarantine_command
 from wsnb.models import (
     BATCH_DELETE_MAX,
@@ -93,6 +94,7 @@ def tasks() -> None:
 
 @tasks.command("list")
 @connection_options
+@fleet_option
 @_filters
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write here, not stdout.")
@@ -101,16 +103,25 @@ def list_command(
     endpoint: str | None,
     region: str | None,
     project_id: str | None,
+    fleet_file: str | None,
     include_life_cycle: bool,
     fmt: str,
     output: str | None,
     progress: bool,
     **filters: Any,
 ) -> None:
-    """List the tasks the filters select (all must match)."""
+    """List the tasks the filters select (all must match); with --fleet, in every project of
+    the fleet (columns project_id and region first)."""
     from wsnb.cli._table import TASKS
     from wsnb.selection import select_tasks
 
+    if fleet_file is not None:
+        from wsnb.cli._fleet import fleet_table, load
+
+        fleet = load(fleet_file, endpoint, region, project_id)
+        frame = select_tasks(fleet, _task_filters(filters), include_life_cycle=include_life_cycle)
+        emit(frame, fmt, output, fleet_table(TASKS))
+        return
     with make_client(endpoint, region, project_id) as client:
         frame = select_tasks(
             client,
@@ -123,11 +134,13 @@ def list_command(
 
 @tasks.command("delete")
 @connection_options
+@fleet_option
 @_filters
 @click.option(
     "--ids-file",
     type=click.Path(dir_okay=False, allow_dash=True),
-    help="Ids to delete, one per line ('-': stdin). Otherwise the filters select.",
+    help="Ids to delete, one per line ('-': stdin; with --fleet: 'project_id task_id')."
+    " Otherwise the filters select.",
 )
 @click.option("--expired", is_flag=True, help="Only tasks whose expire_time has passed.")
 @click.option("--disabled", "only_disabled", is_flag=True, help="Only disabled tasks.")
@@ -161,7 +174,8 @@ def list_command(
     "--report",
     type=click.Path(dir_okay=False),
     help="Also write the report: .html (e-mail sized; a sampled page brings its .csv), .csv,"
-    " .json or .md (by the suffix).",
+    " .json or .md (by the suffix); with --fleet a folder (fleet.csv and one folder per"
+    " project).",
 )
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--progress/--no-progress", default=True)
@@ -169,6 +183,7 @@ def delete_command(
     endpoint: str | None,
     region: str | None,
     project_id: str | None,
+    fleet_file: str | None,
     include_life_cycle: bool,
     ids_file: str | None,
     expired: bool,
@@ -197,6 +212,27 @@ def delete_command(
         raise click.UsageError("give either --ids-file or filters, not both")
     if not ids_file and not (chosen.active() or select_all):
         raise click.UsageError("nothing selected: give --ids-file, a filter, or --all")
+    if fleet_file is not None:
+        _delete_fleet(
+            _load_fleet_file(fleet_file, endpoint, region, project_id),
+            chosen,
+            ids_file=ids_file,
+            include_life_cycle=include_life_cycle,
+            dry_run=dry_run,
+            max_deletions=max_deletions,
+            ledger=ledger,
+            yes=yes,
+            report=report,
+            options={
+                "chunk_size": chunk_size,
+                "concurrency": concurrency,
+                "verify": verify,
+                "progress": progress,
+                "snapshot": snapshot,
+                "precheck": precheck,
+            },
+        )
+        return
     if report and Path(report).suffix.lower().lstrip(".") not in REPORT_FILES:
         raise click.UsageError("--report must end in .html, .csv, .json or .md")
     if report and not Path(report).expanduser().absolute().parent.is_dir():
@@ -262,3 +298,80 @@ def delete_command(
 
 # ``wsnb tasks quarantine`` (grace periods) is built in its own module, with the filters above.
 tasks.add_command(quarantine_command(_filters, _task_filters))
+
+
+def _load_fleet_file(path: str, *connection: str | None) -> Any:
+    """The fleet of ``--fleet`` (a usage error with connection options or a bad file)."""
+    from wsnb.cli._fleet import load
+
+    return load(path, *connection)
+
+
+def _delete_fleet(
+    fleet: Any,
+    chosen: TaskFilters,
+    *,
+    ids_file: str | None,
+    include_life_cycle: bool,
+    dry_run: bool,
+    max_deletions: int,
+    ledger: str | None,
+    yes: bool,
+    report: str | None,
+    options: dict[str, Any],
+) -> None:
+    """``tasks delete --fleet``: select in every project, one confirmation, one fleet run."""
+    from wsnb.cli._fleet import count_by_project, read_fleet_ids
+    from wsnb.deletion import delete_fleet
+    from wsnb.report import REPORT_FILES
+    from wsnb.selection import select_tasks
+
+    if report and (
+        Path(report).suffix.lower().lstrip(".") in REPORT_FILES
+        or (Path(report).expanduser().exists() and not Path(report).expanduser().is_dir())
+    ):
+        raise click.UsageError(
+            f"--report {report}: with --fleet the report is a folder (fleet.csv, report.json"
+            " and one folder per project), not a file"
+        )
+    ids = read_fleet_ids(ids_file) if ids_file else None
+    unknown = sorted(set(ids or {}) - set(fleet.project_ids))
+    if unknown:
+        raise CliError(f"--ids-file names project(s) not in the fleet: {', '.join(unknown)}")
+    book = open_ledger(ledger)
+    try:
+        selection: Any = ids
+        if selection is None:
+            selection = select_tasks(fleet, chosen, include_life_cycle=include_life_cycle)
+        per = count_by_project(selection)
+        count = sum(per.values())
+        if count == 0:
+            click.echo("no task selected; nothing to do")
+            return
+        if count > max_deletions:
+            raise CliError(
+                f"refusing to delete {count} task(s) across the fleet: --max is "
+                f"{max_deletions} (for the whole fleet); nothing was sent. Use --max {count} "
+                "if you mean it"
+            )
+        if not dry_run and not yes:
+            where = ", ".join(f"{n} in {pid} ({fleet.target(pid).label})" for pid, n in per.items())
+            click.confirm(f"Delete {count} task(s) across the fleet: {where}?", abort=True)
+        options = {k: v for k, v in options.items() if v is not None}
+        result = delete_fleet(
+            fleet, selection, dry_run=dry_run, max_deletions=max_deletions, ledger=book, **options
+        )
+    finally:
+        book.close()
+    click.echo(result.summary_text())
+    if report:
+        for name, path in result.write(report).items():
+            if "/" not in name or name.endswith("/html"):
+                click.echo(f"report written to {path}", err=True)
+    if not result.ok:
+        raise CliError(
+            f"fleet run {result.fleet_run_id} did not finish OK (see the summary above): "
+            f"'wsnb runs show {result.fleet_run_id} --fleet' lists every project, "
+            f"'wsnb runs resume {result.fleet_run_id} --fleet FILE' finishes what is pending",
+            ExitCode.NOT_OK,
+        )

@@ -61,6 +61,7 @@ from typing import Any
 import pandas as pd
 
 from wsnb._aio import Api, run_sync
+from wsnb._fleet_report import FleetReport
 from wsnb.client import AsyncClient, Client
 from wsnb.deletion._execute import (
     DEFAULT_MAX_AGE,
@@ -69,6 +70,7 @@ from wsnb.deletion._execute import (
     PlanError,
     PlanStaleError,
 )
+from wsnb.deletion._fleet import delete_fleet, refresh_fleet_run, restore_fleet, resume_fleet
 from wsnb.deletion._plan import DEFAULT_CHUNK_SIZE, DEFAULT_MAX, DeletionCapError, selection_ids
 from wsnb.deletion._restore import _restore, create_body
 from wsnb.deletion._run import (
@@ -81,6 +83,7 @@ from wsnb.deletion._run import (
     ledger_errors,
     run_eta,
 )
+from wsnb.fleet import Fleet
 from wsnb.ledger import Ledger, default_ledger_path
 from wsnb.report import DeletionReport
 
@@ -90,6 +93,7 @@ __all__ = [
     "DEFAULT_MAX",
     "DEFAULT_MAX_AGE",
     "DeletionCapError",
+    "FleetReport",
     "LedgerError",
     "Plan",
     "PlanChangedError",
@@ -99,17 +103,20 @@ __all__ = [
     "adelete_tasks",
     "aresume",
     "create_body",
+    "delete_fleet",
     "delete_tasks",
     "deletion_eta",
     "plan_deletion",
+    "restore_fleet",
     "restore_tasks",
     "resume",
+    "resume_fleet",
     "selection_ids",
 ]
 
 
 def delete_tasks(
-    client: Client,
+    client: Client | Fleet,
     tasks: Any,
     *,
     chunk_size: int | None = None,
@@ -146,7 +153,28 @@ def delete_tasks(
     the run is closed as ``cancelled`` and its report returned (``resume`` finishes it). An
     interrupt (Ctrl-C, Jupyter's Kernel > Interrupt) does the same, then re-raises
     ``KeyboardInterrupt``.
+
+    With a :class:`~wsnb.fleet.Fleet` instead of a client: ``tasks`` must say each id's project
+    (a fleet frame, ``{project_id: ids}`` or ``(project_id, task_id)`` pairs), the projects run
+    concurrently (each through its own client and quota), ``max_deletions`` caps the whole
+    fleet, and the result is a :class:`~wsnb._fleet_report.FleetReport` (one run per project,
+    grouped by a fleet run in the ledger; a project that fails does not stop the others).
     """
+    if isinstance(client, Fleet):
+        return delete_fleet(
+            client,
+            tasks,
+            chunk_size=chunk_size,
+            concurrency=concurrency,
+            dry_run=dry_run,
+            max_deletions=max_deletions,
+            ledger=ledger,
+            verify=verify,
+            progress=progress,
+            snapshot=snapshot,
+            precheck=precheck,
+            cancel=cancel,
+        )
     if isinstance(client, AsyncClient):
         raise TypeError("delete_tasks() needs a sync Client; use adelete_tasks() with AsyncClient")
     if isinstance(tasks, Plan | DeletionReport):  # execute a dry run's plan, exactly as planned
@@ -308,7 +336,7 @@ def plan_deletion(
 
 
 def resume(
-    client: Client,
+    client: Client | Fleet,
     ledger: Ledger | str | os.PathLike[str],
     run_id: int,
     *,
@@ -319,11 +347,19 @@ def resume(
     that a call may have deleted are checked on the server (never re-sent blindly), ids already
     settled are left alone, the rest are deleted. ``progress`` and ``cancel`` as in
     :func:`delete_tasks` (``total``: the ids still pending). Raises
-    :class:`~wsnb.ledger.RunLeasedError` while another process holds the run (it is running)."""
+    :class:`~wsnb.ledger.RunLeasedError` while another process holds the run (it is running).
+
+    With a :class:`~wsnb.fleet.Fleet`, ``run_id`` is a *fleet run* id: every child run not done
+    is resumed with its own project's client (concurrently); returns a
+    :class:`~wsnb._fleet_report.FleetReport`."""
+    if isinstance(client, Fleet):
+        return resume_fleet(client, ledger, run_id, progress=progress, cancel=cancel)
     book, owned = _open_ledger(ledger)
     event = cancel if cancel is not None else threading.Event()
     try:
-        return run_sync(_resume(Api(client), book, run_id, progress, event), cancel=event)
+        report = run_sync(_resume(Api(client), book, run_id, progress, event), cancel=event)
+        refresh_fleet_run(book, run_id)  # a fleet's child resumed on its own: the parent follows
+        return report
     finally:
         if owned:
             book.close()
@@ -350,10 +386,10 @@ async def aresume(
 
 
 def restore_tasks(
-    client: Client,
+    client: Client | Fleet,
     ledger: Ledger | str | os.PathLike[str],
     run_id: int,
-    ids: Sequence[str] | None = None,
+    ids: Sequence[str] | Any | None = None,
 ) -> pd.DataFrame:
     """Re-create tasks a run deleted (all, or ``ids``) from their snapshots.
 
@@ -362,7 +398,12 @@ def restore_tasks(
     restored is not created again. A create cut short (killed, or ``unknown``) is resolved on
     the next restore by asking the server (the task made since is adopted), never by creating
     a twin. Raises :class:`~wsnb.ledger.RunLeasedError` while another process holds the run.
+
+    With a :class:`~wsnb.fleet.Fleet`, ``run_id`` is a fleet run id and ``ids`` (optional) says
+    each id's project; the frame is indexed by (``project_id``, ``old_id``).
     """
+    if isinstance(client, Fleet):
+        return restore_fleet(client, ledger, run_id, ids)
     book, owned = _open_ledger(ledger)
     try:
         with ledger_errors(book.path):

@@ -16,6 +16,7 @@ from starlette.routing import BaseRoute, Route
 
 from ._control import control_routes
 from ._errors import INTERNAL, NO_SUCH_API, NO_SUCH_API_MSG, ApiError
+from ._iam import iam_routes
 from .handlers import (
     batch_delete,
     create_task,
@@ -75,6 +76,7 @@ def create_app(
         Route(path, _Operation(state, name, handler, named_task_ids), methods=[method], name=name)
         for path, method, name, handler in OPERATIONS
     ]
+    routes.extend(iam_routes(state))
     routes.extend(control_routes(state))
 
     async def _no_such_api(request: Request, exc: Exception) -> Response:

@@ -46,6 +46,10 @@ class EmulatorConfig:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC), repr=False)
     control_from_anywhere: bool = False
     profile: Profile | str = "documented"
+    #: The IAM endpoint (``GET /v3/auth/projects``) names every project after this region;
+    #: ``iam_projects`` adds projects (id -> name) that hold no task yet.
+    region: str = "cn-north-4"
+    iam_projects: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.auth not in ("strict", "loose"):

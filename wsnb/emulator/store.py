@@ -401,6 +401,14 @@ class Store:
             ).fetchall()
         return [r[0] for r in rows]
 
+    def project_ids(self) -> list[str]:
+        """Every project id that holds tasks (the IAM endpoint lists them), sorted."""
+        with self._read() as con:
+            rows = con.execute(
+                "SELECT DISTINCT project_id FROM tasks ORDER BY project_id"
+            ).fetchall()
+        return [r[0] for r in rows]
+
     # --- records ---------------------------------------------------------------------------
 
     def list_records(
