@@ -38,7 +38,7 @@
 /**
  * @typedef {"idle" | "previewing" | "confirm" | "running" | "done" | "error"} DeleteState
  * @typedef {"" | "snapshots" | "deleting" | "verifying"} DeletePhase
- * @typedef {"id" | "enum" | "date" | "text"} ColumnKind
+ * @typedef {"id" | "enum" | "date" | "text" | "history"} ColumnKind
  * @typedef {{ name: string, label: string, kind: ColumnKind }} Column
  * @typedef {{ column: string, descending?: boolean }} SortKey
  * @typedef {{ from?: string | null, to?: string | null }} DateRange
