@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pandas as pd
@@ -214,6 +215,8 @@ def test_progress_names_the_phases_with_counts_and_hides_the_old_report(
     emulator.control.add_fault(operation="get_task", kind="latency", latency=0.05)
     sent_before = len(browser.sent)
     keys = ("delete_phase", "delete_done", "delete_total", "delete_progress", "report_html")
+    lefts = [grid.delete_eta_left]
+    grid.observe(lambda change: lefts.append(change["new"]), "delete_eta_left")
     state = {k: getattr(grid, k) for k in keys}
     browser.act("delete_confirm", count=30)
     assert grid.delete_state == "done", grid.delete_message
@@ -238,6 +241,9 @@ def test_progress_names_the_phases_with_counts_and_hides_the_old_report(
     progress = [s[3] for s in running]
     assert progress == sorted(progress) and 0 < progress[len(progress) // 2] < 1
     assert grid.delete_progress == 1.0 and grid.delete_phase == ""
+    # the time left was shown while it ran ("about 3 s left"), and is gone once it is done
+    assert any(re.fullmatch(r"about \d+ (s|min)( \d+ s)? left", t) for t in lefts), lefts
+    assert grid.delete_eta_left == ""
     assert len(emulator.control.task_ids()) == 0
 
 

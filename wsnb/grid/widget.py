@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import weakref
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -187,6 +188,9 @@ class TaskGrid(anywidget.AnyWidget):  # type: ignore[misc]
     delete_total = traitlets.Int(0).tag(sync=True)
     #: The estimated duration of the real run, shown with the preview.
     delete_eta = traitlets.Unicode("").tag(sync=True)
+    #: While a dry run or a deletion works: the time it still needs ("about 2 min left"),
+    #: from the estimate at first, then from the pace so far.
+    delete_eta_left = traitlets.Unicode("").tag(sync=True)
     #: The ``wsnb tasks delete`` command line doing the previewed deletion from a shell.
     delete_command = traitlets.Unicode("").tag(sync=True)
     report_html = traitlets.Unicode("").tag(sync=True)
@@ -229,6 +233,8 @@ class TaskGrid(anywidget.AnyWidget):  # type: ignore[misc]
         self._cancel = threading.Event()
         self._after_cell: Callable[..., None] | None = None
         self._pending_positions: IntArray = np.zeros(0, dtype=np.intp)
+        self._run_started = time.monotonic()
+        self._run_seconds = 0.0
         self._engine = FrameEngine(frame)
         self._mask: BoolArray = np.zeros(self._engine.n, dtype=bool)
         self._order: IntArray = np.arange(self._engine.n, dtype=np.intp)
@@ -839,7 +845,7 @@ class TaskGrid(anywidget.AnyWidget):  # type: ignore[misc]
             target = self._deleter_selection(ids)
             with self.hold_sync():
                 self.last_report = None
-                self._progress_reset(len(ids))
+                self._progress_reset(len(ids), check.phase_seconds()["snapshots"])
                 self._delete_status(
                     "previewing",
                     f"Dry run over {len(ids):,} tasks: reads only, nothing is deleted "
@@ -913,7 +919,7 @@ class TaskGrid(anywidget.AnyWidget):  # type: ignore[misc]
             plan = self._estimate(ids)
             target = self._deleter_selection(ids)
             with self.hold_sync():
-                self._progress_reset(len(ids))
+                self._progress_reset(len(ids), plan.seconds)
                 self._delete_status("running", f"Deleting {len(ids):,} tasks: {plan.text()}.")
             options, ledger, cap = dict(self._delete_options), self._ledger, self._max_deletions
 
@@ -1021,8 +1027,12 @@ class TaskGrid(anywidget.AnyWidget):  # type: ignore[misc]
             self.set_trait("preview_total", len(positions))
             self.set_trait("preview_hidden", int((self._display_rank()[positions] < 0).sum()))
 
-    def _progress_reset(self, total: int) -> None:
+    def _progress_reset(self, total: int, seconds: float) -> None:
+        """A run of ``total`` ids starts; ``seconds``: its estimated duration."""
         self.report_html = ""  # the previous report must not look like this run's
+        self._run_started = time.monotonic()
+        self._run_seconds = seconds
+        self.delete_eta_left = self._left(0.0)
         self.delete_done = 0
         self.delete_total = total
         self.delete_progress = 0.0
@@ -1036,9 +1046,26 @@ class TaskGrid(anywidget.AnyWidget):  # type: ignore[misc]
             self.delete_done = done
             self.delete_total = total
             self.delete_progress = fraction
+            self.delete_eta_left = self._left(fraction)
+
+    def _left(self, fraction: float) -> str:
+        """The time the run still needs: the estimate minus the time spent until a tenth is
+        done, then the pace so far (the fraction is weighted by each phase's time)."""
+        from wsnb.grid._eta import format_duration
+
+        spent = time.monotonic() - self._run_started
+        if fraction >= 1.0:
+            return ""
+        if fraction >= 0.1:
+            left = spent * (1.0 - fraction) / fraction
+        else:
+            left = max(self._run_seconds - spent, 0.0)
+        return f"about {format_duration(left)} left"
 
     def _delete_status(self, state: DeleteState, message: str) -> None:
         with self._lock, self.hold_sync():
+            if state not in ("previewing", "running"):
+                self.delete_eta_left = ""
             self.delete_state = state
             self.delete_message = message
 
