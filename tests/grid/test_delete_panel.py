@@ -96,6 +96,31 @@ def test_delete_refuses_when_the_selection_changed_since_the_preview(
     assert set(emulator.control.task_ids()) == before
 
 
+def test_after_a_deletion_the_view_keeps_its_filter_search_and_counts(
+    live: tuple[Any, TaskGrid, Browser],
+) -> None:
+    """The grid without the deleted tasks is prepared off the lock; what it shows must be what
+    a fresh grid on the remaining tasks shows under the same filter, search and sort."""
+    _emulator, grid, browser = live
+    browser.set(
+        filters={"task_type": ["REBOOT", "STOP", "START"]},
+        sort=[{"column": "task_name", "descending": True}],
+    )
+    browser.act("select_page")
+    chosen = list(grid.selected_ids)[:4]
+    browser.act("clear")
+    grid.select(chosen)
+    browser.act("delete_preview")
+    browser.act("delete_confirm", count=len(chosen))
+    assert grid.delete_state == "done", grid.delete_message
+    fresh = TaskGrid(grid.frame)
+    fresh.filters, fresh.sort = grid.filters, grid.sort
+    assert not set(chosen) & set(grid.frame.index)
+    assert grid.matching == fresh.matching > 0
+    assert grid.filter_counts == fresh.filter_counts
+    assert browser.shown == [r["id"] for r in fresh.rows]
+
+
 # --- regression: over the cap (issue item 6) -----------------------------------------------------
 
 

@@ -359,6 +359,18 @@ class FrameEngine:
         if "task_name" in frame.columns:
             self._sort_key("task_name")
 
+    def warm(self) -> None:
+        """Compute now what the first filter, date range, sort and lookup would compute lazily
+        (value codes, wall-clock times, the id order, the key lookup): for an engine built off
+        the kernel's main thread, so the first gesture on it is as fast as the later ones."""
+        for column in self.facets:
+            self._enum_codes(column)
+        for column in DATE_COLUMNS:
+            if column in self.columns:
+                self.local_ns(column)
+        self._sort_key(ID_COLUMN)
+        self.positions_of([])  # the key -> position lookup
+
     # -- history -------------------------------------------------------------------------------
 
     def has_history(self) -> bool:
