@@ -359,7 +359,8 @@ def _fleet(page: Any, emulator: Emulator, output_dir: Path, ui: str) -> None:
     for theme in ("JupyterLab Light", "JupyterLab Dark"):
         _set_theme(page, theme)
         shade = "dark" if "Dark" in theme else "light"
-        grid.screenshot(path=str(output_dir / f"grid-fleet-{ui}-{shade}.png"))
+        grid.locator("[data-testid='delete-blocked']").scroll_into_view_if_needed()
+        page.screenshot(path=str(output_dir / f"grid-fleet-{ui}-{shade}.png"))
         blocked = page.evaluate(CONTRAST_JS, f"{GRID} [data-testid='delete-blocked']")
         assert blocked >= MIN_CONTRAST, (theme, blocked)
     _set_theme(page, "JupyterLab Light")
