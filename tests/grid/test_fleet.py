@@ -224,3 +224,10 @@ def test_delete_hands_the_fleet_and_the_selected_rows_to_the_deleter(
     assert not {(P1, t) for t in chosen} & left
     assert {(P2, t) for t in chosen} <= left  # the other project's rows stay
     assert grid.total == len(frame) - 3
+
+
+def test_the_static_fallback_counts_regions(fleet: pd.DataFrame) -> None:
+    html = TaskGrid(fleet)._repr_html_()
+    assert "<th>region</th>" in html
+    assert "<td>cn-north-4</td><td style='text-align:right'>300</td>" in html
+    assert f"<td>{key(P1, str(fleet.index[0][1]))}</td>" in html  # the preview shows row keys
