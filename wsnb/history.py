@@ -163,7 +163,11 @@ class _Store:
         ]
         with transaction(self._con, self._lock):
             self._con.executemany(
-                "INSERT OR REPLACE INTO history_cache VALUES (?, ?, ?, ?, ?, ?)", rows
+                "INSERT INTO history_cache VALUES (?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (endpoint, project_id, task_id) DO UPDATE SET "
+                "fetched_at = excluded.fetched_at, limit_asked = excluded.limit_asked, "
+                "payload_json = excluded.payload_json",
+                rows,
             )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pandas as pd
@@ -93,6 +94,31 @@ def test_delete_refuses_when_the_selection_changed_since_the_preview(
     browser.act("delete_confirm", count=3)  # no preview pending any more
     assert "preview first" in grid.error
     assert set(emulator.control.task_ids()) == before
+
+
+def test_after_a_deletion_the_view_keeps_its_filter_search_and_counts(
+    live: tuple[Any, TaskGrid, Browser],
+) -> None:
+    """The grid without the deleted tasks is prepared off the lock; what it shows must be what
+    a fresh grid on the remaining tasks shows under the same filter, search and sort."""
+    _emulator, grid, browser = live
+    browser.set(
+        filters={"task_type": ["REBOOT", "STOP", "START"]},
+        sort=[{"column": "task_name", "descending": True}],
+    )
+    browser.act("select_page")
+    chosen = list(grid.selected_ids)[:4]
+    browser.act("clear")
+    grid.select(chosen)
+    browser.act("delete_preview")
+    browser.act("delete_confirm", count=len(chosen))
+    assert grid.delete_state == "done", grid.delete_message
+    fresh = TaskGrid(grid.frame)
+    fresh.filters, fresh.sort = grid.filters, grid.sort
+    assert not set(chosen) & set(grid.frame.index)
+    assert grid.matching == fresh.matching > 0
+    assert grid.filter_counts == fresh.filter_counts
+    assert browser.shown == [r["id"] for r in fresh.rows]
 
 
 # --- regression: over the cap (issue item 6) -----------------------------------------------------
@@ -214,6 +240,8 @@ def test_progress_names_the_phases_with_counts_and_hides_the_old_report(
     emulator.control.add_fault(operation="get_task", kind="latency", latency=0.05)
     sent_before = len(browser.sent)
     keys = ("delete_phase", "delete_done", "delete_total", "delete_progress", "report_html")
+    lefts = [grid.delete_eta_left]
+    grid.observe(lambda change: lefts.append(change["new"]), "delete_eta_left")
     state = {k: getattr(grid, k) for k in keys}
     browser.act("delete_confirm", count=30)
     assert grid.delete_state == "done", grid.delete_message
@@ -238,6 +266,9 @@ def test_progress_names_the_phases_with_counts_and_hides_the_old_report(
     progress = [s[3] for s in running]
     assert progress == sorted(progress) and 0 < progress[len(progress) // 2] < 1
     assert grid.delete_progress == 1.0 and grid.delete_phase == ""
+    # the time left was shown while it ran ("about 3 s left"), and is gone once it is done
+    assert any(re.fullmatch(r"about \d+ (s|min)( \d+ s)? left", t) for t in lefts), lefts
+    assert grid.delete_eta_left == ""
     assert len(emulator.control.task_ids()) == 0
 
 

@@ -6,6 +6,10 @@ preview hands it the preview's plan, so nothing is snapshotted twice) and turns 
 :class:`~wsnb.report.DeletionReport` into a one-line summary, its HTML, and the ids that are no
 longer on the server (``deleted`` or ``already_absent``), which then leave the grid.
 
+A fleet grid hands the deleter its fleet and the selected rows of the fleet frame (a DataFrame
+indexed by ``("project_id", "task_id")``), and reads the gone tasks back as row keys
+(``project_id/task_id``) when the report names each task's project.
+
 Also here: whether the client can still send (:func:`client_is_closed`), whether the deleter
 takes a ``cancel`` token (:func:`deleter_accepts_cancel`), and the ``wsnb tasks delete`` command
 line that does the same deletion from a shell (:func:`command_line`).
@@ -20,6 +24,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
+import pandas as pd
+
+from wsnb.grid._engine import row_key
+
 if TYPE_CHECKING:
     from wsnb.report import DeletionReport
 
@@ -27,6 +35,23 @@ if TYPE_CHECKING:
 GONE_OUTCOMES: Final = frozenset({"deleted", "already_absent"})
 #: The file name the panel's export and its command line use.
 IDS_FILE: Final = "wsnb-selected-ids.csv"
+#: The file name of a fleet grid's export (``project_id,region,task_id`` with a header).
+FLEET_IDS_FILE: Final = "wsnb-selected-tasks.csv"
+
+
+def fleet_csv(rows: pd.DataFrame) -> str:
+    """The selected rows of a fleet frame as CSV: ``project_id,region,task_id``, a header line,
+    one task per line (a task id alone is ambiguous across projects)."""
+    out = pd.DataFrame(
+        {
+            "project_id": rows.index.get_level_values("project_id").astype(str),
+            "region": rows["region"].astype("string").fillna("").to_numpy()
+            if "region" in rows.columns
+            else "",
+            "task_id": rows.index.get_level_values("task_id").astype(str),
+        }
+    )
+    return str(out.to_csv(index=False, lineterminator="\n"))
 
 
 def client_is_closed(client: Any) -> bool:
@@ -78,18 +103,23 @@ class PanelResult:
 
 def _result(report: DeletionReport) -> PanelResult:
     frame = report.frame
-    gone = frame.loc[frame["outcome"].astype(str).isin(GONE_OUTCOMES), "task_id"]
+    rows = frame[frame["outcome"].astype(str).isin(GONE_OUTCOMES)]
+    if "project_id" in rows.columns:  # a fleet report: the key names the project too
+        pairs = zip(rows["project_id"], rows["task_id"], strict=True)
+        gone = tuple(row_key(str(p), str(t)) for p, t in pairs)
+    else:
+        gone = tuple(str(t) for t in rows["task_id"])
     return PanelResult(
         report=report,
         summary=report.summary_text(brief=True),
         html=report._repr_html_(),
-        gone=tuple(str(t) for t in gone),
+        gone=gone,
     )
 
 
 def _call(
     client: Any,
-    ids: Sequence[str],
+    ids: Sequence[str] | pd.DataFrame,
     *,
     dry_run: bool,
     ledger: Any,
@@ -107,7 +137,7 @@ def _call(
         kwargs["cancel"] = cancel
     return delete_tasks(
         client,
-        list(ids),
+        ids if isinstance(ids, pd.DataFrame) else list(ids),
         dry_run=dry_run,
         ledger=ledger,
         progress=progress if progress is not None else False,
@@ -138,7 +168,7 @@ def _previewed_plan(client: Any, ids: Sequence[str], ledger: Any) -> Any:
 
 def dry_run(
     client: Any,
-    ids: Sequence[str],
+    ids: Sequence[str] | pd.DataFrame,
     *,
     ledger: Any,
     max_deletions: int | None,
@@ -146,8 +176,9 @@ def dry_run(
     progress: Callable[[int, int], None] | None = None,
     cancel: threading.Event | None = None,
 ) -> PanelResult:
-    """Plan the deletion of ``ids`` without deleting (``delete_tasks(dry_run=True)``); the
-    Confirm that follows executes this plan (:func:`run_delete`)."""
+    """Plan the deletion of ``ids`` without deleting (``delete_tasks(dry_run=True)``); ``ids``
+    is the list of task ids, or for a fleet the selected rows of the fleet frame. For one
+    project the Confirm that follows executes this plan (:func:`run_delete`)."""
     report = _call(
         client,
         ids,
@@ -158,15 +189,15 @@ def dry_run(
         progress=progress,
         cancel=cancel,
     )
-    if report.summary.get("status") == "done":
-        with _PREVIEWS_LOCK:
+    if report.summary.get("status") == "done" and not isinstance(ids, pd.DataFrame):
+        with _PREVIEWS_LOCK:  # a fleet's preview is not kept: its Confirm runs afresh
             _PREVIEWS[id(client)] = (tuple(ids), ledger, int(report.summary["run_id"]))
     return _result(report)
 
 
 def run_delete(
     client: Any,
-    ids: Sequence[str],
+    ids: Sequence[str] | pd.DataFrame,
     *,
     ledger: Any,
     max_deletions: int | None,
@@ -180,7 +211,7 @@ def run_delete(
     the preview are refused with ``PlanChangedError``); a plan too old is made again."""
     from wsnb.deletion import PlanStaleError, delete_tasks
 
-    plan = _previewed_plan(client, ids, ledger)
+    plan = None if isinstance(ids, pd.DataFrame) else _previewed_plan(client, ids, ledger)
     if plan is not None:
         kwargs: dict[str, Any] = {"verify": options.get("verify", True)}
         if max_deletions is not None:

@@ -2,7 +2,17 @@
 
 Everything that depends only on the frame (search text, sort keys, wall-clock times in each
 task's zone) is computed once, lazily, and cached, so each interaction on 100k rows is a few
-vectorised passes. Positions here index the frame; the widget speaks task ids to the outside.
+vectorised passes. Positions here index the frame; the widget speaks row keys to the outside.
+
+Two optional shapes widen the frame:
+
+* a **fleet frame** (``tasks_frame(fleet)``: a MultiIndex ``("project_id", "task_id")`` and a
+  ``region`` column) — each row's key is ``"<project_id>/<task_id>"`` (:func:`row_key`; project
+  ids never hold ``/``, they are part of the API's path), so two projects may hold the same task
+  id; ``region`` and ``project_id`` are value filters whose values come from the frame;
+* **history columns** (``wsnb.enrich``: ``last_run``, ``recent_outcomes``, ``failure_streak``,
+  …) — ``recent_outcomes`` is shown (as marks, by the front end), ``last_run`` is a date column,
+  and the ``history`` filter selects by failure streak and idle time (:class:`HistoryFilter`).
 """
 
 from __future__ import annotations
@@ -30,13 +40,23 @@ ENUM_COLUMNS: Final[dict[str, tuple[str | bool, ...]]] = {
     "last_status": tuple(s.value for s in LastStatus),
     "enable": (True, False),
 }
+#: Value-filter columns whose values come from the frame itself (fleet frames).
+FACET_COLUMNS: Final = ("region", "project_id")
 #: Datetime columns offered as date-range filters (compared as wall-clock time in the task's zone).
-DATE_COLUMNS: Final = ("next_execution_time", "expire_time")
+DATE_COLUMNS: Final = ("next_execution_time", "expire_time", "last_run")
+#: The columns ``wsnb.enrich`` adds that the grid needs to show and filter on history.
+HISTORY_NEEDS: Final = ("recent_outcomes", "failure_streak", "last_run")
+#: The pseudo-column of the history filter (``filters["history"]``).
+HISTORY_FILTER: Final = "history"
+#: Days without a run that the history filter's "idle" choice starts from.
+DEFAULT_IDLE_DAYS: Final = 30
 #: Columns the quick search looks into, besides the task id.
 SEARCH_COLUMNS: Final = ("task_name", "description")
 #: Columns shown in the grid, in order (the task id is always first).
 DISPLAY_COLUMNS: Final = (
     "task_name",
+    "region",
+    "project_id",
     "task_type",
     "scheduled_type",
     "last_status",
@@ -44,8 +64,14 @@ DISPLAY_COLUMNS: Final = (
     "next_execution_time",
     "expire_time",
     "time_zone",
+    "recent_outcomes",
+    "last_run",
 )
 ID_COLUMN: Final = "task_id"
+#: The index levels of a fleet frame.
+FLEET_LEVELS: Final = ("project_id", "task_id")
+#: Separates the project id from the task id in a fleet row's key.
+KEY_SEPARATOR: Final = "/"
 #: Years a date filter accepts (the browser's date inputs use the same bounds as min/max).
 DATE_YEARS: Final = (1900, 2199)
 _NAT: Final = np.iinfo(np.int64).min
@@ -154,35 +180,84 @@ def _parse_bound(column: str, key: str, value: object) -> int | None:
     return int(pd.Timestamp(parsed).as_unit("ns").value)
 
 
-def normalize_filters(
-    filters: Mapping[str, Any], columns: Sequence[str]
-) -> tuple[dict[str, list[str | bool | None]], dict[str, DateRange]]:
-    """Check a ``filters`` value and split it into enum-value sets and date ranges.
+@dataclass(frozen=True)
+class HistoryFilter:
+    """The history filter: ``failed_last`` (the task failed each of its last N runs, i.e. its
+    failure streak is at least N) and ``idle_days`` (no run in the last D days, never-run tasks
+    included); ``None`` leaves that part out."""
 
-    Enum filters are lists of allowed values (``None`` means missing); an empty list means no
-    filter. Date filters are ``{"from": iso, "to": iso}`` with either bound optional.
+    failed_last: int | None = None
+    idle_days: int | None = None
+
+
+@dataclass(frozen=True)
+class Filters:
+    """A checked ``filters`` value: value sets, date ranges and the history filter."""
+
+    enums: dict[str, list[str | bool | None]]
+    dates: dict[str, DateRange]
+    history: HistoryFilter | None = None
+
+
+def _history_bound(key: str, value: object, high: int) -> int | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= high:
+        raise ValueError(
+            f"filters['history'][{key!r}] must be a whole number from 1 to {high}, got {value!r}"
+        )
+    return value
+
+
+def normalize_filters(
+    filters: Mapping[str, Any],
+    columns: Sequence[str],
+    choices: Mapping[str, Sequence[str | bool | None]] | None = None,
+    history_records: int = 0,
+) -> Filters:
+    """Check a ``filters`` value and split it into value sets, date ranges and history.
+
+    Value filters are lists of allowed values (``None`` means missing); an empty list means no
+    filter. ``choices`` gives the values of the columns whose values come from the frame
+    (:data:`FACET_COLUMNS`). Date filters are ``{"from": iso, "to": iso}`` with either bound
+    optional. ``filters["history"]`` is ``{"failed_last": n, "idle_days": d}`` (either
+    optional), accepted when the frame carries history (``history_records`` > 0: ``n`` is at
+    most that many runs, the streak is known no further).
     """
     if not isinstance(filters, Mapping):
         raise ValueError(
             f"filters must be a dict of column -> filter, got {type(filters).__name__}"
         )
+    dynamic = dict(choices or {})
     enums: dict[str, list[str | bool | None]] = {}
     dates: dict[str, DateRange] = {}
+    history: HistoryFilter | None = None
     for column, spec in filters.items():
+        if column == HISTORY_FILTER and history_records > 0:
+            if not isinstance(spec, Mapping) or set(spec) - {"failed_last", "idle_days"}:
+                raise ValueError(
+                    f"filters['history'] must be {{'failed_last': n, 'idle_days': d}}, got {spec!r}"
+                )
+            failed = _history_bound("failed_last", spec.get("failed_last"), history_records)
+            idle = _history_bound("idle_days", spec.get("idle_days"), 36_500)
+            if failed is not None or idle is not None:
+                history = HistoryFilter(failed, idle)
+            continue
         if column not in columns:
             raise ValueError(f"filters: column {column!r} is not in the frame")
-        if column in ENUM_COLUMNS:
+        if column in ENUM_COLUMNS or column in dynamic:
             if not isinstance(spec, list | tuple):
                 raise ValueError(f"filters[{column!r}] must be a list of values, got {spec!r}")
-            allowed = ENUM_COLUMNS[column]
+            allowed = ENUM_COLUMNS[column] if column in ENUM_COLUMNS else tuple(dynamic[column])
             values: list[str | bool | None] = []
             for value in spec:
                 if column == "enable" and isinstance(value, str) and value in ("true", "false"):
                     value = value == "true"
                 if value is not None and value not in allowed:
+                    shown = ", ".join(map(str, (a for a in allowed if a is not None)))
                     raise ValueError(
                         f"filters[{column!r}]: unknown value {value!r}; allowed: "
-                        f"{', '.join(map(str, allowed))} or None (missing)"
+                        f"{shown} or None (missing)"
                     )
                 values.append(value)
             if values:
@@ -197,12 +272,14 @@ def normalize_filters(
             if start is not None or end is not None:
                 dates[column] = DateRange(start, end)
         else:
-            filterable = [c for c in (*ENUM_COLUMNS, *DATE_COLUMNS) if c in columns]
+            filterable = [c for c in (*ENUM_COLUMNS, *dynamic, *DATE_COLUMNS) if c in columns] + (
+                [HISTORY_FILTER] if history_records > 0 else []
+            )
             raise ValueError(
                 f"filters: column {column!r} cannot be filtered; "
                 f"filterable: {', '.join(filterable)}"
             )
-    return enums, dates
+    return Filters(enums, dates, history)
 
 
 def normalize_sort(sort: Sequence[Any], columns: Sequence[str]) -> list[tuple[str, bool]]:
@@ -221,29 +298,119 @@ def normalize_sort(sort: Sequence[Any], columns: Sequence[str]) -> list[tuple[st
     return out
 
 
+def row_key(project_id: str, task_id: str) -> str:
+    """A fleet row's key: ``"<project_id>/<task_id>"`` (unique across projects)."""
+    return f"{project_id}{KEY_SEPARATOR}{task_id}"
+
+
+def is_fleet_frame(frame: pd.DataFrame) -> bool:
+    """Whether ``frame`` is a fleet frame: indexed by ``("project_id", "task_id")``."""
+    return isinstance(frame.index, pd.MultiIndex) and tuple(frame.index.names) == FLEET_LEVELS
+
+
 class FrameEngine:
     """Precomputed, vectorised views of one tasks frame (which it never modifies)."""
 
     def __init__(self, frame: pd.DataFrame) -> None:
         if not isinstance(frame, pd.DataFrame):
             raise TypeError(f"TaskGrid needs a pandas DataFrame, got {type(frame).__name__}")
+        self.fleet = is_fleet_frame(frame)
+        if isinstance(frame.index, pd.MultiIndex) and not self.fleet:
+            raise ValueError(
+                "a frame with a MultiIndex must be a fleet frame, indexed by "
+                f"{FLEET_LEVELS} (wsnb.tasks_frame(fleet)); got levels {list(frame.index.names)}"
+            )
         if not frame.index.is_unique:
             dupes = frame.index[frame.index.duplicated()].unique()[:5].tolist()
-            raise ValueError(f"the frame's index ({ID_COLUMN}) must be unique; repeated: {dupes}")
+            name = "(project_id, task_id)" if self.fleet else ID_COLUMN
+            raise ValueError(f"the frame's index ({name}) must be unique; repeated: {dupes}")
         self.frame = frame
-        self.ids: npt.NDArray[np.object_] = np.array([str(i) for i in frame.index], dtype=object)
+        #: The frame's columns plus, for a fleet, ``project_id`` (an index level) as a column.
+        self.data = frame
+        if self.fleet:
+            projects = frame.index.get_level_values("project_id").astype(str)
+            bad = sorted({p for p in projects if KEY_SEPARATOR in p})[:5]
+            if bad:
+                raise ValueError(f"project ids cannot contain {KEY_SEPARATOR!r}: {bad}")
+            tasks = frame.index.get_level_values("task_id").astype(str)
+            self.task_ids: npt.NDArray[np.object_] = np.array(list(tasks), dtype=object)
+            self.ids: npt.NDArray[np.object_] = np.array(
+                [row_key(p, t) for p, t in zip(projects, tasks, strict=True)], dtype=object
+            )
+            self.data = frame.assign(project_id=pd.array(list(projects), dtype="string"))
+        else:
+            self.ids = np.array([str(i) for i in frame.index], dtype=object)
+            self.task_ids = self.ids
         self.n = len(frame)
-        self.columns: tuple[str, ...] = tuple(c for c in DISPLAY_COLUMNS if c in frame.columns)
+        self.columns: tuple[str, ...] = tuple(
+            c
+            for c in DISPLAY_COLUMNS
+            if c in self.data.columns and (c not in HISTORY_NEEDS or self.has_history())
+        )
         self._codes: dict[str, tuple[IntArray, dict[Any, int]]] = {}
         self._sort_keys: dict[str, IntArray] = {}
         self._local: dict[str, npt.NDArray[np.int64]] = {}
         self._search: list[str] | None = None
         self._position: dict[str, int] | None = None
+        self._choices: dict[str, list[str | bool | None]] = {}
         # Pay the two slow first-use costs (text index, name ordering) up front, when the grid
         # opens, so the first keystroke and the first click on "Name" stay interactive.
         self._search_rows()
         if "task_name" in frame.columns:
             self._sort_key("task_name")
+
+    def warm(self) -> None:
+        """Compute now what the first filter, date range, sort and lookup would compute lazily
+        (value codes, wall-clock times, the id order, the key lookup): for an engine built off
+        the kernel's main thread, so the first gesture on it is as fast as the later ones."""
+        for column in self.facets:
+            self._enum_codes(column)
+        for column in DATE_COLUMNS:
+            if column in self.columns:
+                self.local_ns(column)
+        self._sort_key(ID_COLUMN)
+        self.positions_of([])  # the key -> position lookup
+
+    # -- history -------------------------------------------------------------------------------
+
+    def has_history(self) -> bool:
+        """Whether the frame carries the ``wsnb.enrich`` columns the grid uses."""
+        return all(c in self.data.columns for c in HISTORY_NEEDS)
+
+    @property
+    def history_records(self) -> int:
+        """How many runs per task the history holds (0 without history): the ``records`` the
+        frame was enriched with, else the longest ``recent_outcomes``."""
+        if not self.has_history():
+            return 0
+        known = self.frame.attrs.get("history", {}).get("records")
+        if isinstance(known, int) and known > 0:
+            return known
+        outcomes = self.data["recent_outcomes"].fillna("").astype(str)
+        longest = max((o.count(",") + 1 for o in outcomes if o), default=0)
+        return max(longest, 1)
+
+    def _streak(self) -> npt.NDArray[np.int64]:
+        values = pd.to_numeric(self.data["failure_streak"], errors="coerce").fillna(0)
+        return values.to_numpy(dtype=np.int64)
+
+    def _idle(self, days: int, now: datetime | None = None) -> BoolArray:
+        """No run in the last ``days`` days (never-run tasks included)."""
+        moment = pd.Timestamp(now or datetime.now(UTC)) - pd.Timedelta(days=days)
+        last = self.data["last_run"]
+        stamps = pd.to_datetime(last, utc=True)
+        missing = stamps.isna().to_numpy()
+        before = (stamps < moment).fillna(False).to_numpy(dtype=bool)
+        return missing | before
+
+    def history_mask(self, spec: HistoryFilter, now: datetime | None = None) -> BoolArray:
+        """The rows the history filter keeps."""
+        mask = np.ones(self.n, dtype=bool)
+        if spec.failed_last is not None:
+            mask &= self._streak() >= spec.failed_last
+        if spec.idle_days is not None:
+            mask &= self._idle(spec.idle_days, now)
+        return mask
 
     # -- lookups ---------------------------------------------------------------------------
 
@@ -255,6 +422,11 @@ class FrameEngine:
         missing = [tid for tid in ids if tid not in lookup]
         if missing:
             more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+            if self.fleet:
+                raise KeyError(
+                    f"unknown rows: {missing[:5]}{more} (a fleet grid's rows are "
+                    f"'project_id{KEY_SEPARATOR}task_id' keys or (project_id, task_id) pairs)"
+                )
             raise KeyError(f"unknown task ids: {missing[:5]}{more}")
         return np.fromiter((lookup[tid] for tid in ids), dtype=np.intp, count=len(ids))
 
@@ -264,18 +436,38 @@ class FrameEngine:
         assert self._position is not None
         return self._position.get(task_id)
 
+    @property
+    def facets(self) -> list[str]:
+        """The columns offered as value filters, in display order."""
+        return [c for c in self.columns if c in ENUM_COLUMNS or c in FACET_COLUMNS]
+
     def enum_values(self, column: str) -> list[str | bool | None]:
-        """The values a value filter offers for ``column``: the API's, then missing if any."""
-        values: list[str | bool | None] = list(ENUM_COLUMNS[column])
-        if self.frame[column].isna().any():
-            values.append(None)
-        return values
+        """The values a value filter offers for ``column``: the API's (or, for ``region`` and
+        ``project_id``, the frame's, sorted), then missing if any."""
+        if column not in self._choices:
+            series = self.data[column]
+            values: list[str | bool | None]
+            if column in ENUM_COLUMNS:
+                values = list(ENUM_COLUMNS[column])
+            else:
+                values = [*sorted({str(v) for v in series.dropna()}, key=collation_key)]
+            if series.isna().any():
+                values.append(None)
+            self._choices[column] = values
+        return self._choices[column]
+
+    def parse_filters(self, filters: Mapping[str, Any]) -> Filters:
+        """:func:`normalize_filters` with this frame's columns, values and history."""
+        choices: dict[str, list[str | bool | None]] = {
+            c: self.enum_values(c) for c in FACET_COLUMNS if c in self.columns
+        }
+        return normalize_filters(filters, self.columns, choices, self.history_records)
 
     # -- filtering -------------------------------------------------------------------------
 
     def _enum_codes(self, column: str) -> tuple[IntArray, dict[Any, int]]:
         if column not in self._codes:
-            codes, uniques = pd.factorize(self.frame[column], use_na_sentinel=True)
+            codes, uniques = pd.factorize(self.data[column], use_na_sentinel=True)
             mapping: dict[Any, int] = {}
             for i, value in enumerate(uniques):
                 mapping[bool(value) if column == "enable" else str(value)] = i
@@ -285,10 +477,10 @@ class FrameEngine:
     def local_ns(self, column: str) -> npt.NDArray[np.int64]:
         """Wall-clock time in each task's own zone, as naive ns (``_NAT`` where missing)."""
         if column not in self._local:
-            utc = self.frame[column]
-            if "time_zone" in self.frame.columns:
+            utc = self.data[column]
+            if "time_zone" in self.data.columns:
                 local = np.full(self.n, _NAT, dtype=np.int64)
-                zones = self.frame["time_zone"].fillna("").astype(str)
+                zones = self.data["time_zone"].fillna("").astype(str)
                 for name, idx in zones.groupby(zones).indices.items():
                     tz = _zone_or_utc(str(name))
                     shifted = utc.iloc[idx].dt.tz_convert(tz).dt.tz_localize(None)
@@ -308,8 +500,8 @@ class FrameEngine:
         if self._search is None:
             parts = [self.ids.tolist()]
             for column in SEARCH_COLUMNS:
-                if column in self.frame.columns:
-                    series = self.frame[column]
+                if column in self.data.columns:
+                    series = self.data[column]
                     values = series.to_numpy(dtype=object, na_value="").tolist()
                     if not isinstance(series.dtype, pd.StringDtype):
                         values = [v if isinstance(v, str) else str(v) for v in values]
@@ -331,30 +523,30 @@ class FrameEngine:
             (needle in rows[i] for i in candidates), dtype=bool, count=len(candidates)
         )
 
-    def match(
-        self,
-        enums: Mapping[str, Sequence[str | bool | None]],
-        dates: Mapping[str, DateRange],
-        query: str,
-    ) -> BoolArray:
+    def match(self, filters: Filters, query: str) -> BoolArray:
         """The rows that pass every filter and contain ``query`` (case-insensitive)."""
-        return self.match_and_count(enums, dates, query, ())[0]
+        return self.match_and_count(filters, query, ())[0]
 
     def match_and_count(
         self,
-        enums: Mapping[str, Sequence[str | bool | None]],
-        dates: Mapping[str, DateRange],
+        filters: Filters,
         query: str,
         facets: Sequence[str],
+        *,
+        now: datetime | None = None,
     ) -> tuple[BoolArray, dict[str, list[int]]]:
-        """:meth:`match`, plus for each enum column in ``facets`` how many rows each of its
-        :meth:`enum_values` would leave: rows passing every *other* filter and the search.
+        """:meth:`match`, plus for each value-filter column in ``facets`` how many rows each of
+        its :meth:`enum_values` would leave: rows passing every *other* filter and the search.
+        With history, ``facets`` may also name ``"history"``: then the counts are, for each
+        ``n`` from 1 to :attr:`history_records`, the rows whose last ``n`` runs all failed, and
+        last the rows with no run in the filter's ``idle_days`` (default
+        :data:`DEFAULT_IDLE_DAYS`), each with the other filters and the search applied.
 
         The search runs once over the rows the date filters leave (a superset of every facet's
         rows), so the counts cost one boolean AND and one ``bincount`` per column.
         """
         base = np.ones(self.n, dtype=bool)
-        for column, bounds in dates.items():
+        for column, bounds in filters.dates.items():
             local = self.local_ns(column)
             ok = local != _NAT
             if bounds.start is not None:
@@ -366,12 +558,14 @@ class FrameEngine:
             candidates = np.flatnonzero(base)
             base[candidates[~self.search(query, candidates)]] = False
         by_column: dict[str, BoolArray] = {}
-        for column, values in enums.items():
+        for column, values in filters.enums.items():
             codes, mapping = self._enum_codes(column)
             wanted = [mapping[v] for v in values if v is not None and v in mapping]
             if None in values:
                 wanted.append(-1)
             by_column[column] = np.isin(codes, np.asarray(wanted, dtype=np.intp))
+        if filters.history is not None:
+            by_column[HISTORY_FILTER] = self.history_mask(filters.history, now)
         mask = base.copy()
         for part in by_column.values():
             mask &= part
@@ -381,6 +575,18 @@ class FrameEngine:
             for name, part in by_column.items():
                 if name != column:
                     others &= part
+            if column == HISTORY_FILTER:
+                streak = np.minimum(self._streak()[others], self.history_records)
+                tally = np.bincount(streak, minlength=self.history_records + 1)
+                at_least = np.cumsum(tally[::-1])[::-1]
+                days = (
+                    filters.history.idle_days
+                    if filters.history is not None and filters.history.idle_days is not None
+                    else DEFAULT_IDLE_DAYS
+                )
+                idle = int((self._idle(days, now) & others).sum())
+                counts[column] = [int(c) for c in at_least[1:]] + [idle]
+                continue
             codes, mapping = self._enum_codes(column)
             tally = np.bincount(codes[others] + 1, minlength=len(mapping) + 1)
             counts[column] = [
@@ -397,9 +603,16 @@ class FrameEngine:
         """Dense rank of each row for ``column`` (ties equal), ``-1`` where missing."""
         if column not in self._sort_keys:
             if column == ID_COLUMN:
-                key = _dense_rank(pd.Series(self.ids), collate=False)
+                key = _dense_rank(pd.Series(self.task_ids), collate=False)
+            elif column == "recent_outcomes":
+                # By failure streak, then by the last run: "most failing, most recent" first
+                # when descending. Never-run tasks have no history to sort: missing (last).
+                streak = self._streak()
+                last = _dense_rank(self.data["last_run"])
+                key = streak * (int(last.max(initial=0)) + 2) + last + 1
+                key = np.where(last < 0, -1, _dense_rank(pd.Series(key))).astype(np.intp)
             else:
-                key = _dense_rank(self.frame[column])
+                key = _dense_rank(self.data[column])
             self._sort_keys[column] = key
         return self._sort_keys[column]
 
@@ -420,7 +633,7 @@ class FrameEngine:
 
     def records(self, positions: IntArray, selected: BoolArray) -> list[dict[str, Any]]:
         """JSON-able rows for the browser, with display strings already formatted."""
-        sub = self.frame.iloc[positions]
+        sub = self.data.iloc[positions]
         rows: list[dict[str, Any]] = []
         cols: dict[str, list[Any]] = {}
         for column in self.columns:
@@ -440,6 +653,8 @@ class FrameEngine:
                 cols[column] = ["" if pd.isna(v) else str(v) for v in sub[column]]
         for i, pos in enumerate(positions):
             row: dict[str, Any] = {"id": self.ids[pos], "selected": bool(selected[pos])}
+            if self.fleet:
+                row[ID_COLUMN] = self.task_ids[pos]
             for column, values in cols.items():
                 row[column] = values[i]
             rows.append(row)

@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-_COUNT_COLUMNS = ("task_type", "last_status")
+_COUNT_COLUMNS = ("region", "task_type", "last_status")  # region: fleet frames only
 _PREVIEW_ROWS = 5
 
 

@@ -171,7 +171,7 @@ DeletePhase = Literal["", "snapshots", "deleting", "verifying"]
 DELETE_PHASES: Final[tuple[str, ...]] = get_args(DeletePhase)
 
 #: How the front end renders and filters a column.
-ColumnKind = Literal["id", "enum", "date", "text"]
+ColumnKind = Literal["id", "enum", "date", "text", "history"]
 
 
 class Column(TypedDict):

@@ -3,8 +3,10 @@
 // The kernel owns the data: this view renders `rows` (one page, preformatted) and sends
 // gestures back, either as trait changes (page, page_size, sort, filters, query, hidden_columns,
 // column_widths, preview_page) or as custom messages ({action: "toggle" | "select_page" | ...}).
-// Selection lives in the kernel as task ids. The message and trait shapes below mirror
-// wsnb/grid/_messages.py (a test keeps them equal).
+// Selection lives in the kernel as task ids (fleet frames: "project_id/task_id" keys). The
+// message and trait shapes below mirror wsnb/grid/_messages.py (a test keeps them equal).
+// With history columns (wsnb.enrich) the History column shows each task's recent outcomes as
+// marks with a text alternative, and the History filter selects by failure streak / idle days.
 //
 // Accessibility: the table is an ARIA grid with one tab stop (roving tabindex over its cells);
 // arrows move, Space toggles a row (Shift: range from the anchor), Shift+arrows extend the
@@ -38,12 +40,14 @@
 /**
  * @typedef {"idle" | "previewing" | "confirm" | "running" | "done" | "error"} DeleteState
  * @typedef {"" | "snapshots" | "deleting" | "verifying"} DeletePhase
- * @typedef {"id" | "enum" | "date" | "text"} ColumnKind
+ * @typedef {"id" | "enum" | "date" | "text" | "history"} ColumnKind
  * @typedef {{ name: string, label: string, kind: ColumnKind }} Column
  * @typedef {{ column: string, descending?: boolean }} SortKey
  * @typedef {{ from?: string | null, to?: string | null }} DateRange
  * @typedef {string | boolean | null} FilterValue
- * @typedef {FilterValue[] | DateRange} FilterSpec
+ * @typedef {{ failed_last?: number | null, idle_days?: number | null }} HistorySpec
+ * @typedef {FilterValue[] | DateRange | HistorySpec} FilterSpec
+ * @typedef {{ records?: number, idle_days?: number }} HistoryInfo
  * @typedef {{ id: string, selected: boolean, [column: string]: string | boolean }} Row
  *   One displayed row: preformatted text per column, and `<date column>_utc` for tooltips.
  */
@@ -72,6 +76,9 @@
  * @property {number} max_deletions
  * @property {boolean} over_cap
  * @property {boolean} client_closed
+ * @property {string} delete_blocked
+ * @property {boolean} fleet
+ * @property {HistoryInfo} history
  * @property {boolean} can_stop
  * @property {DeleteState} delete_state
  * @property {number} delete_count
@@ -81,6 +88,7 @@
  * @property {number} delete_done
  * @property {number} delete_total
  * @property {string} delete_eta
+ * @property {string} delete_eta_left
  * @property {string} delete_command
  * @property {string} report_html
  * @property {Row[]} preview_rows
@@ -115,13 +123,26 @@ const DEFAULT_WIDTHS = {
   next_execution_time: 130,
   expire_time: 130,
   time_zone: 120,
+  region: 110,
+  project_id: 150,
+  recent_outcomes: 90,
+  last_run: 130,
 };
 /** When the natural widths do not fit, these give way first, down to these minimums (px). */
-const SHRINK_FIRST = [["task_id", 90], ["task_name", 150], ["time_zone", 95], ["task_type", 95]];
+const SHRINK_FIRST = [["task_id", 90], ["task_name", 150], ["project_id", 90], ["time_zone", 95], ["task_type", 95]];
 const MIN_WIDTH = 36;
 /** The years a date filter accepts (wsnb.grid._engine.DATE_YEARS). */
 const DATE_MIN = "1900-01-01";
 const DATE_MAX = "2199-12-31";
+/** How each run outcome shows: a glyph (so colour is never the only cue) and words. */
+/** @type {Record<string, { glyph: string, word: string }>} */
+const OUTCOMES = {
+  FAIL: { glyph: "✕", word: "failed" },
+  SUCCESS: { glyph: "✓", word: "succeeded" },
+  SKIP: { glyph: "–", word: "skipped" },
+};
+/** Columns whose change of value starts a new group when the table is sorted by them. */
+const GROUP_COLUMNS = ["region", "project_id"];
 /** @type {Record<string, string>} */
 const PHASE_NAMES = { snapshots: "reading snapshots", deleting: "deleting", verifying: "verifying" };
 
@@ -209,6 +230,28 @@ function highlighted(text, needle) {
 }
 
 /**
+ * A task's recent outcomes as marks: one glyph per run, newest first, coloured by outcome, with
+ * the whole history in words for screen readers and as the tooltip.
+ * @param {string} outcomes comma-separated, newest first ("" when it never ran)
+ * @param {string} lastRun the last run in UTC ("" when none)
+ * @returns {HTMLElement}
+ */
+function historyMarks(outcomes, lastRun) {
+  const runs = outcomes ? outcomes.split(",") : [];
+  const words = runs.map((o) => (OUTCOMES[o] ? OUTCOMES[o].word : o.toLowerCase() || "unknown"));
+  const text = runs.length
+    ? `Last ${runs.length} run${runs.length === 1 ? "" : "s"}, newest first: ${words.join(", ")}` + (lastRun ? `; last run ${lastRun}` : "")
+    : "No run recorded";
+  return h(
+    "span",
+    { class: "wsnb-runs", role: "img", "aria-label": text, title: text },
+    runs.length
+      ? runs.map((o) => h("span", { class: `wsnb-run wsnb-run-${(OUTCOMES[o] ? o : "other").toLowerCase()}`, "aria-hidden": "true" }, OUTCOMES[o] ? OUTCOMES[o].glyph : "?"))
+      : h("span", { class: "wsnb-run-none", "aria-hidden": "true" }, "never"),
+  );
+}
+
+/**
  * Render the grid into `el`; returns the cleanup anywidget calls when the view goes away.
  * @param {{ model: GridModel, el: HTMLElement }} context
  * @returns {() => void}
@@ -232,7 +275,7 @@ function render({ model, el }) {
     const empty =
       spec === null ||
       (Array.isArray(spec) && spec.length === 0) ||
-      (!Array.isArray(spec) && !spec.from && !spec.to);
+      (!Array.isArray(spec) && ("from" in spec || "to" in spec) && !spec.from && !spec.to);
     if (empty) delete filters[column];
     else filters[column] = spec;
     save("filters", filters);
@@ -277,7 +320,7 @@ function render({ model, el }) {
   function refreshMenu() {
     if (!openMenu) return;
     const { name, panel } = openMenu;
-    const build = name === "columns" ? columnMenu : () => valueMenu(name);
+    const build = name === "columns" ? columnMenu : name === "history" ? historyMenu : () => valueMenu(name);
     keepFocus(panel, () => fill(panel, build()));
   }
   /** @param {PointerEvent} event */
@@ -395,6 +438,61 @@ function render({ model, el }) {
     });
   }
 
+  /** The History filter: failed its last N runs (a failure streak of N or more), no run in
+   * D days; each choice with the count of tasks it would leave. @returns {Child[]} */
+  function historyMenu() {
+    const info = model.get("history");
+    const records = info.records || 0;
+    const counts = model.get("filter_counts").history || [];
+    const spec = /** @type {HistorySpec} */ (model.get("filters").history || {});
+    const failed = spec.failed_last || 0;
+    const idleDefault = info.idle_days || 30;
+    /** @param {HistorySpec} change */
+    const apply = (change) => {
+      const next = { failed_last: spec.failed_last ?? null, idle_days: spec.idle_days ?? null, ...change };
+      setFilter("history", next.failed_last || next.idle_days ? next : null);
+    };
+    const streaks = [0, ...Array.from({ length: records }, (_, i) => i + 1)].map((n) => {
+      const radio = h("input", { type: "radio", name: "wsnb-failed-last", "data-failed-last": n, "data-key": `history:failed:${n}` });
+      radio.checked = failed === n;
+      radio.addEventListener("change", () => apply({ failed_last: n || null }));
+      const label = n === 0 ? "any history" : n === 1 ? "failed its last run" : `failed its last ${n} runs`;
+      const count = n === 0 ? undefined : counts[n - 1];
+      return h("label", { class: `wsnb-option${count === 0 && !radio.checked ? " wsnb-zero" : ""}` },
+        radio, label,
+        count === undefined ? null : h("span", { class: "wsnb-count", title: "tasks this choice would leave, with the other filters and the search" }, fmt(count)));
+    });
+    const idleBox = h("input", { type: "checkbox", "data-key": "history:idle", "data-idle": "" });
+    idleBox.checked = Boolean(spec.idle_days);
+    const days = h("input", {
+      type: "number", min: 1, max: 36500, step: 1, class: "wsnb-days", "data-key": "history:days",
+      "aria-label": "Days without a run",
+    });
+    days.value = String(spec.idle_days || idleDefault);
+    const readDays = () => {
+      const value = Number(days.value);
+      const ok = days.value !== "" && Number.isInteger(value) && value >= 1 && value <= 36500;
+      days.setAttribute("aria-invalid", String(!ok));
+      return ok ? value : null;
+    };
+    idleBox.addEventListener("change", () => {
+      const value = readDays();
+      if (idleBox.checked && value === null) return;
+      apply({ idle_days: idleBox.checked ? value : null });
+    });
+    days.addEventListener("change", () => {
+      const value = readDays();
+      if (value !== null && idleBox.checked) apply({ idle_days: value });
+    });
+    const idleCount = counts[records];
+    return [
+      h("fieldset", { class: "wsnb-fieldset" }, h("legend", {}, "Failure streak"), streaks),
+      h("fieldset", { class: "wsnb-fieldset" }, h("legend", {}, "Idle"),
+        h("label", { class: "wsnb-option" }, idleBox, "no run in ", days, " days",
+          idleCount === undefined ? null : h("span", { class: "wsnb-count", title: "tasks with no run in that many days (never-run ones included)" }, fmt(idleCount)))),
+    ];
+  }
+
   // -- filters --------------------------------------------------------------------------------
   const enumBox = h("span", { class: "wsnb-enum-filters" });
   const dateBox = h("span", { class: "wsnb-date-filters" });
@@ -417,7 +515,8 @@ function render({ model, el }) {
     const names = labels();
     keepFocus(enumBox, () => {
       enumBox.replaceChildren(
-        ...Object.keys(options).map((column) => {
+        ...[...Object.keys(options), ...(model.get("history").records ? ["history"] : [])].map((column) => {
+          if (column === "history") return historyButton(filters);
           const chosen = /** @type {FilterValue[]} */ (filters[column] || []);
           const open = openMenu !== null && openMenu.name === column;
           const button = h("button", {
@@ -434,6 +533,27 @@ function render({ model, el }) {
       );
     });
     refreshMenu();
+  }
+
+  /** The History filter's button; its label says what the filter keeps.
+   * @param {Record<string, FilterSpec>} filters */
+  function historyButton(filters) {
+    const spec = /** @type {HistorySpec} */ (filters.history || {});
+    const parts = [];
+    if (spec.failed_last) parts.push(`failed last ${spec.failed_last}`);
+    if (spec.idle_days) parts.push(`idle ${spec.idle_days} d`);
+    const open = openMenu !== null && openMenu.name === "history";
+    const button = h("button", {
+      class: `wsnb-btn wsnb-filter${parts.length ? " wsnb-active" : ""}`,
+      "data-column": "history",
+      "data-key": "filter:history",
+      "aria-haspopup": "true",
+      "aria-expanded": String(open),
+      title: "Filter on the tasks' recent runs (wsnb.enrich)",
+      onclick: () => toggleMenu("history", button, historyMenu),
+    }, `History${parts.length ? `: ${parts.join(", ")}` : ""} ▾`);
+    if (open && openMenu) openMenu.anchor = button;
+    return button;
   }
 
   /** @type {Record<string, { from: HTMLInputElement, to: HTMLInputElement, error: HTMLElement }>} */
@@ -568,7 +688,7 @@ function render({ model, el }) {
       const label = Math.max(...words) + context.measureText("\u00a0▼").width + 12;
       const td = tbody.rows[0] && tbody.rows[0].cells[index + 1];
       context.font = fontOf(td);
-      const texts = rows.map((row) => context.measureText(String(column.name === "task_id" ? row.id : row[column.name] ?? "")).width).sort((a, b) => a - b);
+      const texts = rows.map((row) => context.measureText(column.kind === "history" ? "✕✕✕✕✕" : String(column.name === "task_id" ? row.task_id ?? row.id : row[column.name] ?? "")).width).sort((a, b) => a - b);
       const text = texts[Math.floor((texts.length - 1) * 0.9)] + 14; // padding
       widths[column.name] = Math.ceil(Math.min(Math.max(label, text, MIN_WIDTH), column.name === "task_name" ? 360 : 280));
     });
@@ -812,19 +932,26 @@ function render({ model, el }) {
       const columns = visibleColumns();
       const rows = model.get("rows");
       const needle = model.get("query").trim().toLowerCase();
+      const primary = model.get("sort")[0];
+      const group = primary && GROUP_COLUMNS.includes(primary.column) ? primary.column : null;
       tbody.replaceChildren(
-        ...rows.map((row) => {
+        ...rows.map((row, index) => {
           const box = h("input", { type: "checkbox", "aria-label": `Select ${row.id}`, tabindex: "-1" });
           box.checked = row.selected;
           const cells = columns.map((column) => {
-            const value = String(column.name === "task_id" ? row.id : row[column.name]);
+            if (column.kind === "history") {
+              return h("td", { class: "wsnb-history", role: "gridcell", tabindex: "-1" }, historyMarks(String(row[column.name] ?? ""), String(row.last_run_utc ?? "")));
+            }
+            const value = String(column.name === "task_id" ? row.task_id ?? row.id : row[column.name]);
             const title = column.kind === "date" ? row[`${column.name}_utc`] : value;
-            const searched = column.name === "task_id" || column.name === "task_name";
+            const searched = column.name === "task_id" || column.name === "task_name" || column.name === "project_id";
             return h("td", { class: `wsnb-${column.kind}`, role: "gridcell", tabindex: "-1", title }, searched ? highlighted(value, needle) : value);
           });
+          const starts = group !== null && index > 0 && row[group] !== rows[index - 1][group];
+          const classes = [row.selected ? "wsnb-selected" : "", starts ? "wsnb-group-start" : ""].filter(Boolean).join(" ");
           return h(
             "tr",
-            { "data-id": row.id, role: "row", class: row.selected ? "wsnb-selected" : "", "aria-selected": String(row.selected) },
+            { "data-id": row.id, role: "row", class: classes, "aria-selected": String(row.selected) },
             h("td", { class: "wsnb-check", role: "gridcell", tabindex: "-1" }, box),
             cells,
           );
@@ -929,7 +1056,8 @@ function render({ model, el }) {
     const step = phase === "deleting" ? 2 : phase === "verifying" ? 3 : 1;
     const unit = phase === "deleting" ? "tasks" : "reads";
     const head = state === "running" ? `Step ${step} of 3: ${PHASE_NAMES[phase] || "starting"}` : `Dry run: ${PHASE_NAMES[phase] || "starting"}`;
-    const label = phase ? `${head} — ${fmt(done)} of ${fmt(total)} ${unit}` : head;
+    const left = model.get("delete_eta_left");
+    const label = (phase ? `${head} — ${fmt(done)} of ${fmt(total)} ${unit}` : head) + (left ? ` — ${left}` : "");
     return [
       h("div", { class: "wsnb-progress", "data-testid": "progress", "data-phase": phase, tabindex: "-1", role: "status" }, bar, h("span", {}, label)),
       model.get("can_stop")
@@ -994,7 +1122,8 @@ function render({ model, el }) {
     const first = total ? page * size + 1 : 0;
     const last = Math.min(total, (page + 1) * size);
     const lastPage = Math.max(0, Math.ceil(total / size) - 1);
-    const head = ["Name", "Type", "Next run", "Time zone", "Task id"];
+    const fleet = model.get("fleet");
+    const head = ["Name", ...(fleet ? ["Region", "Project"] : []), "Type", "Next run", "Time zone", "Task id"];
     const table = h(
       "table",
       { class: "wsnb-preview-table" },
@@ -1002,10 +1131,12 @@ function render({ model, el }) {
       h("tbody", {}, rows.map((row) =>
         h("tr", { "data-id": row.id },
           h("td", {}, String(row.task_name ?? "")),
+          fleet ? h("td", {}, String(row.region ?? "")) : null,
+          fleet ? h("td", { class: "wsnb-id" }, String(row.project_id ?? "")) : null,
           h("td", {}, String(row.task_type ?? "")),
           h("td", { title: String(row.next_execution_time_utc ?? "") }, String(row.next_execution_time ?? "")),
           h("td", {}, String(row.time_zone ?? "")),
-          h("td", { class: "wsnb-id" }, row.id)),
+          h("td", { class: "wsnb-id" }, String(row.task_id ?? row.id))),
       )),
     );
     const command = model.get("delete_command");
@@ -1042,6 +1173,15 @@ function render({ model, el }) {
   }
 
   function renderDelete() {
+    const blocked = model.get("delete_blocked");
+    if (blocked) {
+      panel.hidden = false;
+      keepFocus(panel, () => fill(panel, [
+        h("button", { class: "wsnb-btn wsnb-danger", "data-action": "delete_preview", "data-key": "delete_preview", disabled: true, "aria-describedby": "wsnb-delete-blocked" }, `Delete ${fmt(model.get("selected_count"))} selected…`),
+        h("div", { class: "wsnb-message wsnb-blocked", id: "wsnb-delete-blocked", "data-testid": "delete-blocked", role: "status" }, blocked),
+      ]), panelFallback);
+      return;
+    }
     if (!model.get("can_delete")) {
       panel.hidden = true;
       return;
@@ -1161,6 +1301,7 @@ function render({ model, el }) {
     "change:sort": renderHead,
     "change:filters": () => { renderEnumFilters(); syncDates(); renderReset(); },
     "change:filter_options": renderEnumFilters,
+    "change:history": renderEnumFilters,
     "change:filter_counts": refreshMenu,
     "change:query": () => {
       if (document.activeElement !== search) search.value = model.get("query");
@@ -1172,7 +1313,8 @@ function render({ model, el }) {
   for (const name of ["page", "page_size", "page_count", "matching", "total", "selected_count",
     "matching_selected", "can_delete", "max_deletions", "over_cap", "client_closed", "can_stop",
     "delete_state", "delete_message", "delete_count", "delete_progress", "delete_phase",
-    "delete_done", "delete_total", "delete_eta", "delete_command", "report_html",
+    "delete_done", "delete_total", "delete_eta", "delete_eta_left", "delete_command", "report_html",
+    "delete_blocked", "fleet",
     "preview_rows", "preview_total", "preview_hidden", "preview_page"]) {
     handlers[`change:${name}`] = renderCounts;
   }
