@@ -4,7 +4,7 @@ Two emulators are two "regions" (one serves two projects: it keeps tasks per pro
 Airflow's metadata DB is SQLite in a temporary ``AIRFLOW_HOME``; every notebook runs in a real
 kernel. Needs the ``airflow-test`` extra (``pip install -e '.[test,airflow-test]'``): skipped
 where Airflow is not installed, except under ``CI=true``, where its absence fails the test.
-The fleet report's own logic (no Airflow) is tested first, everywhere.
+The plan's and the fleet report's own logic (no Airflow) is tested first, everywhere.
 """
 
 from __future__ import annotations
@@ -43,10 +43,10 @@ def _load(name: str) -> ModuleType:
     return module
 
 
-fleet = _load("wsnb_fleet_report")
+fleet = _load("wsnb_fleet_tasks")
 
 
-# --- the fleet report, without Airflow -----------------------------------------------------------
+# --- the plan and the fleet report, without Airflow ---------------------------------------------
 
 
 def _report_json(folder: Path, **summary: Any) -> None:
@@ -61,6 +61,56 @@ def test_targets_are_region_colon_project() -> None:
     for bad in ("cn-north-4", ":p", "r:", "r:../p", "r:p/q", "a b:p"):
         with pytest.raises(ValueError, match="region:project_id"):
             fleet.parse_target(bad)
+
+
+def _params(**changes: Any) -> dict[str, Any]:
+    base = {
+        "targets": ["cn-north-4:p1", "lab:p2"],
+        "endpoints": {"lab": "http://127.0.0.1:9"},
+        "dry_run": True,
+        "max_deletions": 7,
+        "expired_only": True,
+        "notebook_parameters": {"task_types": ["STOP"]},
+        "ledger_path": "",
+        "kernel_name": "python3",
+    }
+    return base | changes
+
+
+def test_the_plan_gives_each_target_its_parameters_and_folder(tmp_path: Path) -> None:
+    runs = fleet.plan_runs(_params(), tmp_path)
+    assert [r["parameters"]["project_id"] for r in runs] == ["p1", "p2"]
+    known, mapped = (r["parameters"] for r in runs)
+    assert (known["region"], known["endpoint"]) == ("cn-north-4", "")
+    assert (mapped["region"], mapped["endpoint"]) == ("", "http://127.0.0.1:9")  # one of two
+    assert known["task_types"] == ["STOP"] and known["max_deletions"] == 7
+    assert known["dry_run"] is True
+    assert Path(known["output_dir"]) == tmp_path / "cn-north-4" / "p1"
+    assert Path(mapped["output_dir"]).is_dir()  # papermill writes the output notebook there
+    assert runs[1]["output_nb"] == str(tmp_path / "lab" / "p2" / "scheduled_cleanup.ipynb")
+    assert fleet.run_folder_name("manual__2026-11-30T03:00:00+00:00") == (
+        "manual__2026-11-30T03_00_00_00_00"
+    )
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"targets": []}, "no targets"),
+        ({"targets": ["cn-north-4:p1", "cn-north-4:p1"]}, "duplicate targets"),
+        ({"targets": ["mars-1:p1"]}, r"unknown regions \['mars-1'\]"),
+        ({"targets": ["cn-north-4"]}, "region:project_id"),
+        ({"notebook_parameters": {"dry_run": False}}, r"may not set \['dry_run'\]"),
+        ({"notebook_parameters": {"sk": "s3cr3t-value"}}, "refusing secret-looking"),
+    ],
+)
+def test_the_plan_refuses_before_anything_runs(
+    tmp_path: Path, changes: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message) as raised:
+        fleet.plan_runs(_params(**changes), tmp_path)
+    assert "s3cr3t-value" not in str(raised.value)
+    assert list(tmp_path.iterdir()) == []  # no folder made
 
 
 def test_fleet_is_ok_only_when_every_project_reported_ok(tmp_path: Path) -> None:
@@ -187,7 +237,7 @@ def test_fleet_dag_plans_deletes_capped_and_fails_on_a_project_not_ok(
 
     def run(**changes: Any) -> tuple[Any, dict[str, Any]]:
         dr = dag_module.dag.test(run_conf=conf | changes)
-        folder = reports / dag_module._folder_name(dr.run_id)
+        folder = reports / fleet.run_folder_name(dr.run_id)
         return dr, json.loads((folder / "fleet.json").read_text())
 
     def remaining(project_id: str) -> set[str]:
@@ -196,6 +246,14 @@ def test_fleet_dag_plans_deletes_capped_and_fails_on_a_project_not_ok(
     def batch_deletes() -> list[dict[str, Any]]:
         calls = north.control.requests() + south.control.requests()
         return [r for r in calls if r["operation"] == "batch_delete"]
+
+    # 0. A bad trigger (a duplicate target) fails in plan: no notebook runs, no API call.
+    north.control.clear_requests()
+    south.control.clear_requests()
+    dr = dag_module.dag.test(run_conf=conf | {"targets": [*conf["targets"], "cn-north-4:pa"]})
+    assert dr.state == "failed"
+    assert north.control.requests() == [] and south.control.requests() == []
+    assert not reports.exists()
 
     # 1. The default: a dry run over the fleet. Everything planned, nothing deleted.
     dr, summary = run()
@@ -207,7 +265,7 @@ def test_fleet_dag_plans_deletes_capped_and_fails_on_a_project_not_ok(
         assert by_target[target]["counts"]["planned"] == len(expired[project_id])
         assert remaining(project_id) == tasks[project_id]
     assert batch_deletes() == []
-    run_folder = reports / dag_module._folder_name(dr.run_id)
+    run_folder = reports / fleet.run_folder_name(dr.run_id)
     assert (run_folder / "cn-north-4" / "pa" / "report.html").is_file()
     assert (run_folder / "ap-southeast-1" / "pc" / "scheduled_cleanup.ipynb").is_file()
     assert 'href="cn-north-4/pa/report.html"' in (run_folder / "fleet.html").read_text()

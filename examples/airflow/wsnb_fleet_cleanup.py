@@ -1,7 +1,7 @@
 """Airflow DAG: the scheduled-task cleanup over a fleet of projects, one notebook run each.
 
-Copy this file and ``wsnb_fleet_report.py`` into your DAGs folder. Needs Airflow 3
-(``apache-airflow>=3.1``), ``apache-airflow-providers-papermill`` and ``wsnb`` on the workers.
+Copy this file and ``wsnb_fleet_tasks.py`` into your DAGs folder. Needs Airflow 3
+(tested with 3.3), ``apache-airflow-providers-papermill`` and ``wsnb`` on the workers.
 
 Shape (dynamic task mapping):
 
@@ -42,11 +42,8 @@ import pendulum
 from airflow.providers.papermill.operators.papermill import PapermillOperator
 from airflow.sdk import DAG, Param, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
-from wsnb_fleet_report import fleet_headline, fleet_summary, parse_target, read_project
-from wsnb_fleet_report import write_fleet_report as write_fleet_files
-
-#: Notebook parameters the DAG sets itself (``notebook_parameters`` may not override them).
-DAG_SET = frozenset({"region", "endpoint", "project_id", "dry_run", "max_deletions", "output_dir"})
+from wsnb_fleet_tasks import fleet_headline, fleet_summary, plan_runs, read_runs, run_folder_name
+from wsnb_fleet_tasks import write_fleet_report as write_fleet_files
 
 
 def cleanup_notebook() -> str:
@@ -64,11 +61,6 @@ def cleanup_notebook() -> str:
 def _targets_from_env() -> list[str]:
     """Default targets: ``WSNB_FLEET_TARGETS``, comma or space separated."""
     return [t for t in re.split(r"[\s,]+", os.environ.get("WSNB_FLEET_TARGETS", "")) if t]
-
-
-def _folder_name(run_id: str) -> str:
-    """A run id (``manual__2026-11-30T03:00:00+00:00``) as one safe folder name."""
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", run_id).strip("_") or "run"
 
 
 with DAG(
@@ -111,57 +103,18 @@ with DAG(
     @task
     def plan() -> list[dict[str, Any]]:
         """One ``PapermillOperator`` keyword set per target; the report folders made."""
-        from wsnb.client import REGIONS
-        from wsnb.params import check_no_secrets
-
         context = get_current_context()
-        params = context["params"]
-        extra = dict(params["notebook_parameters"])
-        check_no_secrets(extra)
-        check_no_secrets(list(params["endpoints"]))
-        if clash := sorted(DAG_SET & set(extra)):
-            raise AirflowFailException(f"notebook_parameters may not set {clash}")
-        targets = [parse_target(t) for t in params["targets"]]
-        if not targets:
-            raise AirflowFailException("no targets: set the targets parameter")
-        if len(set(targets)) != len(targets):
-            raise AirflowFailException(f"duplicate targets in {params['targets']}")
-        endpoints = {str(k): str(v) for k, v in params["endpoints"].items()}
-        unknown = sorted({r for r, _ in targets if r not in REGIONS and r not in endpoints})
-        if unknown:
-            raise AirflowFailException(f"unknown regions {unknown}: map them in endpoints")
-        root = Path(params["reports_dir"]) / _folder_name(context["run_id"])
-        runs = []
-        for region, project_id in targets:
-            folder = root / region / project_id
-            folder.mkdir(parents=True, exist_ok=True)  # papermill writes the output notebook
-            parameters = {
-                "expired_only": params["expired_only"],
-                "ledger_path": params["ledger_path"],
-                **extra,
-                # the notebook takes one of the two: the mapped endpoint, else the region
-                "region": "" if region in endpoints else region,
-                "endpoint": endpoints.get(region, ""),
-                "project_id": project_id,
-                "dry_run": params["dry_run"],
-                "max_deletions": params["max_deletions"],
-                "output_dir": str(folder),
-            }
-            runs.append(
-                {
-                    "output_nb": str(folder / "scheduled_cleanup.ipynb"),
-                    "parameters": parameters,
-                    "kernel_name": params["kernel_name"],
-                }
-            )
-        return runs
+        root = Path(context["params"]["reports_dir"]) / run_folder_name(context["run_id"])
+        try:
+            return plan_runs(context["params"], root)
+        except ValueError as exc:  # a bad parameter: retrying cannot help
+            raise AirflowFailException(str(exc)) from exc
 
     @task(trigger_rule="all_done")  # also after failed cleanups: they are what it reports
     def fleet_report(runs: list[dict[str, Any]]) -> dict[str, Any]:
         """Combine the projects' report.json files; fail the DAG run unless all are OK."""
-        folders = [Path(run["parameters"]["output_dir"]) for run in runs]  # ROOT/region/project
-        results = [read_project(f.parent.name, f.name, f) for f in folders]
-        folder = folders[0].parents[1]
+        results = read_runs(runs)
+        folder = Path(runs[0]["parameters"]["output_dir"]).parents[1]  # ROOT/region/project
         files = write_fleet_files(results, folder)
         summary = fleet_summary(results)
         print(fleet_headline(summary))  # the task log
@@ -178,7 +131,7 @@ with DAG(
         task_id="cleanup",
         input_nb=cleanup_notebook(),
         do_xcom_push=False,  # the run's result is its report.json
-        max_active_tis_per_dagrun=4,  # projects cleaned side by side (the API rate limits)
+        max_active_tis_per_dagrun=4,  # at most 4 projects (kernels) at once per run
         map_index_template="{{ task.parameters['region'] }}:{{ task.parameters['project_id'] }}",
     ).expand_kwargs(runs)
     cleanup >> fleet_report(runs)

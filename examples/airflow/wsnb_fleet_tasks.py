@@ -1,15 +1,18 @@
-"""The fleet report: one summary of the per-project cleanup runs of ``wsnb_fleet_cleanup.py``.
+"""The plain-Python work of ``wsnb_fleet_cleanup.py``'s tasks: the plan and the fleet report.
 
-Each mapped notebook run writes its report files (``report.json``, ``report.html``,
-``report.csv``, ``report.md``; :data:`wsnb.report.REPORT_FILES`) into its own folder. This module
-reads every project's ``report.json`` and writes ``fleet.json``, ``fleet.csv`` and an
-e-mail-sized ``fleet.html`` beside them. A project is OK exactly when its own report is
-(:func:`wsnb.report.summary_ok`); a project whose notebook wrote no readable ``report.json``
-(it failed before the deletion: bad credentials, a refused parameter, more tasks selected than
+:func:`plan_runs` turns the DAG's parameters into one ``PapermillOperator`` keyword set per
+``"region:project_id"`` target (refusing bad, duplicate or unknown targets and secret-looking
+parameters before any notebook runs). Each mapped notebook run then writes its report files
+(``report.json``, ``report.html``, ``report.csv``, ``report.md``; :data:`wsnb.report.REPORT_FILES`)
+into its own folder, ``ROOT/<region>/<project_id>/``. :func:`read_project` reads one project's
+``report.json``; :func:`write_fleet_report` writes ``fleet.json``, ``fleet.csv`` and an
+e-mail-sized ``fleet.html`` into ``ROOT``. A project is OK exactly when its own report is
+(:func:`wsnb.report.summary_ok`); a project whose notebook wrote no readable ``report.json`` (it
+failed before the deletion: bad credentials, a refused parameter, more tasks selected than
 ``max_deletions``) is not OK either. The fleet is OK when every project is.
 
-Plain Python, no Airflow import: the DAG imports it from the DAGs folder, and the tests run it
-without Airflow. Copy it into the DAGs folder beside the DAG.
+No Airflow import: the DAG imports it from the DAGs folder (copy it there beside the DAG), and
+the tests run it without Airflow.
 """
 
 from __future__ import annotations
@@ -18,12 +21,22 @@ import csv
 import html
 import json
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from wsnb.client import REGIONS
+from wsnb.params import check_no_secrets
 from wsnb.report import REPORT_FILES, headline, summary_ok, undo_command
+
+#: Notebook parameters the plan sets itself (``notebook_parameters`` may not override them).
+PLAN_SETS: Final = frozenset(
+    {"region", "endpoint", "project_id", "dry_run", "max_deletions", "output_dir"}
+)
+#: The output notebook's name in each project's folder.
+OUTPUT_NOTEBOOK: Final = "scheduled_cleanup.ipynb"
 
 #: The outcome counts carried per project, in the order the table shows them.
 COUNTS: Final = (
@@ -72,6 +85,66 @@ def parse_target(text: str) -> tuple[str, str]:
                 f"bad {label}"
             )
     return region, project_id
+
+
+def run_folder_name(run_id: str) -> str:
+    """A run id (``manual__2026-11-30T03:00:00+00:00``) as one safe folder name."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", run_id).strip("_") or "run"
+
+
+def plan_runs(params: Mapping[str, Any], root: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """``PapermillOperator`` keywords (``output_nb``, ``parameters``, ``kernel_name``) per target.
+
+    ``params`` are the DAG's parameters (``targets``, ``endpoints``, ``dry_run``,
+    ``max_deletions``, ``expired_only``, ``notebook_parameters``, ``ledger_path``,
+    ``kernel_name``). Makes each project's folder ``root/<region>/<project_id>/`` (papermill
+    writes the output notebook there first). Raises ``ValueError`` for no, bad, duplicate or
+    unknown targets (a region neither known to wsnb nor mapped in ``endpoints``) and for
+    ``notebook_parameters`` that set what the plan sets; :class:`wsnb.params.SecretParameterError`
+    for secret-looking parameter names (never showing a value).
+    """
+    extra = dict(params.get("notebook_parameters") or {})
+    check_no_secrets(extra)
+    if clash := sorted(PLAN_SETS & set(extra)):
+        raise ValueError(f"notebook_parameters may not set {clash}: the DAG sets them")
+    targets = [parse_target(t) for t in params.get("targets") or []]
+    if not targets:
+        raise ValueError("no targets: set the targets parameter ('region:project_id' strings)")
+    if len(set(targets)) != len(targets):
+        raise ValueError(f"duplicate targets in {list(params['targets'])}")
+    endpoints = {str(k): str(v) for k, v in (params.get("endpoints") or {}).items()}
+    if unknown := sorted({r for r, _ in targets if r not in REGIONS and r not in endpoints}):
+        raise ValueError(f"unknown regions {unknown}: map them to URLs in endpoints")
+    runs = []
+    for region, project_id in targets:
+        folder = Path(root) / region / project_id
+        folder.mkdir(parents=True, exist_ok=True)
+        parameters = {
+            "expired_only": params.get("expired_only", True),
+            "ledger_path": params.get("ledger_path", ""),
+            **extra,
+            # the notebook takes one of the two: the mapped endpoint, else the region
+            "region": "" if region in endpoints else region,
+            "endpoint": endpoints.get(region, ""),
+            "project_id": project_id,
+            "dry_run": params.get("dry_run", True),
+            "max_deletions": params["max_deletions"],
+            "output_dir": str(folder),
+        }
+        runs.append(
+            {
+                "output_nb": str(folder / OUTPUT_NOTEBOOK),
+                "parameters": parameters,
+                "kernel_name": params.get("kernel_name", "python3"),
+            }
+        )
+    return runs
+
+
+def read_runs(runs: Sequence[Mapping[str, Any]]) -> list[ProjectResult]:
+    """The results of :func:`plan_runs`' runs, from their folders."""
+    folders = [Path(run["parameters"]["output_dir"]) for run in runs]  # ROOT/region/project
+    return [read_project(f.parent.name, f.name, f) for f in folders]
 
 
 def read_project(region: str, project_id: str, folder: str | os.PathLike[str]) -> ProjectResult:
