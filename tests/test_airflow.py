@@ -118,10 +118,14 @@ def test_fleet_is_ok_only_when_every_project_reported_ok(tmp_path: Path) -> None
     _report_json(tmp_path / "r" / "b", project_id="b", ids=4, deleted=2, failed=2)
     _report_json(tmp_path / "r" / "c", project_id="other", ids=1, deleted=1)  # misplaced
     (tmp_path / "r" / "d").mkdir()  # the notebook stopped before writing its report
+    error = {"output_type": "error", "ename": "RuntimeError", "evalue": "boom", "traceback": []}
+    notebook = {"cells": [{"cell_type": "code", "outputs": [error]}]}
+    (tmp_path / "r" / "d" / "scheduled_cleanup.ipynb").write_text(json.dumps(notebook))
     results = [fleet.read_project("r", p, tmp_path / "r" / p) for p in "abcd"]
     assert [r.ok for r in results] == [True, False, False, False]
     assert results[2].problem and "'other'" in results[2].problem
     assert results[3].status == "no report"
+    assert results[3].problem == "The notebook stopped early: RuntimeError: boom"
     paths = fleet.write_fleet_report(results, tmp_path)
     summary = json.loads(paths["json"].read_text())
     assert summary["ok"] is False
@@ -133,8 +137,10 @@ def test_fleet_is_ok_only_when_every_project_reported_ok(tmp_path: Path) -> None
     page = paths["html"].read_text()
     assert "NEEDS ATTENTION" in page and "<script" not in page
     assert 'href="r/a/report.html"' not in page  # no report.html was written: no dead link
+    assert 'href="r/d/scheduled_cleanup.ipynb"' in page  # where to see why d stopped
+    assert "RuntimeError: boom" in page
     ok = fleet.fleet_summary(results[:1])
-    assert ok["ok"] is True and fleet.fleet_headline(ok).startswith("All 1 projects OK")
+    assert ok["ok"] is True and fleet.fleet_headline(ok) == "All 1 projects OK: 3 deleted."
     assert fleet.fleet_summary([])["ok"] is False  # an empty fleet proves nothing
 
 
@@ -265,6 +271,8 @@ def test_fleet_dag_plans_deletes_capped_and_fails_on_a_project_not_ok(
         assert by_target[target]["counts"]["planned"] == len(expired[project_id])
         assert remaining(project_id) == tasks[project_id]
     assert batch_deletes() == []
+    names = {t.rendered_map_index for t in dr.get_task_instances() if t.task_id == "cleanup"}
+    assert names == set(projects)  # map_index_template: the UI names each run by its project
     run_folder = reports / fleet.run_folder_name(dr.run_id)
     assert (run_folder / "cn-north-4" / "pa" / "report.html").is_file()
     assert (run_folder / "ap-southeast-1" / "pc" / "scheduled_cleanup.ipynb").is_file()
@@ -275,9 +283,9 @@ def test_fleet_dag_plans_deletes_capped_and_fails_on_a_project_not_ok(
     dr, summary = run(dry_run=False, max_deletions=cap)
     assert dr.state == "failed"
     assert summary["ok"] is False and summary["not_ok"] == ["ap-southeast-1:pc"]
-    assert {r["target"]: r["status"] for r in summary["results"]}["ap-southeast-1:pc"] == (
-        "no report"
-    )
+    pc = {r["target"]: r for r in summary["results"]}["ap-southeast-1:pc"]
+    assert pc["status"] == "no report"
+    assert pc["problem"].startswith("The notebook stopped early: DeletionCapError: ")
     for project_id in ("pa", "pb"):
         assert remaining(project_id) == tasks[project_id] - expired[project_id]
     assert remaining("pc") == tasks["pc"]

@@ -132,7 +132,7 @@ with DAG(
         input_nb=cleanup_notebook(),
         do_xcom_push=False,  # the run's result is its report.json
         max_active_tis_per_dagrun=4,  # at most 4 projects (kernels) at once per run
-        map_index_template="{{ task.parameters['region'] }}:{{ task.parameters['project_id'] }}",
+        map_index_template="{{ task.parameters['project_id'] }}",  # the UI's name of each run
     ).expand_kwargs(runs)
     cleanup >> fleet_report(runs)
 

@@ -155,7 +155,8 @@ def read_project(region: str, project_id: str, folder: str | os.PathLike[str]) -
         if not isinstance(summary, dict):
             raise TypeError("summary is not an object")
     except FileNotFoundError:
-        return _missing(region, project_id, folder, f"no {path.name}: the notebook stopped early")
+        why = _notebook_error(Path(folder) / OUTPUT_NOTEBOOK) or "see the task log"
+        return _missing(region, project_id, folder, f"The notebook stopped early: {why}")
     except (OSError, ValueError, KeyError, TypeError) as exc:
         return _missing(region, project_id, folder, f"unreadable {path.name}: {exc}")
     reported = str(summary.get("project_id") or "")
@@ -176,6 +177,19 @@ def read_project(region: str, project_id: str, folder: str | os.PathLike[str]) -
         counts={name: int(summary.get(name) or 0) for name in COUNTS},
         problem=problem,
     )
+
+
+def _notebook_error(path: Path) -> str | None:
+    """The error an executed notebook stopped on (``RuntimeError: …``), or None."""
+    try:
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    for cell in cells:
+        for out in cell.get("outputs", []) if isinstance(cell, dict) else []:
+            if isinstance(out, dict) and out.get("output_type") == "error":
+                return f"{out.get('ename')}: {out.get('evalue')}"[:500]
+    return None
 
 
 def _missing(region: str, project_id: str, folder: Any, problem: str) -> ProjectResult:
@@ -208,7 +222,12 @@ def fleet_summary(results: Sequence[ProjectResult]) -> dict[str, Any]:
 def fleet_headline(summary: Mapping[str, Any]) -> str:
     """One sentence: how many projects are OK and what was deleted (or would be)."""
     n, bad, totals = summary["projects"], summary["not_ok"], summary["totals"]
-    done = f"{totals['deleted']} deleted, {totals['planned']} planned (dry run)"
+    done = ", ".join(
+        f"{totals[k]} {word}"
+        for k, word in (("deleted", "deleted"), ("planned", "planned (dry run)"))
+        if totals[k]
+    )
+    done = done or "nothing deleted"
     if not bad:
         return f"All {n} projects OK: {done}."
     return f"{len(bad)} of {n} projects need attention ({', '.join(bad)}); {done}."
@@ -248,11 +267,17 @@ def _html(summary: Mapping[str, Any], results: Sequence[ProjectResult], root: Pa
     head = "".join(f'<th style="{_CELL}">{h}</th>' for h in ("Project", "Result", "Report"))
     rows = []
     for r in results:
-        report = Path(r.folder) / REPORT_FILES["html"]
-        link = (
-            f'<a href="{html.escape(os.path.relpath(report, root))}">report</a>'
-            if report.is_file()
-            else ""
+        found = [
+            (path, label)
+            for path, label in (
+                (Path(r.folder) / REPORT_FILES["html"], "report"),
+                (Path(r.folder) / OUTPUT_NOTEBOOK, "notebook"),  # why it stopped, when no report
+            )
+            if path.is_file()
+        ]
+        link = "".join(
+            f'<a href="{html.escape(os.path.relpath(path, root))}">{label}</a>'
+            for path, label in found[:1]
         )
         text = html.escape(r.headline + (f" {r.problem}" if r.problem else ""))
         mark = "OK" if r.ok else "NEEDS ATTENTION"
