@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # `make test` also runs examples/airflow/'s fleet DAG (tests/test_airflow.py): the airflow-test
-# extra, Airflow 3 and its papermill provider, ~130 packages / ~450 MB, about a minute to install.
+# extra, Airflow 3 and its papermill provider, ~130 packages / ~450 MB, ~45 s of CPU to install.
 # `make demo` does without it.
 $(AIRFLOW_STAMP): $(STAMP)
 	$(BIN)/python -m pip install -q -e '.[test,airflow-test]'
