@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import logging
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -163,12 +164,39 @@ def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
     }
+    saved = _logging_state()
     with pytest.MonkeyPatch.context() as mp:
         for name, value in env.items():
             mp.setenv(name, value)
         db = importlib.import_module("airflow.utils.db")  # what `airflow db reset` creates
         db.initdb()  # in this process: `airflow db migrate` costs a second Airflow import
         yield home
+    _restore_logging(saved)
+
+
+_LoggerState = tuple[logging.Logger, int, bool, bool, list[logging.Handler]]
+
+
+def _logging_state() -> list[_LoggerState]:
+    loggers = [logging.root, *logging.root.manager.loggerDict.values()]
+    return [
+        (lg, lg.level, lg.disabled, lg.propagate, list(lg.handlers))
+        for lg in loggers
+        if isinstance(lg, logging.Logger)
+    ]
+
+
+def _restore_logging(saved: list[_LoggerState]) -> None:
+    """Undo Airflow's logging setup (it sets ``httpx`` to WARNING, adds root handlers, …), so
+    the tests after this module see the logging they would without it."""
+    known = {id(state[0]) for state in saved}
+    for lg in logging.root.manager.loggerDict.values():
+        if isinstance(lg, logging.Logger) and id(lg) not in known:  # made by Airflow
+            lg.setLevel(logging.NOTSET)
+            lg.disabled, lg.propagate, lg.handlers = False, True, []
+    for lg, level, disabled, propagate, handlers in saved:
+        lg.setLevel(level)
+        lg.disabled, lg.propagate, lg.handlers = disabled, propagate, handlers
 
 
 @pytest.fixture(scope="module")
