@@ -3,6 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+AIRFLOW_STAMP := $(VENV)/.installed-airflow
 
 .PHONY: demo test test-fast bench lint format strip-notebooks venv clean
 
@@ -15,10 +16,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (wsnb)" >/dev/null
 	touch $(STAMP)
 
+# `make test` also runs examples/airflow/'s fleet DAG (tests/test_airflow.py): the airflow-test
+# extra, Airflow 3 and its papermill provider, ~130 packages / ~450 MB, ~45 s of CPU to install.
+# `make demo` does without it.
+$(AIRFLOW_STAMP): $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[test,airflow-test]'
+	touch $(AIRFLOW_STAMP)
+
 demo: $(STAMP)
 	$(BIN)/wsnb demo
 
-test: $(STAMP)
+test: $(AIRFLOW_STAMP)
 	$(BIN)/python -m ruff check wsnb tests bench examples
 	$(BIN)/python -m ruff format --check wsnb tests bench examples
 	$(BIN)/python -m mypy

@@ -79,7 +79,7 @@ def test_sdist_carries_tests_notebooks_docs_and_the_rest(sdist: list[str]) -> No
         "notebooks": "notebooks/demo.ipynb",
         "docs": "docs/internals.md",
         "bench": "bench/__main__.py",
-        "examples": "examples/airflow_cleanup_dag.py",
+        "examples": "examples/airflow/wsnb_fleet_cleanup.py",
         "binder": "binder/postBuild",
     }.items():
         assert example in files, folder
