@@ -207,6 +207,8 @@ def test_a_version_2_ledger_gains_the_plan_tables(tmp_path: Path) -> None:
         book._con.execute("DROP TABLE plan_listings")
         book._con.execute("DROP TABLE plans")
         book._con.execute("DROP TABLE quarantine")  # version 4 (grace periods)
+        book._con.execute("DROP TABLE fleet_members")  # version 5 (fleets)
+        book._con.execute("DROP TABLE fleet_runs")
         book._con.execute("PRAGMA user_version = 2")
     with Ledger(path) as book:
         assert book._con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
