@@ -11,11 +11,13 @@ is from it.
 from __future__ import annotations
 
 import json
+import multiprocessing as mp
 import statistics
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -150,3 +152,28 @@ def to_json(results: list[Result]) -> str:
         indent=2,
         default=str,
     )
+
+
+def _serve_emulator(queue: Any, stop: Any, options: dict[str, Any]) -> None:
+    from wsnb.emulator import Emulator
+
+    with Emulator(**options) as emu:
+        queue.put(emu.endpoint)
+        stop.wait()
+
+
+@contextmanager
+def emulator_process(**options: Any) -> Iterator[str]:
+    """An emulator (``Emulator(**options)``) in a process of its own, so its CPU is not the
+    client's; yields its endpoint and stops it at the end."""
+    ctx = mp.get_context("spawn")
+    queue, stop = ctx.Queue(), ctx.Event()
+    proc = ctx.Process(target=_serve_emulator, args=(queue, stop, options), daemon=True)
+    proc.start()
+    try:
+        yield str(queue.get(timeout=60))
+    finally:
+        stop.set()
+        proc.join(timeout=10)
+        if proc.is_alive():
+            proc.kill()

@@ -28,17 +28,16 @@ against the median):
 from __future__ import annotations
 
 import math
-import multiprocessing as mp
 import random
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
-from bench._harness import Result, median, timer
+from bench._harness import Result, emulator_process, median, timer
 
 BENCH = "deletion"
 AK = "BENCHAK0000000000001"
@@ -54,27 +53,8 @@ SNAP_N = 2_000  # tasks of the throttled snapshot=True rows
 ROUND_TRIP = 0.005  # loopback plus the emulator's own time per call, for the estimates
 
 
-def _serve(queue: Any, stop: Any) -> None:
-    from wsnb.emulator import Emulator
-
-    with Emulator(ak=AK, sk=SK, project_id=PROJECT) as emu:
-        queue.put(emu.endpoint)
-        stop.wait()
-
-
-@contextmanager
-def _emulator() -> Iterator[str]:
-    ctx = mp.get_context("spawn")
-    queue, stop = ctx.Queue(), ctx.Event()
-    proc = ctx.Process(target=_serve, args=(queue, stop), daemon=True)
-    proc.start()
-    try:
-        yield str(queue.get(timeout=60))
-    finally:
-        stop.set()
-        proc.join(timeout=10)
-        if proc.is_alive():
-            proc.kill()
+def _emulator() -> AbstractContextManager[str]:
+    return emulator_process(ak=AK, sk=SK, project_id=PROJECT)
 
 
 def _sdk(endpoint: str) -> Any:

@@ -18,15 +18,13 @@ of one after another (8 x). One project run alone is measured too, for reference
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack
 from pathlib import Path
 from typing import Any
 
-from bench._harness import Result
+from bench._harness import Result, emulator_process
 
 BENCH = "fleet"
 AK = "BENCHAK0000000000002"
@@ -36,27 +34,8 @@ READS, WRITES = 200, 100
 REGIONS = 2
 
 
-def _serve(queue: Any, stop: Any) -> None:
-    from wsnb.emulator import Emulator
-
-    with Emulator(ak=AK, sk=SK) as emu:
-        queue.put(emu.endpoint)
-        stop.wait()
-
-
-@contextmanager
-def _emulator() -> Iterator[str]:
-    ctx = mp.get_context("spawn")
-    queue, stop = ctx.Queue(), ctx.Event()
-    proc = ctx.Process(target=_serve, args=(queue, stop), daemon=True)
-    proc.start()
-    try:
-        yield str(queue.get(timeout=60))
-    finally:
-        stop.set()
-        proc.join(timeout=10)
-        if proc.is_alive():
-            proc.kill()
+def _emulator() -> AbstractContextManager[str]:
+    return emulator_process(ak=AK, sk=SK)
 
 
 def _project(region: int, n: int) -> str:

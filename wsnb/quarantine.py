@@ -532,15 +532,7 @@ def _quarantine_one(
     try:
         client.update_task(tid, update_body(prior, enable=False))
     except WorkspaceError as error:
-        known = _refused(error)
-        book.call_finished(
-            call_id,
-            "error" if known else "unknown",
-            http_status=error.status,
-            error_code=error.error_code,
-            error_msg=str(error),
-            request_id=error.request_id,
-        )
+        known = _update_failed(book, call_id, error)
         if _stops(error):
             book.set_quarantine(run_id, [tid], "pending")  # refused: the task is unchanged
             raise
@@ -552,6 +544,21 @@ def _quarantine_one(
         return
     book.call_finished(call_id, "ok", http_status=200)
     book.set_quarantine(run_id, [tid], "quarantined", quarantined=datetime.now(UTC))
+
+
+def _update_failed(book: Ledger, call_id: int, error: WorkspaceError) -> bool:
+    """Close the write-ahead row of an ``update_task`` that raised: ``error`` when it certainly
+    did not take effect (:func:`_refused`), else ``unknown``. Returns whether it was refused."""
+    known = _refused(error)
+    book.call_finished(
+        call_id,
+        "error" if known else "unknown",
+        http_status=error.status,
+        error_code=error.error_code,
+        error_msg=str(error),
+        request_id=error.request_id,
+    )
+    return known
 
 
 def _refused(error: WorkspaceError) -> bool:
@@ -798,15 +805,7 @@ def _restore_one(
     try:
         client.update_task(tid, update_body(current if diff else prior, enable=target))
     except WorkspaceError as error:
-        known = _refused(error)
-        book.call_finished(
-            call_id,
-            "error" if known else "unknown",
-            http_status=error.status,
-            error_code=error.error_code,
-            error_msg=str(error),
-            request_id=error.request_id,
-        )
+        known = _update_failed(book, call_id, error)
         if known:  # refused: still quarantined (running it again tries again)
             book.set_quarantine(run_id, [tid], "quarantined", reason=f"not restored: {error}")
         else:  # may have taken effect: stays restoring, running it again asks the server
