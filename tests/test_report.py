@@ -510,3 +510,18 @@ def test_every_outcome_has_a_colour_and_a_word() -> None:
     from wsnb.report import _COLOURS, _WORDS
 
     assert set(_COLOURS) == set(_WORDS) == set(OUTCOMES)
+
+
+def test_the_html_and_markdown_verdict_is_report_ok(tmp_path: Path) -> None:
+    """A run with forbidden ids is not OK: the HTML badge, the Markdown and the headline say so
+    (the HTML used an older rule that only looked at failed and pending ids)."""
+    with Ledger(tmp_path / "l.sqlite") as book:
+        report = DeletionReport.from_ledger(
+            book, _run_of(book, {"deleted": 3, "forbidden": 2}, status="done")
+        )
+    assert not report.ok
+    html = report.to_html(tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "NEEDS ATTENTION" in html and ">OK<" not in html
+    assert "NEEDS ATTENTION" in report.to_markdown()
+    assert "2 refused by IAM (forbidden)" in report.headline()
+    assert "nothing failed" not in report.headline()

@@ -255,6 +255,8 @@ def headline(summary: Mapping[str, Any]) -> str:
     problems = []
     if failed := _count(summary, "failed"):
         problems.append(f"{failed:,} failed")
+    if forbidden := _count(summary, "forbidden"):
+        problems.append(f"{forbidden:,} refused by IAM (forbidden)")
     if skipped := _count(summary, "skipped"):
         problems.append(f"{skipped:,} not sent")
     if invalid := _count(summary, "invalid"):
@@ -266,6 +268,8 @@ def headline(summary: Mapping[str, Any]) -> str:
         problems.append(f"the run was interrupted with {pending:,} still pending ({resume})")
     elif status == "running":
         problems.append(f"the run is still going ({pending:,} pending)")
+    elif status == "cancelled":
+        problems.append(f"the run was cancelled with {pending:,} still pending")
     elif pending:
         problems.append(f"{pending:,} still pending")
     gone = _count(summary, "already_absent")
@@ -384,14 +388,6 @@ def _eta_text(summary: Mapping[str, Any]) -> str:
     if text and summary.get("eta_execute"):
         text += f"; executing the plan {summary['eta_execute']}"
     return text
-
-
-def _ok(summary: Mapping[str, Any]) -> bool:
-    return bool(
-        summary.get("status") == "done"
-        and not _count(summary, "failed")
-        and not _count(summary, "pending")
-    )
 
 
 def _cut(text: str, limit: int = _MESSAGE_CHARS) -> str:
@@ -593,7 +589,7 @@ class DeletionReport:
     def _head_html(self) -> str:
         """Title, headline, key facts, chart and failures by code (the notebook view's body)."""
         s = self.summary
-        ok = _ok(s)
+        ok = summary_ok(s)
         state = _chip("deleted" if ok else "failed", "OK" if ok else "NEEDS ATTENTION")
         facts = "".join(
             f'<tr valign="top"><td style="{_KEY}">{_esc(label)}</td><td style="{_VALUE}">'
@@ -762,7 +758,7 @@ class DeletionReport:
         and the first :data:`MARKDOWN_ROWS` tasks that need attention."""
         s = self.summary
         lines = [f"**{self.headline()}**", "", "| | |", "|---|---|"]
-        result = f"{'OK' if _ok(s) else 'NEEDS ATTENTION'}"
+        result = f"{'OK' if summary_ok(s) else 'NEEDS ATTENTION'}"
         for label, text, mono in [("Result", result, False), *_facts(s)]:
             lines.append(f"| {label} | {f'`{text}`' if mono else _md(text)} |")
         failures = self.failures()
