@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from wsnb._eta import Eta, estimate, format_duration, pipeline_parts, verify_sample_size
-from wsnb._retry import RateLimit
+from wsnb._retry import WINDOW_GUARD, RateLimit
 
 DEFAULTS: dict[str, Any] = {"snapshot": True, "verify": True, "chunk_size": 5000}
 
@@ -23,16 +23,23 @@ def test_snapshots_dominate_a_big_run_and_the_text_says_so() -> None:
     # writes: the pipeline's parts (50, 100, ... 800, then 1000s, then the rest: 10);
     # verify: two probes, then the one page left of each listing (cheaper than the sample)
     assert calls == {"listing": 122, "snapshots": 6080, "writes": 10, "verify": 2 + 2}
-    read_rate = 194 / 60  # 200 reads a minute less the burst (5) and one call of margin
-    assert eta.phase("snapshots").seconds == pytest.approx(6080 / read_rate)
-    assert eta.phase("listing").seconds == pytest.approx((122 - 5) / read_rate)  # burst once
-    assert eta.phase("verify").seconds == pytest.approx(4 / read_rate)
+    # 199 reads (the quota less one of margin) per window of 60 s and the guard, as the server
+    # counts: the listing fits the first window; the snapshots need 31 more windows
+    span = 60 * (1 + WINDOW_GUARD)
+    assert eta.phase("listing").seconds == pytest.approx(122 * 0.1 / 8)  # only round trips
+    assert eta.phase("snapshots").seconds == pytest.approx((122 + 6080 - 1) // 199 * span + 0.1)
+    assert eta.phase("verify").seconds == pytest.approx(4 * 0.1 / 8)  # in the last window
     # pipelined: the writes overlap the snapshots; the last part's write follows them
-    assert eta.seconds == pytest.approx((117 + 6080 + 4) / read_rate + 0.1)
+    assert eta.seconds == pytest.approx(122 * 0.1 / 8 + 31 * span + 0.1 + 0.1 + 4 * 0.1 / 8)
     assert eta.dominant == "snapshots"
-    assert eta.without_snapshots == pytest.approx((117 + 4) / read_rate + 2 * 0.1 / 4)
-    text = "≈ 32 min at 200 reads/min: 6,080 snapshots dominate; snapshot=False ≈ 37 s"
+    assert eta.without_snapshots == pytest.approx((122 + 4) * 0.1 / 8 + 2 * 0.1 / 4)
+    text = "≈ 31 min at 200 reads/min: 6,080 snapshots dominate; snapshot=False ≈ 2 s"
     assert str(eta) == eta.text == text
+    # paced (an explicit burst, or after a 429): the bucket's rate, the burst once
+    paced = estimate(6080, listing_pages=122, rate_limit=_limit(burst=5), **DEFAULTS)
+    read_rate = 194 / 60  # 200 reads a minute less the burst (5) and one call of margin
+    assert paced.phase("listing").seconds == pytest.approx((122 - 5) / read_rate + 0.1)
+    assert paced.phase("snapshots").seconds == pytest.approx(6080 / read_rate + 0.1)
 
 
 def test_pipeline_parts_and_the_sample_size() -> None:
@@ -53,9 +60,10 @@ def test_writes_are_one_batch_per_chunk_on_their_own_bucket() -> None:
     )
     writes = eta.phase("writes")
     assert writes.calls == 120 and writes.kind == "write"
-    assert writes.seconds == pytest.approx((120 - 2.5) / (96.5 / 60))
+    # 99 writes in the first window, the rest in the next one, a round trip after it
+    assert writes.seconds == pytest.approx(60 * (1 + WINDOW_GUARD) + 0.1)
     assert eta.dominant == "writes" and eta.without_snapshots is None
-    assert eta.text == "≈ 73 s at 100 writes/min: 120 batch deletes dominate"
+    assert eta.text == "≈ 61 s at 100 writes/min: 120 batch deletes dominate"
 
 
 @pytest.mark.parametrize(
@@ -109,15 +117,19 @@ def test_unthrottled_runs_cost_round_trips_shared_by_the_calls_in_flight() -> No
 def test_a_throttled_client_estimates_longer() -> None:
     limit = _limit()
     before = estimate(3000, listing_pages=60, rate_limit=limit, **DEFAULTS).seconds
-    limit.throttled("get_task")  # AIMD halved the read rate
-    after = estimate(3000, listing_pages=60, rate_limit=limit, **DEFAULTS).seconds
-    assert after == pytest.approx(2 * before, rel=0.01)
+    limit.throttled("get_task")  # paced from now on, and AIMD halved the read rate
+    after = estimate(3000, listing_pages=60, rate_limit=limit, **DEFAULTS)
+    half = 194 / 60 / 2
+    assert after.phase("snapshots").seconds == pytest.approx(3000 / half + 0.1)
+    assert after.seconds > 1.9 * before
 
 
 def test_a_time_scaled_window_scales_the_estimate() -> None:
-    minute = estimate(1000, listing_pages=20, rate_limit=_limit(), **DEFAULTS)
-    scaled = estimate(1000, listing_pages=20, rate_limit=_limit(window=6.0), **DEFAULTS)
-    assert scaled.seconds == pytest.approx(minute.seconds / 10, rel=0.01)
+    kw = {**DEFAULTS, "round_trip": 0.0}  # the network does not scale with the window
+    minute = estimate(1000, listing_pages=20, rate_limit=_limit(), **kw)
+    scaled = estimate(1000, listing_pages=20, rate_limit=_limit(window=6.0), **kw)
+    assert scaled.seconds == pytest.approx(minute.seconds / 10)
+    assert minute.seconds == pytest.approx(5 * 60 * (1 + WINDOW_GUARD))
     assert "(a 6 s window)" in scaled.text
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from wsnb._retry import (
     RETRY_SAFE_OPERATIONS,
+    WINDOW_GUARD,
     RateLimit,
     RetryPolicy,
     async_retrying,
@@ -87,19 +88,51 @@ def test_reads_and_writes_have_separate_buckets() -> None:
     assert limit.reserve("future_executions") == pytest.approx(2 * 60 / 58)  # a POST, but a read
 
 
-def test_none_disables_a_class_and_default_burst_is_a_fortieth_of_the_quota() -> None:
+def test_none_disables_a_class_and_an_explicit_burst_paces() -> None:
     clock = FakeClock()
-    limit = RateLimit(reads_per_minute=None, writes_per_minute=100, clock=clock)
+    limit = RateLimit(reads_per_minute=None, writes_per_minute=100, burst=2, clock=clock)
     assert [limit.reserve("list_tasks") for _ in range(1000)] == [0.0] * 1000
     assert limit.burst_of("list_tasks") is None and limit.per_minute("get_task") is None
+    assert limit.pace("get_task", 1000) == 0.0
     writes = [limit.reserve("create_task") for _ in range(4)]
-    assert writes[:2] == [0.0] * 2  # 2.5 tokens
-    assert writes[2:] == pytest.approx([0.5 * 60 / 96.5, 1.5 * 60 / 96.5])
-    reads = RateLimit(clock=clock)
-    assert reads.burst_of("get_task") == 5.0 and reads.per_minute("get_task") == 194.0
-    assert [reads.reserve("get_task") for _ in range(6)][4:] == pytest.approx([0.0, 60 / 194])
+    assert writes[:2] == [0.0] * 2
+    assert writes[2:] == pytest.approx([60 / 97, 2 * 60 / 97])  # 100 - 2 burst - 1 margin
     assert RateLimit.kind("future_executions") == "read"
     assert RateLimit.kind("export_records") == "write"
+
+
+def test_by_default_a_whole_window_goes_at_once_then_the_next_window() -> None:
+    """The server counts a sliding window: the quota less one call of margin may go at once;
+    the next call waits until the first one's window (stretched by the guard) has passed."""
+    clock = FakeClock()
+    limit = RateLimit(reads_per_minute=200, writes_per_minute=100, clock=clock)
+    assert limit.burst_of("get_task") == 199.0 and limit.burst_of("batch_delete") == 99.0
+    span = 60 * (1 + WINDOW_GUARD)
+    waits = [limit.reserve("get_task") for _ in range(400)]
+    assert waits[:199] == [0.0] * 199
+    assert waits[199:398] == pytest.approx([span] * 199)
+    assert waits[398:] == pytest.approx([2 * span] * 2)
+    assert limit.pace("list_tasks", 199) == 0.0
+    assert limit.pace("list_tasks", 200) == pytest.approx(span)
+    assert limit.pace("list_tasks", 400) == pytest.approx(2 * span)
+    # time moves on: calls leave the window one by one, in the order they went
+    clock.now += span + 1.0
+    assert limit.reserve("get_task") == pytest.approx(span - 1.0)
+    assert limit.reserve("batch_delete") == 0.0  # writes have their own window
+
+
+def test_a_throttled_answer_turns_the_window_into_a_paced_bucket() -> None:
+    clock = FakeClock()
+    limit = RateLimit(reads_per_minute=200, clock=clock)
+    ticket = limit.acquire("get_task")
+    assert ticket.wait == 0.0 and limit.burst_of("get_task") == 199.0
+    limit.throttled("get_task", ticket.generation)
+    top = (200 - 5 - 1) / 60  # burst 5 (a fortieth), one call of margin
+    assert limit.per_second("get_task") == pytest.approx(top / 2)
+    assert limit.burst_of("get_task") == 5.0
+    waits = [limit.reserve("get_task") for _ in range(3)]  # no burst right after a 429
+    assert waits == pytest.approx([1 / (top / 2), 2 / (top / 2), 3 / (top / 2)])
+    assert limit.pace("get_task", 11) == pytest.approx(6 / (top / 2))
 
 
 def test_bucket_is_thread_safe() -> None:
@@ -447,9 +480,10 @@ def test_window_is_settable_for_time_scaled_servers() -> None:
     clock = FakeClock()
     limit = RateLimit(reads_per_minute=200, writes_per_minute=100, window=0.6, clock=clock)
     times = _send_times(limit, clock, 1000, "get_task")
-    assert _busiest_window(times, 0.6) <= 200
-    assert times[-1] == pytest.approx(1000 / 200 * 0.6, rel=0.05)
-    assert limit.per_second("get_task") == pytest.approx((200 - 5 - 1) / 0.6)
+    assert _busiest_window(times, 0.6) <= 199
+    assert times[-1] == pytest.approx(1000 // 199 * 0.6 * (1 + WINDOW_GUARD))
+    paced = RateLimit(reads_per_minute=200, burst=5, window=0.6, clock=clock)
+    assert paced.per_second("get_task") == pytest.approx((200 - 5 - 1) / 0.6)
 
 
 # --- AIMD: slow down on 429, creep back up after successes --------------------------------------
@@ -532,3 +566,26 @@ def test_throttle_without_retry_after_waits_two_to_five_seconds() -> None:
     scaled = RetryPolicy(throttle_wait=0.02)  # a time-scaled emulator scales it too
     assert 0.02 <= scaled.delay(1, plain) <= 0.05
     assert policy.delay(1, ServerError("x", status=503), lambda: 1.0) == 0.5  # backoff as before
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_never_more_than_the_quota_in_any_window_whatever_happens(seed: int) -> None:
+    """Callers arriving at random moments, some answers throttled (switching to pacing, cutting
+    the rate), runs of successes (raising it again): the sent calls never crowd a window."""
+    import random as random_
+
+    rng = random_.Random(seed)
+    clock = FakeClock()
+    limit = RateLimit(reads_per_minute=50, writes_per_minute=20, window=6.0, clock=clock)
+    sent: dict[str, list[float]] = {"get_task": [], "batch_delete": []}
+    for _ in range(600):
+        clock.now += rng.expovariate(20.0)
+        operation = rng.choice(list(sent))
+        ticket = limit.acquire(operation)
+        sent[operation].append(clock.now + ticket.wait)
+        if rng.random() < 0.02:
+            limit.throttled(operation, ticket.generation)
+        else:
+            limit.succeeded(operation)
+    assert _busiest_window(sent["get_task"], 6.0) <= 50
+    assert _busiest_window(sent["batch_delete"], 6.0) <= 20

@@ -7,11 +7,13 @@ order — ``listing`` (list pages), ``snapshots`` (one ``get_task`` per id), ``w
 seconds, the total, the dominant phase and a one-line text such as
 ``≈ 31 min at 200 reads/min: 6,080 snapshots dominate; snapshot=False ≈ 2 min``.
 
-The model: reads and writes draw on separate token buckets. A phase of ``k`` calls of one class
-takes the longer of (a) the bucket's pace, ``k / rate`` less the calls the burst lets through at
-once (once per class per run), and (b) the network, ``k`` round trips shared by the calls in
-flight. The bucket's rate is the current one (below the quota after a 429: AIMD), so an estimate
-made mid-run reflects the slowdown. With snapshots the deleter is pipelined: each part of
+The model: reads and writes draw on separate quotas. A phase of ``k`` calls of one class takes
+the longer of (a) the limiter's pace for them, :meth:`~wsnb._retry.RateLimit.pace` of the
+class's calls so far plus ``k`` less that of the calls so far (whole windows of the quota by
+default, ``k / rate`` less the burst once paced), plus one round trip after the last wait, and
+(b) the network, ``k`` round trips shared by the calls in flight. The limiter's state is the
+current one (paced below the quota after a 429: AIMD), so an estimate made mid-run reflects the
+slowdown. With snapshots the deleter is pipelined: each part of
 :data:`FIRST_PART` doubling to :data:`MAX_PART` ids is sent as soon as it is snapshotted, so the
 writes overlap the snapshots and the run takes ``listing + max(snapshots + one write, writes) +
 verify``; without snapshots the phases follow one another. Verification costs what the deleter
@@ -197,19 +199,17 @@ def estimate(
         ("verify", "read", _verify_reads(n, project, verify, writes)),
     ]
     operation = {"read": "get_task", "write": "batch_delete"}
-    burst_left = {
-        kind: (rate_limit.burst_of(op) or 0.0) if rate_limit is not None else 0.0
-        for kind, op in operation.items()
-    }
+    done = {"read": 0, "write": 0}  # calls of each class before the phase (one quota each)
     phases = []
     for name, kind, calls in plan:
         network = calls * round_trip / in_flight[kind]
-        rate = rate_limit.per_second(operation[kind]) if rate_limit is not None else None
         paced = 0.0
-        if rate is not None and calls:
-            free = min(float(calls), burst_left[kind])
-            burst_left[kind] -= free
-            paced = (calls - free) / rate
+        if rate_limit is not None and calls:
+            op = operation[kind]
+            paced = rate_limit.pace(op, done[kind] + calls) - rate_limit.pace(op, done[kind])
+            if paced:  # the calls after the last wait still cross the network
+                network = max(network, paced + round_trip)
+        done[kind] += calls
         phases.append(Phase(name, kind, calls, max(paced, network)))
     listing, snaps, sends, checks = phases
     if snapshot and n:  # pipelined: the writes overlap the snapshots, the last part's follows

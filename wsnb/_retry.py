@@ -1,12 +1,15 @@
 """Client-side rate limiting and the retry policy (tenacity underneath, sync and async alike).
 
-Rate limiting: :class:`RateLimit` keeps one token bucket for reads and one for writes (the API's
-documented per-user limits are about 200 reads and 100 writes a minute, counted in a strict
-sliding minute). A bucket is sized so that burst + rate x window stays below the quota, so the
-client never exceeds it on its own; on a throttled answer it halves its rate and creeps back up
-after runs of successes (AIMD), for when others share the quota. A bucket does not sleep; it
-hands out "wait this long", so the same object serves ``time.sleep`` and ``asyncio.sleep``
-callers, threads and tasks at once.
+Rate limiting: :class:`RateLimit` keeps one limiter for reads and one for writes (the API's
+documented per-user limits are about 200 reads and 100 writes a minute, counted in a sliding
+minute: "limit:N,time:1 minute"). By default a limiter lets the quota less one call of margin
+go in any window, as the server counts (the whole window at once, then the next window), so a
+job needs no more windows than the quota forces and never collects a 429 on its own. On a
+throttled answer (someone else shares the quota) it switches to a paced token bucket whose
+burst + rate x window stays below the quota, halves that rate and creeps back up after runs of
+successes (AIMD). An explicit ``burst`` asks for the paced bucket from the start. A limiter does
+not sleep; it hands out "wait this long", so the same object serves ``time.sleep`` and
+``asyncio.sleep`` callers, threads and tasks at once.
 
 Retrying: :class:`RetryPolicy` says how often and how long (exponential backoff with full jitter;
 ``Retry-After`` given as seconds or an HTTP date is honoured; a throttled answer without it
@@ -39,9 +42,11 @@ Every retry is a new request, so authentication signs it anew with a fresh ``X-S
 from __future__ import annotations
 
 import logging
+import math
 import random
 import threading
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, NamedTuple
@@ -69,6 +74,7 @@ __all__ = [
     "RateLimit",
     "Reservation",
     "RetryPolicy",
+    "WINDOW_GUARD",
     "async_retrying",
     "is_retryable",
     "retrying",
@@ -102,11 +108,29 @@ INCREASE_AFTER: Final = 10
 INCREASE: Final = 0.1
 
 
-class _Bucket:
-    """A token bucket that returns how long the caller must wait for its token, and adapts its
-    refill rate (AIMD) between ``floor`` and ``top`` calls per second."""
+#: The window limiter waits this share of the window beyond it, so calls sent a window apart
+#: cannot land inside one window at the server after uneven network delays (0.6 s a minute).
+WINDOW_GUARD: Final = 0.01
 
-    def __init__(self, top: float, burst: float, adaptive: bool) -> None:
+
+class _Bucket:
+    """One class's limiter (reads or writes): how long a caller must wait before sending.
+
+    Two constraints: a sliding-window log (never more than ``limit`` calls in any ``window``
+    plus a small guard, as the server counts; ``None``: no log) and, once ``paced``, a token
+    bucket of ``capacity`` refilled at ``rate`` calls per second that adapts (AIMD) between a
+    floor and ``top``. Until the first throttled answer an unpaced limiter lets the whole
+    window's quota go at once."""
+
+    def __init__(
+        self,
+        top: float,
+        burst: float,
+        adaptive: bool,
+        *,
+        limit: int | None = None,
+        window: float = 60.0,
+    ) -> None:
         self.top = top
         self.rate = top
         self.capacity = burst
@@ -115,6 +139,10 @@ class _Bucket:
         self.adaptive = adaptive
         self.generation = 0
         self.streak = 0
+        self.limit = limit
+        self.span = window * (1.0 + WINDOW_GUARD)
+        self.sent: deque[float] = deque()
+        self.paced = limit is None
 
     def _refill(self, now: float) -> None:
         if self.stamp is not None:
@@ -122,17 +150,30 @@ class _Bucket:
         self.stamp = now
 
     def reserve(self, now: float) -> Reservation:
-        self._refill(now)
-        self.tokens -= 1.0
-        wait = 0.0 if self.tokens >= 0 else -self.tokens / self.rate
-        return Reservation(wait, self.generation)
+        at = now
+        if self.paced:
+            self._refill(now)
+            self.tokens -= 1.0
+            if self.tokens < 0:
+                at = now - self.tokens / self.rate
+        if self.limit is not None:
+            sent = self.sent
+            while sent and sent[0] <= now - self.span:
+                sent.popleft()
+            if len(sent) >= self.limit:
+                at = max(at, sent[-self.limit] + self.span)
+            sent.append(at)
+        return Reservation(at - now, self.generation)
 
     def throttled(self, now: float, generation: int | None) -> None:
         """Multiplicative decrease, once per episode: a token taken before the last cut was
-        sent at the old rate, so its 429 says nothing new."""
+        sent at the old rate, so its 429 says nothing new. The first one turns on pacing."""
         if not self.adaptive or (generation is not None and generation != self.generation):
             return
         self._refill(now)
+        if not self.paced:
+            self.paced = True
+            self.rate = self.top
         self.rate = max(self.top * FLOOR, self.rate * DECREASE)
         self.tokens = min(self.tokens, 0.0)  # no burst right after a 429
         self.generation += 1
@@ -147,22 +188,38 @@ class _Bucket:
             self.rate = min(self.top, self.rate + self.top * INCREASE)
             self.streak = 0
 
+    def pace(self, calls: int) -> float:
+        """Seconds from a quiet start until the last of ``calls`` calls may go (the limiter's
+        own floor for them): whole windows for the log, ``(calls - burst) / rate`` paced."""
+        if calls <= 0:
+            return 0.0
+        if self.paced:
+            seconds = max(0.0, calls - self.capacity) / self.rate
+            if self.limit is not None:
+                seconds = max(seconds, (calls - 1) // self.limit * self.span)
+            return seconds
+        assert self.limit is not None
+        return (calls - 1) // self.limit * self.span
+
 
 class RateLimit:
-    """Thread-safe token buckets for reads and writes that keep within a per-window quota and
-    slow down when the server throttles; ``None`` for a class disables it.
+    """Thread-safe limiters for reads and writes that keep within a per-window quota and slow
+    down when the server throttles; ``None`` for a class disables it.
 
     ``reads_per_minute`` / ``writes_per_minute`` are the server's quotas: the most calls it
-    accepts in any ``window`` seconds (a strict sliding window; 60 s for the real API, shorter
-    for a time-scaled emulator). A token bucket lets through at most ``burst + rate * window``
-    calls in any window, so the refill rate is ``quota - burst - 1`` per window (one call of
-    margin for send-time jitter): the client never exceeds the quota on its own. ``burst`` is
-    how many calls may go out back to back (default: a fortieth of the quota, at least one).
+    accepts in any ``window`` seconds (a sliding window; 60 s for the real API, shorter for a
+    time-scaled emulator). By default (``burst=None``) a class may send ``quota - 1`` calls
+    (one of margin) in any window stretched by :data:`WINDOW_GUARD`, as soon as it likes: the
+    whole window at once, as the server counts, so a job takes no more windows than its calls
+    need. A token bucket (``burst`` back to back, then ``quota - burst - 1`` per window, so at
+    most ``burst + rate * window`` calls in any window) paces the calls instead from the first
+    throttled answer on, or from the start when ``burst`` is given. Either way the client never
+    exceeds the quota on its own.
 
-    ``adaptive`` (AIMD): a throttled answer halves the rate (at most once per episode, never
-    below a sixteenth of the top rate) and drains the burst; every ten answers in a row that
-    were not throttled add a tenth of the top rate back, never above it. Someone else using the
-    same quota makes the server throttle even a polite client; this finds the share that is
+    ``adaptive`` (AIMD): a throttled answer halves the paced rate (at most once per episode,
+    never below a sixteenth of the top rate) and drains the burst; every ten answers in a row
+    that were not throttled add a tenth of the top rate back, never above it. Someone else using
+    the same quota makes the server throttle even a polite client; this finds the share that is
     left instead of retrying into it. Share one instance between clients that use the same
     credentials.
     """
@@ -206,7 +263,11 @@ class RateLimit:
         # burst + refill * window <= quota - 1; a tiny quota (or a burst near it) cannot keep
         # that and still move, so the refill never drops below half the quota
         per_window = max(quota - burst - 1.0, quota / 2.0)
-        return _Bucket(per_window / self.window, burst, self.adaptive)
+        # the window's quota less one call of margin; an explicit burst asks for pacing only
+        limit = None if self.burst is not None else max(1, math.floor(quota) - 1)
+        return _Bucket(
+            per_window / self.window, burst, self.adaptive, limit=limit, window=self.window
+        )
 
     @staticmethod
     def kind(operation: str) -> str:
@@ -256,9 +317,22 @@ class RateLimit:
         return None if bucket is None else bucket.top * 60.0
 
     def burst_of(self, operation: str) -> float | None:
-        """How many calls of ``operation``'s class may go out back to back."""
+        """How many calls of ``operation``'s class may go out back to back (a window's worth
+        until the class is paced)."""
         bucket = self._buckets[self.kind(operation)]
-        return None if bucket is None else bucket.capacity
+        if bucket is None:
+            return None
+        return bucket.capacity if bucket.paced or bucket.limit is None else float(bucket.limit)
+
+    def pace(self, operation: str, calls: int) -> float:
+        """Seconds from a quiet start until the last of ``calls`` calls of ``operation``'s class
+        may go, at the limiter's current state (its floor for them; 0 when unlimited): what an
+        estimate of a run's time builds on."""
+        bucket = self._buckets[self.kind(operation)]
+        if bucket is None:
+            return 0.0
+        with self._lock:
+            return bucket.pace(calls)
 
     def __repr__(self) -> str:
         return (

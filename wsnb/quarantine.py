@@ -238,20 +238,18 @@ def estimate_quarantine(
 ) -> tuple[float, str]:
     """Seconds and a one-line text for ``reads`` show calls and ``updates`` updates, one at a
     time, after ``listing_pages`` list pages: the listing, then the slower of the reads' and the
-    writes' pace (they interleave, each class drawing on its own bucket) and the round trips."""
+    writes' pace (they interleave, each class drawing on its own quota) and the round trips."""
 
-    def paced(calls: int, operation: str) -> float:
+    def paced(calls: int, operation: str, before: int = 0) -> float:
         if rate_limit is None or not calls:
             return 0.0
-        rate = rate_limit.per_second(operation)
-        if rate is None:
-            return 0.0
-        free = min(float(calls), rate_limit.burst_of(operation) or 0.0)
-        return (calls - free) / rate
+        return rate_limit.pace(operation, before + calls) - rate_limit.pace(operation, before)
 
     listing = max(paced(listing_pages, "list_tasks"), listing_pages * round_trip)
     rest = max(
-        paced(reads, "get_task"), paced(updates, "update_task"), (reads + updates) * round_trip
+        paced(reads, "get_task", listing_pages),  # the reads share the listing's quota
+        paced(updates, "update_task"),
+        (reads + updates) * round_trip,
     )
     seconds = listing + rest
     if rate_limit is None or rate_limit.writes_per_minute is None:
