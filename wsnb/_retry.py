@@ -71,10 +71,10 @@ from wsnb.models import (
 
 __all__ = [
     "RETRY_SAFE_OPERATIONS",
+    "WINDOW_GUARD",
     "RateLimit",
     "Reservation",
     "RetryPolicy",
-    "WINDOW_GUARD",
     "async_retrying",
     "is_retryable",
     "retrying",
