@@ -57,7 +57,7 @@ def test_unexpected_exception_is_json_500(api: TestClient, app_state: EmulatorSt
     def boom(*args: Any, **kw: Any) -> Any:
         raise RuntimeError("disk on fire")
 
-    app_state.store.list_tasks = boom  # type: ignore[method-assign]
+    app_state.store.list_raw = boom  # type: ignore[method-assign]
     r = api.get(_base(api), params={"offset": 0, "limit": 1})
     assert r.status_code == 500
     assert r.headers["content-type"] == JSON_TYPE

@@ -144,13 +144,13 @@ def test_serves_requests_concurrently(make_emulator: object) -> None:
     """Two API calls are inside their handlers at once: a slow call does not hold up others."""
     emu = make_emulator(tasks=5, auth="loose")  # type: ignore[operator]
     both_inside = threading.Barrier(2, timeout=10)
-    list_tasks = emu.state.store.list_tasks
+    list_raw = emu.state.store.list_raw
 
-    def meeting_list_tasks(*args: Any, **kw: Any) -> Any:
+    def meeting_list_raw(*args: Any, **kw: Any) -> Any:
         both_inside.wait()  # broken if the server runs one handler at a time
-        return list_tasks(*args, **kw)
+        return list_raw(*args, **kw)
 
-    emu.state.store.list_tasks = meeting_list_tasks
+    emu.state.store.list_raw = meeting_list_raw
     url = f"{emu.endpoint}/v2/{emu.project_id}/scheduled-tasks"
 
     def get(_: int) -> int:

@@ -141,7 +141,7 @@ def next_execution(cfg: Mapping[str, Any], now: datetime, anchor: date | None) -
     zone = resolve_zone(cfg.get("time_zone")) or ZoneInfo(DEFAULT_ZONE)
     found = executions(cfg, now, count=1, anchor=anchor)
     answer = found[0] if found else None
-    until = datetime.strptime(answer, TIME_FORMAT) if answer else None
+    until = datetime.fromisoformat(answer) if answer else None
     if len(_memo) >= _MEMO_MAX:
         _memo.clear()
     _memo[key] = (zone, now.astimezone(zone).replace(tzinfo=None), answer, until)

@@ -18,17 +18,17 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, Final
 
-from wsnb.models import RECORD_FIELDS, TASK_DETAIL_FIELDS, TASK_FIELDS
+from wsnb.models import RECORD_FIELDS, TASK_DETAIL_FIELDS
 
 from . import _validation as v
 from ._errors import RECORD_MISSING, TASK_MISSING, ApiError, bad_request
+from ._items import list_item_of
 from ._reference import LIFE_CYCLE_CONFIGURATIONS, TIME_ZONES
-from ._schedule import PREVIEW_COUNT, executions, local_date, next_execution
+from ._schedule import PREVIEW_COUNT, executions
 from .pipeline import Call, Reply
 from .profile import Profile
 from .store import TaskRow
 
-_FIELDS_ONLY_FOR_TRIGGERS: Final = frozenset({"priority", "wait_time", "life_cycle_exec_period"})
 _DOCUMENTED: Final = Profile()
 
 
@@ -37,21 +37,7 @@ _DOCUMENTED: Final = Profile()
 
 def list_item(row: TaskRow, now: datetime, profile: Profile = _DOCUMENTED) -> dict[str, Any]:
     """A stored task as a ``ScheduledTask`` list item (absent values left out)."""
-    data = row.data
-    anchor = local_date(datetime.fromisoformat(row.created_at), data.get("time_zone"))
-    item: dict[str, Any] = {"id": row.id}
-    for name in TASK_FIELDS[1:]:
-        if name == "next_execution_time":
-            value = profile.list_time(next_execution(data, now, anchor), data.get("time_zone"))
-        elif name == "enable":
-            value = data.get("enable", True)
-        elif name in _FIELDS_ONLY_FOR_TRIGGERS and data.get("scheduled_type") != "LIFE_CYCLE":
-            value = None
-        else:
-            value = data.get(name)
-        if value is not None:
-            item[name] = value
-    return item
+    return list_item_of(row.id, row.created_at, row.data, now, profile)
 
 
 def detail(row: TaskRow) -> dict[str, Any]:
@@ -120,7 +106,7 @@ def _check_denied(call: Call, task_ids: Iterable[str], action: str) -> None:
 def list_tasks(call: Call) -> Reply:
     offset, limit, filters = v.list_query(call.query)
     profile = call.state.profile
-    rows, total = call.state.store.list_tasks(
+    rows, total = call.state.store.list_raw(
         call.project_id,
         offset,
         limit,
@@ -128,7 +114,10 @@ def list_tasks(call: Call) -> Reply:
         count_hidden=profile.total_count == "with_life_cycle",
     )
     now = call.state.now()
-    payload: dict[str, Any] = {"scheduled_tasks": [list_item(r, now, profile) for r in rows]}
+    items = call.state.list_items
+    payload: dict[str, Any] = {
+        "scheduled_tasks": [items.item(i, created, raw, now, profile) for i, created, raw in rows]
+    }
     if profile.total_count != "omit":
         payload["total_count"] = total
     return Reply(payload)

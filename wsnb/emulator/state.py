@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
+from ._items import ListItems
 from .faults import Faults, Limiter, RequestLog, Throttle
 from .profile import Profile, as_profile
 from .store import Store
@@ -89,6 +90,8 @@ class EmulatorState:
         self.initial_profile = self.profile
         #: task id -> its denial; replaced whole (never mutated), so readers need no lock
         self.denials: dict[str, Denial] = {}
+        #: list items remembered per stored definition (a page's cost was laying them out)
+        self.list_items = ListItems()
 
     def now(self) -> datetime:
         return self.config.clock()

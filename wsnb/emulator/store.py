@@ -65,8 +65,21 @@ CREATE TABLE IF NOT EXISTS details (
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS details_record ON details (project_id, record_id, seq);
+-- the tasks' version: bumped in the same transaction as any change to a task, so a reader sees
+-- the version of the snapshot it reads (whoever writes: this process or another on the file)
+INSERT OR IGNORE INTO meta (key, value) VALUES ('tasks_version', '0');
+CREATE TRIGGER IF NOT EXISTS tasks_inserted AFTER INSERT ON tasks BEGIN
+    UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'tasks_version';
+END;
+CREATE TRIGGER IF NOT EXISTS tasks_updated AFTER UPDATE ON tasks BEGIN
+    UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'tasks_version';
+END;
+CREATE TRIGGER IF NOT EXISTS tasks_deleted AFTER DELETE ON tasks BEGIN
+    UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'tasks_version';
+END;
 """
 _CHUNK = 500  # ids per IN (...) clause
+_LISTINGS = 32  # listings remembered (order and total per filter and version of the tasks)
 _MMAP_BYTES = 256 * 1024 * 1024  # per connection, address space only
 
 
@@ -100,6 +113,10 @@ def _columns(data: Mapping[str, Any]) -> tuple[Any, ...]:
         data.get("life_cycle_type"),
         data.get("last_status"),
     )
+
+
+def _marks(n: int) -> str:
+    return ", ".join("?" * n)
 
 
 def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
@@ -161,6 +178,8 @@ class Store:
         self._closed = False
         self._rw = None if self.path else _ReadWriteLock()
         self._write_lock = threading.Lock()  # file db: one writer of this process at a time
+        #: (tasks version, filter) -> (seqs newest first, total): replaced whole, never mutated
+        self._listings: dict[tuple[Any, ...], tuple[list[int], int]] = {}
         con = self._connection()  # also keeps the memdb alive until close()
         if self.path:
             con.execute("PRAGMA journal_mode = WAL")
@@ -360,7 +379,21 @@ class Store:
         *,
         count_hidden: bool = False,
     ) -> tuple[list[TaskRow], int]:
-        """A page, newest first, and the total matching ``filters``.
+        """A page, newest first, and the total matching ``filters`` (see :meth:`list_raw`)."""
+        rows, total = self.list_raw(project_id, offset, limit, filters, count_hidden=count_hidden)
+        return [TaskRow(project_id, r[0], r[1], json.loads(r[2])) for r in rows], total
+
+    def list_raw(
+        self,
+        project_id: str,
+        offset: int,
+        limit: int,
+        filters: Mapping[str, str],
+        *,
+        count_hidden: bool = False,
+    ) -> tuple[list[tuple[str, str, str]], int]:
+        """A page, newest first, as stored: ``(id, created_at, definition JSON)`` rows; and the
+        total matching ``filters``.
 
         ``task_name`` is a case-sensitive substring; the other filters match exactly. LIFE_CYCLE
         tasks are left out unless ``scheduled_type=LIFE_CYCLE`` is asked for; ``count_hidden``
@@ -379,19 +412,43 @@ class Store:
             where.append("scheduled_type IS NOT 'LIFE_CYCLE'")
         clause = " AND ".join(where)
         with self._read() as con:
-            total = con.execute(
-                "SELECT count(*) FROM tasks INDEXED BY tasks_list"
-                f" WHERE {counted if count_hidden else clause}",
-                args,
-            ).fetchone()[0]
-            # pick the page's rows on the covering index, then read only those rows' data
-            rows = con.execute(
-                "SELECT id, created_at, data FROM tasks WHERE seq IN"
-                f" (SELECT seq FROM tasks INDEXED BY tasks_list WHERE {clause}"
-                " ORDER BY seq DESC LIMIT ? OFFSET ?) ORDER BY seq DESC",
-                (*args, limit, offset),
-            ).fetchall()
-        return [TaskRow(project_id, r[0], r[1], json.loads(r[2])) for r in rows], int(total)
+            version = con.execute("SELECT value FROM meta WHERE key = 'tasks_version'").fetchone()[
+                0
+            ]
+            # the listing's order and total, found once per version of the tasks: a page is
+            # then a slice (skipping an offset and counting were most of a page's cost)
+            key = (version, clause, counted if count_hidden else None, *args)
+            found = self._listings.get(key)
+            if found is None:
+                seqs = [
+                    r[0]
+                    for r in con.execute(
+                        f"SELECT seq FROM tasks INDEXED BY tasks_list WHERE {clause}"
+                        " ORDER BY seq DESC",
+                        args,
+                    )
+                ]
+                total = len(seqs)
+                if count_hidden:
+                    total = con.execute(
+                        f"SELECT count(*) FROM tasks INDEXED BY tasks_list WHERE {counted}", args
+                    ).fetchone()[0]
+                found = (seqs, int(total))
+                if len(self._listings) >= _LISTINGS:
+                    self._listings.clear()
+                self._listings[key] = found
+            seqs, total = found
+            page = seqs[offset : offset + limit]
+            rows = (
+                con.execute(
+                    f"SELECT id, created_at, data FROM tasks WHERE seq IN ({_marks(len(page))})"
+                    " ORDER BY seq DESC",
+                    page,
+                ).fetchall()
+                if page
+                else []
+            )
+        return [(r[0], r[1], r[2]) for r in rows], total
 
     def task_ids(self, project_id: str) -> list[str]:
         """Every task id of the project (LIFE_CYCLE included), newest first."""
