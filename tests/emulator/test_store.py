@@ -252,3 +252,47 @@ def test_close_closes_every_threads_connection(tmp_path: Path) -> None:
     store.close()
     with pytest.raises(sqlite3.ProgrammingError):
         store.counts()
+
+
+def _listed(store: Store, **filters: str) -> tuple[list[str], int]:
+    rows, total = store.list_raw("p", 0, 1000, filters)
+    return [r[0] for r in rows], total
+
+
+def test_a_remembered_listing_follows_every_kind_of_write(tmp_path: Path) -> None:
+    """Pages are slices of a listing remembered per version of the tasks: every write (create,
+    update, delete, batch delete, bulk insert, reset), by this store or by another process's
+    store on the same file, makes the next page see it."""
+    store = Store(tmp_path / "emu.db")
+    a = store.create_task("p", _data("a"), NOW)
+    assert _listed(store) == ([a], 1)
+    b = store.create_task("p", _data("b"), NOW)
+    assert _listed(store) == ([b, a], 2)  # newest first
+    assert _listed(store, task_name="a") == ([a], 1)
+    store.update_task("p", a, lambda r: {**r.data, "task_name": "zzz"})
+    assert _listed(store, task_name="a") == ([], 0)
+    assert _listed(store, task_name="zzz") == ([a], 1)
+    rows, _ = store.list_raw("p", 0, 10, {})
+    assert '"zzz"' in dict((r[0], r[2]) for r in rows)[a]  # the data is read fresh
+    store.delete_task("p", b)
+    assert _listed(store) == ([a], 1)
+    store.insert_many("p", [(f"id-{i}", NOW, _data()) for i in range(3)])
+    assert _listed(store)[1] == 4
+    other = Store(tmp_path / "emu.db")  # another writer on the same file
+    try:
+        other.batch_delete("p", ["id-0", "id-1"], reject_unknown=False)
+        assert _listed(store) == (["id-2", a], 2)
+        other.reset("p")
+        assert _listed(store) == ([], 0)
+    finally:
+        other.close()
+        store.close()
+
+
+def test_a_page_is_a_slice_of_the_listing() -> None:
+    store = Store()
+    store.insert_many("p", [(f"id-{i:03d}", NOW, _data()) for i in range(120)])
+    pages = [store.list_raw("p", offset, 50, {}) for offset in (0, 50, 100, 150)]
+    ids = [r[0] for rows, _ in pages for r in rows]
+    assert ids == [f"id-{i:03d}" for i in reversed(range(120))]
+    assert [total for _, total in pages] == [120] * 4 and pages[3][0] == []
