@@ -11,8 +11,10 @@ in chunks of 5000, sleeping 2-5 s (time-scaled) on a 429. wsnb does ``tasks_fram
 ``delete_tasks``.
 
 Rows (each timed ``REPEAT`` times, interleaved with its baseline: the value is the median, "best"
-the best run; the "eta" column is :func:`wsnb._eta.estimate` made before the run, with its error
-against the median):
+the best run). Each deletion scenario also has an ETA row: the estimate ``delete_tasks`` makes
+after the listing and before its first call (what the CLI, the notebook and the grid show; it
+learns the server's pace from what the client has seen), against the time the deleter then
+took:
 
 * listing at a simulated ``RTT`` (a latency fault on every call; the emulator awaits it, so calls
   in flight overlap): wsnb at its default (16 pages in flight) and at the old default 4, against
@@ -50,7 +52,6 @@ SDK_WORKERS = 8  # the SDK pool's threads
 OLD_LIST_CONCURRENCY = 4  # the listing's default before this measurement
 REPEAT = 3
 SNAP_N = 2_000  # tasks of the throttled snapshot=True rows
-ROUND_TRIP = 0.005  # loopback plus the emulator's own time per call, for the estimates
 
 
 def _emulator() -> AbstractContextManager[str]:
@@ -184,10 +185,12 @@ def wsnb_cleanup(
         start = time.perf_counter()
         frame = tasks_frame(client)
         listed = time.perf_counter()
+        dry_eta = 0.0
         if plan:
             planned = plan_deletion(
                 client, frame, max_deletions=len(frame), ledger=ledger, progress=False
             )
+            dry_eta = float(planned.report.summary.get("eta_s") or 0.0)
             report = planned.execute(progress=False)
         else:
             report = delete_tasks(
@@ -205,6 +208,8 @@ def wsnb_cleanup(
         "list_calls": client.stats.by_operation.get("list_tasks", 0),
         "reads": sum(client.stats.by_operation.get(op, 0) for op in ("list_tasks", "get_task")),
         **report.summary,
+        # the deleter's own estimates, made before its first call (a dry run's, then its plan's)
+        "eta_s": dry_eta + float(report.summary.get("eta_s") or 0.0),
     }
 
 
@@ -249,66 +254,6 @@ def _snapshot_floor(pages: int, n: int) -> float:
     return (pages + n) / READS * 60 * SCALE
 
 
-def _estimate(pages: int, n: int, *, snapshot: bool, precheck: bool = False) -> float:
-    """wsnb's own estimate of the job (listing included), before running it: the same
-    :func:`wsnb._eta.estimate` the deleter logs and records."""
-    from wsnb._eta import estimate
-
-    return estimate(
-        n,
-        listing_pages=pages,
-        snapshot=snapshot,
-        verify=True,
-        chunk_size=5000,
-        rate_limit=_rate_limit(),
-        round_trip=ROUND_TRIP,
-    ).seconds
-
-
-def _plan_estimate(pages: int, n: int) -> float:
-    """The estimate of a dry run (listing + snapshots) plus that of executing its plan (the
-    narrowed re-listing, the writes, the verification sample)."""
-    from wsnb._eta import estimate
-
-    rate = _rate_limit()
-    dry = estimate(
-        n,
-        listing_pages=pages,
-        snapshot=True,
-        verify=False,
-        chunk_size=5000,
-        rate_limit=rate,
-        round_trip=ROUND_TRIP,
-    )
-    execute = estimate(
-        n,
-        listing_pages=pages + 2,
-        snapshot=False,
-        verify=True,
-        chunk_size=5000,
-        rate_limit=_rate_limit(),
-        round_trip=ROUND_TRIP,
-    )
-    return dry.seconds + execute.seconds
-
-
-def _rtt_estimate(pages: int, n: int, trip: float) -> float:
-    """The unthrottled estimate: round trips of ``trip`` s shared by the calls in flight (16
-    list pages, 4 deletes)."""
-    from wsnb._eta import estimate
-
-    return estimate(
-        n,
-        listing_pages=pages,
-        snapshot=False,
-        verify=True,
-        chunk_size=5000,
-        rate_limit=None,
-        round_trip=trip,
-        reads_in_flight=16,
-    ).seconds
-
-
 def _warm_up() -> None:
     """Import both contenders' modules before any timing."""
     import huaweicloudsdkworkspace.v2  # noqa: F401
@@ -348,6 +293,21 @@ def _frame_conversion(n: int) -> float:
             tasks_to_frame(items)
         best = min(best, t[0])
     return best
+
+
+def _eta_row(label: str, runs: list[dict[str, Any]]) -> Result:
+    """The deleter's own estimate (made after the listing, before its first call: what the CLI,
+    the notebook and the grid show) against the time it then took."""
+    took = [r["delete_s"] for r in runs]
+    return Result(
+        BENCH,
+        f"{label}: delete_tasks' ETA vs its time",
+        median(took),
+        "s",
+        higher_is_better=False,
+        samples=took,
+        estimate=median([r["eta_s"] for r in runs]),
+    )
 
 
 def _timed(prepare: Callable[[], object], action: Callable[[], object], times: int) -> list[float]:
@@ -442,27 +402,18 @@ def _unthrottled(endpoint: str, n: int, tmp: Path, times: int) -> list[Result]:
         runs.append(wsnb_cleanup(endpoint, tmp / f"u-{len(runs)}.sqlite", throttled=False))
         assert runs[-1]["deleted"] == n and runs[-1]["failed"] == 0, runs[-1]
 
-    loop_calls: list[int] = []
-
     def sdk(pool: bool) -> Callable[[], None]:
         def go() -> None:
-            deleted, calls = sdk_cleanup(endpoint, pool=pool)
+            deleted, _ = sdk_cleanup(endpoint, pool=pool)
             assert deleted == n, (deleted, n)
-            if not pool:
-                loop_calls.append(calls)
 
         return go
 
     prepare()
-    pages, _ = _pages(endpoint)
     seconds = _interleaved(
         prepare, {"wsnb": ours, "SDK loop": sdk(False), "SDK pool": sdk(True)}, times
     )
     _seed(endpoint, 0, throttled=False)  # drop the latency rule
-    # the round trip as this machine serves it now (the SDK loop: one call at a time), passed
-    # to the estimate as a user who measured it would (``round_trip=``)
-    trip = median(seconds["SDK loop"]) / loop_calls[-1]
-    eta = _rtt_estimate(pages, n, trip)
     last = runs[-1]
     label = f"list+delete {n} snapshot=False unthrottled, RTT {RTT * 1000:.0f} ms"
     note = (
@@ -481,7 +432,6 @@ def _unthrottled(endpoint: str, n: int, tmp: Path, times: int) -> list[Result]:
             higher_is_better=False,
             target=3.0,
             samples=seconds["wsnb"],
-            estimate=eta,
             note=note,
         ),
         Result(
@@ -494,12 +444,12 @@ def _unthrottled(endpoint: str, n: int, tmp: Path, times: int) -> list[Result]:
             higher_is_better=False,
             target=1.2,
             samples=seconds["wsnb"],
-            estimate=eta,
         ),
+        _eta_row(label, runs),
     ]
 
 
-def _throttled(endpoint: str, n: int, tmp: Path, times: int) -> Result:
+def _throttled(endpoint: str, n: int, tmp: Path, times: int) -> list[Result]:
     """list + delete (snapshot=False) under the time-scaled throttle: wsnb vs the SDK loop."""
     runs: list[dict[str, Any]] = []
 
@@ -516,12 +466,12 @@ def _throttled(endpoint: str, n: int, tmp: Path, times: int) -> Result:
 
     prepare()
     pages, _ = _pages(endpoint)
-    eta = _estimate(pages, n, snapshot=False)
     seconds = _interleaved(prepare, {"wsnb": ours, "SDK loop": theirs}, times)
     throttled = sum(r["throttled_calls"] for r in runs)
-    return Result(
+    label = f"list+delete {n} snapshot=False, throttled x{SCALE}"
+    main = Result(
         BENCH,
-        f"list+delete {n} snapshot=False, throttled x{SCALE}",
+        label,
         median(seconds["wsnb"]),
         "s",
         baseline=median(seconds["SDK loop"]),
@@ -529,10 +479,10 @@ def _throttled(endpoint: str, n: int, tmp: Path, times: int) -> Result:
         higher_is_better=False,
         target=1.0,
         samples=seconds["wsnb"],
-        estimate=eta,
         note=f"{throttled} throttled call(s) in {times} runs; floor {_floor(pages, n):.1f}s; "
         f"list {runs[-1]['list_s']:.2f}s, delete+verify {runs[-1]['delete_s']:.2f}s",
     )
+    return [main, _eta_row(label, runs)]
 
 
 def _throttled_snapshots(endpoint: str, n: int, tmp: Path, times: int) -> list[Result]:
@@ -557,7 +507,6 @@ def _throttled_snapshots(endpoint: str, n: int, tmp: Path, times: int) -> list[R
     prepare()
     pages, _ = _pages(endpoint)
     floor = _snapshot_floor(pages, n)
-    eta = _estimate(pages, n, snapshot=True)
     seconds = _interleaved(prepare, {"one run": ours, "plan+execute": planned}, times)
     one = median(seconds["one run"])
     label = f"list+snapshot+delete {n} (the default), throttled x{SCALE}"
@@ -572,7 +521,6 @@ def _throttled_snapshots(endpoint: str, n: int, tmp: Path, times: int) -> list[R
             higher_is_better=False,
             target=1 / 1.1,
             samples=seconds["one run"],
-            estimate=eta,
             note=f"floor: {pages} list pages + {n} snapshots at {READS} reads per "
             f"{60 * SCALE:g} s; {runs[-1]['reads']} reads made (verification sample included); "
             f"{sum(r['throttled_calls'] for r in runs)} throttled call(s) in {times} runs",
@@ -587,10 +535,11 @@ def _throttled_snapshots(endpoint: str, n: int, tmp: Path, times: int) -> list[R
             higher_is_better=False,
             target=1 / 1.15,
             samples=seconds["plan+execute"],
-            estimate=_plan_estimate(pages, n),
             note=f"{plans[-1]['reads']} reads in the execution's client (listing, dry run, check,"
             " verification)",
         ),
+        _eta_row(label, runs),
+        _eta_row(f"{label}: dry run, then its plan executed", plans),
     ]
 
 
@@ -605,7 +554,7 @@ def run(quick: bool = False) -> list[Result]:
     with _emulator() as endpoint:
         results.extend(_listing(endpoint, list_n, times))
         results.extend(_unthrottled(endpoint, n, tmp, times))
-        results.append(_throttled(endpoint, n, tmp, times))
+        results.extend(_throttled(endpoint, n, tmp, times))
         results.extend(_throttled_snapshots(endpoint, snap_n, tmp, times))
     conv_n = 20_000 if quick else 100_000
     results.append(

@@ -6,10 +6,23 @@ from typing import Any
 
 import pytest
 
-from wsnb._eta import Eta, estimate, format_duration, pipeline_parts, verify_sample_size
+from wsnb._eta import (
+    LOCAL_SECONDS_PER_ID,
+    Eta,
+    Observed,
+    estimate,
+    format_duration,
+    pipeline_parts,
+    verify_sample_size,
+)
 from wsnb._retry import WINDOW_GUARD, RateLimit
 
-DEFAULTS: dict[str, Any] = {"snapshot": True, "verify": True, "chunk_size": 5000}
+DEFAULTS: dict[str, Any] = {
+    "snapshot": True,
+    "verify": True,
+    "chunk_size": 5000,
+    "local_per_id": 0.0,  # the calls alone (local work: its own test)
+}
 
 
 def _limit(**kw: Any) -> RateLimit:
@@ -166,3 +179,49 @@ def test_bad_arguments_name_themselves(kwargs: dict[str, Any], match: str) -> No
 def test_format_duration(seconds: float, text: str) -> None:
     assert format_duration(seconds) == text
     assert format_duration(2 * 3600 + 5 * 60) == "2 h 05 min"
+
+
+def test_local_work_per_id_is_added_once() -> None:
+    bare = estimate(20_000, listing_pages=0, rate_limit=None, **DEFAULTS)
+    kw = {**DEFAULTS, "local_per_id": LOCAL_SECONDS_PER_ID}
+    real = estimate(20_000, listing_pages=0, rate_limit=None, **kw)
+    assert real.local == pytest.approx(20_000 * LOCAL_SECONDS_PER_ID) and bare.local == 0
+    assert real.seconds == pytest.approx(bare.seconds + real.local)
+
+
+def test_what_the_client_observed_replaces_the_guessed_round_trip() -> None:
+    """A server that answered 16 pages at once at 5 ms a page (its CPU the limit) is not 16
+    times faster with 16 in flight than its 80 ms latency says; one seen one call at a time is
+    latency-bound and gains from more calls in flight."""
+    kw = {**DEFAULTS, "snapshot": False, "verify": False}
+    busy = Observed(latency=0.08, seconds_per_call=0.005, concurrency=16.0)
+    eta = estimate(0, listing_pages=400, rate_limit=None, observed_reads=busy, **kw)
+    assert eta.phase("listing").seconds == pytest.approx(400 * 0.005 * 16 / 8)  # 8 in flight
+    eta = estimate(
+        0, listing_pages=400, rate_limit=None, observed_reads=busy, reads_in_flight=16, **kw
+    )
+    assert eta.phase("listing").seconds == pytest.approx(400 * 0.005)
+    serial = Observed(latency=0.08, seconds_per_call=0.08, concurrency=1.0)
+    eta = estimate(0, listing_pages=400, rate_limit=None, observed_reads=serial, **kw)
+    assert eta.phase("listing").seconds == pytest.approx(400 * 0.08 / 8)
+    # writes not seen yet: the reads' latency is their round trip, shared by 4 in flight
+    eta = estimate(20_000, listing_pages=0, rate_limit=None, observed_reads=serial, **kw)
+    assert eta.phase("writes").seconds == pytest.approx(4 * 0.08 / 4)
+
+
+def test_observed_from_a_clients_stats() -> None:
+    from wsnb.client import ClientStats
+
+    stats = ClientStats()
+    assert Observed.of(stats, "read") is None
+    for i in range(8):  # two calls at a time, 0.1 s each, back to back
+        stats.call_began("get_task", i * 0.1)
+        stats.call_began("list_tasks", i * 0.1)
+        stats.call_ended("get_task", i * 0.1, i * 0.1 + 0.1)
+        stats.call_ended("list_tasks", i * 0.1, i * 0.1 + 0.1)
+    seen = Observed.of(stats, "read")
+    assert seen is not None
+    assert seen.latency == pytest.approx(0.1)
+    assert seen.seconds_per_call == pytest.approx(0.8 / 16)
+    assert seen.concurrency == pytest.approx(2.0)
+    assert Observed.of(stats, "write") is None

@@ -64,6 +64,7 @@ from wsnb.models import (
     ID_MAX_LEN,
     LIFE_CYCLE_CONFIG_TYPES,
     LIST_PAGE_MAX,
+    READ_OPERATIONS,
     RECORDS_PAGE_MAX,
     SCHEDULE_FIELDS,
     UPDATE_FIELDS,
@@ -162,6 +163,11 @@ _FILTERS: Final = ("task_name", *_FILTER_ENUMS)
 # --- statistics ---------------------------------------------------------------------------------
 
 
+def _kind(operation: str) -> str:
+    """``"read"`` or ``"write"``: the quota class of ``operation``."""
+    return "read" if operation in READ_OPERATIONS else "write"
+
+
 @dataclass
 class ClientStats:
     """Thread-safe counters of one client's traffic.
@@ -169,6 +175,10 @@ class ClientStats:
     ``calls`` counts HTTP requests sent (retries included, so it matches what the server's
     throttle sees); ``retries`` the attempts after the first; ``throttled`` the 429 answers;
     ``by_operation`` the requests per operation name.
+
+    Pace observed per quota class (``read``/``write``, not part of :meth:`snapshot`):
+    :meth:`seconds_per_call` (the time a call of the class was on the wire over the calls
+    answered: what the estimates learn from) and :meth:`latency`.
 
     Observations of the last answer (not part of :meth:`snapshot`): ``server_skew`` is the local
     wall clock minus the answer's ``Date`` header in seconds (positive: this machine is ahead;
@@ -183,6 +193,53 @@ class ClientStats:
     server_skew: float | None = None
     rate_limit_headers: dict[str, str] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    #: per class (``read``/``write``): answers, seconds with a call in flight, summed latency
+    _answered: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
+    _busy: dict[str, float] = field(default_factory=dict, repr=False, compare=False)
+    _latency: dict[str, float] = field(default_factory=dict, repr=False, compare=False)
+    _in_flight: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
+    _busy_since: dict[str, float] = field(default_factory=dict, repr=False, compare=False)
+
+    def call_began(self, operation: str, now: float) -> None:
+        """A call of ``operation`` went on the wire at ``now`` (monotonic seconds)."""
+        kind = _kind(operation)
+        with self._lock:
+            if not self._in_flight.get(kind):
+                self._busy_since[kind] = now
+            self._in_flight[kind] = self._in_flight.get(kind, 0) + 1
+
+    def call_ended(self, operation: str, began: float, now: float) -> None:
+        """The call that began at ``began`` is answered (or failed) and read, at ``now``."""
+        kind = _kind(operation)
+        with self._lock:
+            self._in_flight[kind] -= 1
+            self._answered[kind] = self._answered.get(kind, 0) + 1
+            self._latency[kind] = self._latency.get(kind, 0.0) + (now - began)
+            if not self._in_flight[kind]:
+                since = self._busy_since.pop(kind, now)
+                self._busy[kind] = self._busy.get(kind, 0.0) + (now - since)
+
+    def seconds_per_call(self, kind: str, at_least: int = 8) -> float | None:
+        """Observed seconds per ``kind`` call at the concurrency this client reached: the time
+        a call of that class was on the wire over the calls answered (round trip, server and
+        parsing, shared by the calls in flight); ``None`` before ``at_least`` answers."""
+        with self._lock:
+            answered = self._answered.get(kind, 0)
+            return self._busy.get(kind, 0.0) / answered if answered >= at_least else None
+
+    def concurrency(self, kind: str, at_least: int = 8) -> float | None:
+        """Observed mean ``kind`` calls in flight while any was (``None`` before ``at_least``)."""
+        with self._lock:
+            busy = self._busy.get(kind, 0.0)
+            if self._answered.get(kind, 0) < at_least or busy <= 0:
+                return None
+            return self._latency.get(kind, 0.0) / busy
+
+    def latency(self, kind: str, at_least: int = 1) -> float | None:
+        """Observed mean seconds from sending a ``kind`` call to having read its answer."""
+        with self._lock:
+            answered = self._answered.get(kind, 0)
+            return self._latency.get(kind, 0.0) / answered if answered >= at_least else None
 
     def record_call(self, operation: str) -> None:
         with self._lock:
@@ -233,6 +290,9 @@ class ClientStats:
         with self._lock:
             self.calls = self.retries = self.throttled = 0
             self.by_operation.clear()
+            self._answered.clear()
+            self._busy.clear()
+            self._latency.clear()
             self.server_skew = None
             self.rate_limit_headers = {}
 
@@ -783,12 +843,17 @@ class Client(_Core):
         _cancel.check(call.operation)  # a cancelled run sends nothing new (wsnb._cancel)
         request = self._build(self._http, call)
         self.stats.record_call(call.operation)
+        began = time.monotonic()
+        self.stats.call_began(call.operation, began)
         try:
-            response = self._http.send(request)
-        except httpx.TransportError as exc:
-            failure = self._failed(call, request, exc, number)
-        else:
-            return self._finish(call, request, response, number, ticket)
+            try:
+                response = self._http.send(request)
+            except httpx.TransportError as exc:
+                failure = self._failed(call, request, exc, number)
+            else:
+                return self._finish(call, request, response, number, ticket)
+        finally:
+            self.stats.call_ended(call.operation, began, time.monotonic())
         raise failure  # outside ``except``: keeps the cause chain set by transport_error
 
     def _pages(self, pager: _Pager) -> list[Any]:
@@ -990,12 +1055,17 @@ class AsyncClient(_Core):
         _cancel.check(call.operation)  # a cancelled run sends nothing new (wsnb._cancel)
         request = self._build(self._http, call)
         self.stats.record_call(call.operation)
+        began = time.monotonic()
+        self.stats.call_began(call.operation, began)
         try:
-            response = await self._http.send(request)
-        except httpx.TransportError as exc:
-            failure = self._failed(call, request, exc, number)
-        else:
-            return self._finish(call, request, response, number, ticket)
+            try:
+                response = await self._http.send(request)
+            except httpx.TransportError as exc:
+                failure = self._failed(call, request, exc, number)
+            else:
+                return self._finish(call, request, response, number, ticket)
+        finally:
+            self.stats.call_ended(call.operation, began, time.monotonic())
         raise failure  # outside ``except``: keeps the cause chain set by transport_error
 
     async def _pages(self, pager: _Pager) -> list[Any]:

@@ -502,6 +502,7 @@ class DeletionReport:
         events = ledger.events(run_id)
         eta = params.get("eta") if isinstance(params.get("eta"), dict) else {}
         summary["eta"] = eta.get("text")  # the estimate made before the run started
+        summary["eta_s"] = eta.get("seconds")  # its seconds
         summary["eta_execute"] = eta.get("execute_text")  # a dry run: executing its plan
         summary["plan_run"] = params.get("plan_run")  # the dry run this run executed
         checks = [e for e in events if e.get("kind") == "verified"]

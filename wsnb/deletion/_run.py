@@ -60,6 +60,7 @@ from wsnb._eta import (
     MAX_PART,
     VERIFY_CONFIDENCE,
     VERIFY_TOLERANCE,
+    Observed,
     estimate,
     format_duration,
     verify_sample_size,
@@ -1092,6 +1093,8 @@ def run_eta(
     limit), as ``{"seconds", "text"}``; a dry run also says what executing its plan would take
     (``execute_seconds``, ``execute_text``: the plan's check, the writes and the verification)."""
     rate = getattr(api.client, "rate_limit", None)
+    stats = getattr(api.client, "stats", None)  # what the client has seen of the server
+    seen_reads, seen_writes = Observed.of(stats, "read"), Observed.of(stats, "write")
     pages = listing_pages
     if not snapshot and precheck and n > 2:  # the existence check: the cheaper of the two
         pages = min(n, max(1, math.ceil(n / LIST_PAGE_MAX)) + 1)
@@ -1102,6 +1105,8 @@ def run_eta(
         verify=False if dry_run else verify,
         chunk_size=chunk_size,
         rate_limit=rate,
+        observed_reads=seen_reads,
+        observed_writes=seen_writes,
     )
     if not dry_run:
         return {"seconds": round(check.seconds, 1), "text": check.text}
@@ -1115,6 +1120,8 @@ def run_eta(
         verify=verify,
         chunk_size=chunk_size,
         rate_limit=rate,
+        observed_reads=seen_reads,
+        observed_writes=seen_writes,
     )
     out["execute_seconds"] = round(later.seconds, 1)
     out["execute_text"] = later.text
