@@ -15,7 +15,7 @@ from wsnb._eta import (
     pipeline_parts,
     verify_sample_size,
 )
-from wsnb._retry import WINDOW_GUARD, RateLimit
+from wsnb._retry import RateLimit
 
 DEFAULTS: dict[str, Any] = {
     "snapshot": True,
@@ -36,9 +36,9 @@ def test_snapshots_dominate_a_big_run_and_the_text_says_so() -> None:
     # writes: the pipeline's parts (50, 100, ... 800, then 1000s, then the rest: 10);
     # verify: two probes, then the one page left of each listing (cheaper than the sample)
     assert calls == {"listing": 122, "snapshots": 6080, "writes": 10, "verify": 2 + 2}
-    # 199 reads (the quota less one of margin) per window of 60 s and the guard, as the server
+    # 199 reads (the quota less one of margin) per window of 60 s, as the server
     # counts: the listing fits the first window; the snapshots need 31 more windows
-    span = 60 * (1 + WINDOW_GUARD)
+    span = 60.0
     assert eta.phase("listing").seconds == pytest.approx(122 * 0.1 / 8)  # only round trips
     assert eta.phase("snapshots").seconds == pytest.approx((122 + 6080 - 1) // 199 * span + 0.1)
     assert eta.phase("verify").seconds == pytest.approx(4 * 0.1 / 8)  # in the last window
@@ -74,9 +74,9 @@ def test_writes_are_one_batch_per_chunk_on_their_own_bucket() -> None:
     writes = eta.phase("writes")
     assert writes.calls == 120 and writes.kind == "write"
     # 99 writes in the first window, the rest in the next one, a round trip after it
-    assert writes.seconds == pytest.approx(60 * (1 + WINDOW_GUARD) + 0.1)
+    assert writes.seconds == pytest.approx(60 + 0.1)
     assert eta.dominant == "writes" and eta.without_snapshots is None
-    assert eta.text == "≈ 61 s at 100 writes/min: 120 batch deletes dominate"
+    assert eta.text == "≈ 60 s at 100 writes/min: 120 batch deletes dominate"
 
 
 @pytest.mark.parametrize(
@@ -142,7 +142,7 @@ def test_a_time_scaled_window_scales_the_estimate() -> None:
     minute = estimate(1000, listing_pages=20, rate_limit=_limit(), **kw)
     scaled = estimate(1000, listing_pages=20, rate_limit=_limit(window=6.0), **kw)
     assert scaled.seconds == pytest.approx(minute.seconds / 10)
-    assert minute.seconds == pytest.approx(5 * 60 * (1 + WINDOW_GUARD))
+    assert minute.seconds == pytest.approx(5 * 60)
     assert "(a 6 s window)" in scaled.text
 
 

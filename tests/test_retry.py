@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 import threading
 import traceback
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
 
 from wsnb._retry import (
     RETRY_SAFE_OPERATIONS,
-    WINDOW_GUARD,
     RateLimit,
     RetryPolicy,
     async_retrying,
@@ -103,22 +105,40 @@ def test_none_disables_a_class_and_an_explicit_burst_paces() -> None:
 
 def test_by_default_a_whole_window_goes_at_once_then_the_next_window() -> None:
     """The server counts a sliding window: the quota less one call of margin may go at once;
-    the next call waits until the first one's window (stretched by the guard) has passed."""
+    the next call waits until the first one's *answer* is a window old."""
     clock = FakeClock()
     limit = RateLimit(reads_per_minute=200, writes_per_minute=100, clock=clock)
     assert limit.burst_of("get_task") == 199.0 and limit.burst_of("batch_delete") == 99.0
-    span = 60 * (1 + WINDOW_GUARD)
-    waits = [limit.reserve("get_task") for _ in range(400)]
-    assert waits[:199] == [0.0] * 199
-    assert waits[199:398] == pytest.approx([span] * 199)
-    assert waits[398:] == pytest.approx([2 * span] * 2)
+    counted = _simulate(limit, clock, [(0.0, "get_task")] * 400, lambda i: (0.0, 0.1))
+    times = counted["get_task"]
+    assert times[:199] == [0.0] * 199
+    assert times[199:398] == pytest.approx([60.1] * 199)  # the first answers came at 0.1
+    assert times[398:] == pytest.approx([120.2] * 2)
     assert limit.pace("list_tasks", 199) == 0.0
-    assert limit.pace("list_tasks", 200) == pytest.approx(span)
-    assert limit.pace("list_tasks", 400) == pytest.approx(2 * span)
-    # time moves on: calls leave the window one by one, in the order they went
-    clock.now += span + 1.0
-    assert limit.reserve("get_task") == pytest.approx(span - 1.0)
-    assert limit.reserve("batch_delete") == 0.0  # writes have their own window
+    assert limit.pace("list_tasks", 200) == pytest.approx(60.0)
+    assert limit.pace("list_tasks", 400) == pytest.approx(120.0)
+    assert limit.admit("batch_delete").wait == 0.0  # writes have their own window
+
+
+def test_queueing_at_the_server_cannot_squeeze_two_windows_into_one() -> None:
+    """The last calls of a window wait in the server's queue (counted up to 2 s after they
+    were sent); the next window's first calls go as those answers come, not a window after
+    they were sent, so the server never counts 200 in a minute."""
+    clock = FakeClock()
+    limit = RateLimit(reads_per_minute=200, clock=clock)
+    counted = _simulate(limit, clock, [(0.0, "get_task")] * 600, lambda i: (0.01 * (i % 200), 0.05))
+    assert _busiest_window(counted["get_task"], 60.0) <= 199
+
+
+def test_a_call_that_fails_before_sending_leaves_the_window() -> None:
+    clock = FakeClock()
+    limit = RateLimit(reads_per_minute=3, clock=clock)  # two calls a window
+    first, second = limit.admit("get_task"), limit.admit("get_task")
+    assert first.wait == second.wait == 0.0 and limit.admit("get_task").wait > 0
+    limit.answered("get_task", first.ticket)
+    clock.now = 60.0
+    assert limit.admit("get_task").wait == 0.0  # the first left a window after its answer
+    assert limit.admit("get_task").wait > 0  # the second is still in flight
 
 
 def test_a_throttled_answer_turns_the_window_into_a_paced_bucket() -> None:
@@ -446,10 +466,50 @@ def test_connect_error_on_a_write_is_retried(run: Callable[..., str]) -> None:
 # --- the quota: a strict sliding window ---------------------------------------------------------
 
 
-def _send_times(limit: RateLimit, clock: FakeClock, calls: int, operation: str) -> list[float]:
-    """When each of ``calls`` back-to-back callers is allowed to send (nobody waits for the
-    others: each sleeps its own wait)."""
-    return [clock.now + limit.reserve(operation) for _ in range(calls)]
+def _simulate(
+    limit: RateLimit,
+    clock: FakeClock,
+    arrivals: list[tuple[float, str]],
+    delay: Callable[[int], tuple[float, float]],
+    on_answer: Callable[[str, Any], None] | None = None,
+) -> dict[str, list[float]]:
+    """Callers arriving at ``arrivals`` (time, operation): each takes a token and sleeps its
+    wait, asks the window (sleeping and asking again until it may go) and sends; the server
+    counts call ``i`` ``delay(i)[0]`` after it was sent and answers ``delay(i)[1]`` later,
+    when the caller reports it. Returns the times the server counted each call, per operation
+    (events run in time order on the fake clock)."""
+    events: list[tuple[float, int, Callable[[], None]]] = []
+    order = itertools.count()
+    counted: dict[str, list[float]] = {}
+
+    def at(when: float, action: Callable[[], None]) -> None:
+        heapq.heappush(events, (when, next(order), action))
+
+    def arrive(operation: str, i: int) -> None:
+        ticket = limit.acquire(operation)
+        at(clock.now + ticket.wait, lambda: ask(operation, i, ticket.generation))
+
+    def ask(operation: str, i: int, generation: int) -> None:
+        admission = limit.admit(operation)
+        if admission.wait > 0:
+            at(clock.now + admission.wait, lambda: ask(operation, i, generation))
+            return
+        queue, answer = delay(i)
+        counted.setdefault(operation, []).append(clock.now + queue)
+
+        def done() -> None:
+            limit.answered(operation, admission.ticket)
+            if on_answer is not None:
+                on_answer(operation, generation)
+
+        at(clock.now + queue + answer, done)
+
+    for i, (when, operation) in enumerate(arrivals):
+        at(when, lambda operation=operation, i=i: arrive(operation, i))  # type: ignore[misc]
+    while events:
+        clock.now, _, action = heapq.heappop(events)
+        action()
+    return counted
 
 
 def _busiest_window(times: list[float], window: float) -> int:
@@ -464,24 +524,23 @@ def _busiest_window(times: list[float], window: float) -> int:
 
 
 @pytest.mark.parametrize(("quota", "burst"), [(200, None), (100, None), (60, 3), (5, None)])
-def test_bucket_never_lets_more_than_the_quota_into_a_sliding_window(
-    quota: int, burst: int | None
-) -> None:
+def test_never_more_than_the_quota_into_a_sliding_window(quota: int, burst: int | None) -> None:
     clock = FakeClock()
     limit = RateLimit(reads_per_minute=quota, writes_per_minute=quota, burst=burst, clock=clock)
+    arrivals = [(0.0, op) for op in ("list_tasks", "batch_delete") for _ in range(5 * quota)]
+    counted = _simulate(limit, clock, arrivals, lambda i: (0.05, 0.05))
     for operation in ("list_tasks", "batch_delete"):
-        times = _send_times(limit, clock, 5 * quota, operation)
-        assert _busiest_window(times, 60.0) <= quota
+        assert _busiest_window(counted[operation], 60.0) <= quota
         # and it is not slower than it must be: the quota less the burst and one call of margin
-        assert _busiest_window(times, 60.0) >= quota - (burst or max(1, quota / 40)) - 1
+        assert _busiest_window(counted[operation], 60.0) >= quota - (burst or 0) - 1
 
 
 def test_window_is_settable_for_time_scaled_servers() -> None:
     clock = FakeClock()
     limit = RateLimit(reads_per_minute=200, writes_per_minute=100, window=0.6, clock=clock)
-    times = _send_times(limit, clock, 1000, "get_task")
-    assert _busiest_window(times, 0.6) <= 199
-    assert times[-1] == pytest.approx(1000 // 199 * 0.6 * (1 + WINDOW_GUARD))
+    counted = _simulate(limit, clock, [(0.0, "get_task")] * 1000, lambda i: (0.0, 0.001))
+    assert _busiest_window(counted["get_task"], 0.6) <= 199
+    assert counted["get_task"][-1] == pytest.approx(1000 // 199 * 0.601)
     paced = RateLimit(reads_per_minute=200, burst=5, window=0.6, clock=clock)
     assert paced.per_second("get_task") == pytest.approx((200 - 5 - 1) / 0.6)
 
@@ -570,22 +629,27 @@ def test_throttle_without_retry_after_waits_two_to_five_seconds() -> None:
 
 @pytest.mark.parametrize("seed", range(5))
 def test_never_more_than_the_quota_in_any_window_whatever_happens(seed: int) -> None:
-    """Callers arriving at random moments, some answers throttled (switching to pacing, cutting
-    the rate), runs of successes (raising it again): the sent calls never crowd a window."""
+    """Callers arriving at random moments, answers queued at random, some throttled
+    (switching to pacing, cutting the rate), runs of successes (raising it again): the server
+    never counts more than the quota in a window."""
     import random as random_
 
     rng = random_.Random(seed)
     clock = FakeClock()
     limit = RateLimit(reads_per_minute=50, writes_per_minute=20, window=6.0, clock=clock)
-    sent: dict[str, list[float]] = {"get_task": [], "batch_delete": []}
+    arrivals, now = [], 0.0
     for _ in range(600):
-        clock.now += rng.expovariate(20.0)
-        operation = rng.choice(list(sent))
-        ticket = limit.acquire(operation)
-        sent[operation].append(clock.now + ticket.wait)
+        now += rng.expovariate(20.0)
+        arrivals.append((now, rng.choice(["get_task", "batch_delete"])))
+
+    def answer(operation: str, generation: int) -> None:
         if rng.random() < 0.02:
-            limit.throttled(operation, ticket.generation)
+            limit.throttled(operation, generation)
         else:
             limit.succeeded(operation)
-    assert _busiest_window(sent["get_task"], 6.0) <= 50
-    assert _busiest_window(sent["batch_delete"], 6.0) <= 20
+
+    counted = _simulate(
+        limit, clock, arrivals, lambda i: (rng.uniform(0, 2.0), rng.uniform(0, 0.5)), answer
+    )
+    assert _busiest_window(counted["get_task"], 6.0) <= 50
+    assert _busiest_window(counted["batch_delete"], 6.0) <= 20

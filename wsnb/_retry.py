@@ -4,7 +4,9 @@ Rate limiting: :class:`RateLimit` keeps one limiter for reads and one for writes
 documented per-user limits are about 200 reads and 100 writes a minute, counted in a sliding
 minute: "limit:N,time:1 minute"). By default a limiter lets the quota less one call of margin
 go in any window, as the server counts (the whole window at once, then the next window), so a
-job needs no more windows than the quota forces and never collects a 429 on its own. On a
+job needs no more windows than the quota forces and never collects a 429 on its own: the window
+is checked as a call is about to go, against the answers of earlier calls (the server counted
+each one before answering it, however long it queued). On a
 throttled answer (someone else shares the quota) it switches to a paced token bucket whose
 burst + rate x window stays below the quota, halves that rate and creeps back up after runs of
 successes (AIMD). An explicit ``burst`` asks for the paced bucket from the start. A limiter does
@@ -71,7 +73,7 @@ from wsnb.models import (
 
 __all__ = [
     "RETRY_SAFE_OPERATIONS",
-    "WINDOW_GUARD",
+    "Admission",
     "RateLimit",
     "Reservation",
     "RetryPolicy",
@@ -99,6 +101,14 @@ class Reservation(NamedTuple):
     generation: int
 
 
+class Admission(NamedTuple):
+    """The window's answer when a call is about to go: ``wait`` 0 and a ``ticket`` to hand to
+    :meth:`RateLimit.answered` (go now), or the seconds to wait before asking again."""
+
+    wait: float
+    ticket: object | None = None
+
+
 #: Multiplicative decrease on a throttled answer, and the floor as a fraction of the top rate.
 DECREASE: Final = 0.5
 FLOOR: Final = 1 / 16
@@ -108,19 +118,28 @@ INCREASE_AFTER: Final = 10
 INCREASE: Final = 0.1
 
 
-#: The window limiter waits this share of the window beyond it, so calls sent a window apart
-#: cannot land inside one window at the server after uneven network delays (0.6 s a minute).
-WINDOW_GUARD: Final = 0.01
+class _Sent:
+    """A call the window counts: when it was sent, and when its answer was read (``None``
+    while in flight). The server counted it somewhere in between."""
+
+    __slots__ = ("done", "sent")
+
+    def __init__(self, sent: float) -> None:
+        self.sent = sent
+        self.done: float | None = None
 
 
 class _Bucket:
     """One class's limiter (reads or writes): how long a caller must wait before sending.
 
-    Two constraints: a sliding-window log (never more than ``limit`` calls in any ``window``
-    plus a small guard, as the server counts; ``None``: no log) and, once ``paced``, a token
-    bucket of ``capacity`` refilled at ``rate`` calls per second that adapts (AIMD) between a
-    floor and ``top``. Until the first throttled answer an unpaced limiter lets the whole
-    window's quota go at once."""
+    Two constraints. A sliding window (``limit`` calls, ``None``: none) checked when a call is
+    about to go (:meth:`admit`): the server counted each earlier call somewhere between its
+    sending and its answer, so a call may go at ``t`` only while fewer than ``limit`` earlier
+    calls are in flight or were answered after ``t - window`` — whatever the queueing at the
+    server, no window it counts then holds more than ``limit``. And, once ``paced``, a token
+    bucket of ``capacity`` refilled at ``rate`` calls per second, adapting (AIMD) between a
+    floor and ``top``, which :meth:`reserve` books. Until the first throttled answer an unpaced
+    limiter lets the whole window's quota go at once."""
 
     def __init__(
         self,
@@ -140,8 +159,8 @@ class _Bucket:
         self.generation = 0
         self.streak = 0
         self.limit = limit
-        self.span = window * (1.0 + WINDOW_GUARD)
-        self.sent: deque[float] = deque()
+        self.window = window
+        self.log: deque[_Sent] = deque()
         self.paced = limit is None
 
     def _refill(self, now: float) -> None:
@@ -150,20 +169,41 @@ class _Bucket:
         self.stamp = now
 
     def reserve(self, now: float) -> Reservation:
-        at = now
-        if self.paced:
-            self._refill(now)
-            self.tokens -= 1.0
-            if self.tokens < 0:
-                at = now - self.tokens / self.rate
-        if self.limit is not None:
-            sent = self.sent
-            while sent and sent[0] <= now - self.span:
-                sent.popleft()
-            if len(sent) >= self.limit:
-                at = max(at, sent[-self.limit] + self.span)
-            sent.append(at)
-        return Reservation(at - now, self.generation)
+        """Book the paced bucket's token (no wait unless paced); the window is checked at
+        sending time (:meth:`admit`)."""
+        if not self.paced:
+            return Reservation(0.0, self.generation)
+        self._refill(now)
+        self.tokens -= 1.0
+        wait = 0.0 if self.tokens >= 0 else -self.tokens / self.rate
+        return Reservation(wait, self.generation)
+
+    def admit(self, now: float) -> tuple[float, _Sent | None]:
+        """``(0, entry)``: the call may go now (it is counted from now on; hand ``entry`` back
+        to :meth:`answered`); else ``(wait, None)``: look again after ``wait`` seconds (the
+        earliest moment enough answered calls leave the window, or a short poll while the
+        calls that fill it are still in flight)."""
+        if self.limit is None:
+            return 0.0, None
+        log = self.log
+        horizon = now - self.window
+        while log and log[0].done is not None and log[0].done <= horizon:
+            log.popleft()
+        if len(log) < self.limit:
+            entry = _Sent(now)
+            log.append(entry)
+            return 0.0, entry
+        # the oldest ones must leave; answered ones leave a window after their answer
+        leaving = len(log) - self.limit + 1
+        done = sorted(e.done for e in log if e.done is not None and e.done > horizon)
+        if len(done) >= leaving:
+            return max(done[leaving - 1] + self.window - now, 1e-3), None
+        return max(self.window / 200, 1e-3), None  # wait for answers still in flight
+
+    def answered(self, entry: _Sent | None, now: float) -> None:
+        """The call of ``entry`` has its answer (or failed) at ``now``."""
+        if entry is not None and entry.done is None:
+            entry.done = now
 
     def throttled(self, now: float, generation: int | None) -> None:
         """Multiplicative decrease, once per episode: a token taken before the last cut was
@@ -190,16 +230,15 @@ class _Bucket:
 
     def pace(self, calls: int) -> float:
         """Seconds from a quiet start until the last of ``calls`` calls may go (the limiter's
-        own floor for them): whole windows for the log, ``(calls - burst) / rate`` paced."""
+        own floor for them): whole windows for the window, ``(calls - burst) / rate`` paced."""
         if calls <= 0:
             return 0.0
+        seconds = 0.0
         if self.paced:
             seconds = max(0.0, calls - self.capacity) / self.rate
-            if self.limit is not None:
-                seconds = max(seconds, (calls - 1) // self.limit * self.span)
-            return seconds
-        assert self.limit is not None
-        return (calls - 1) // self.limit * self.span
+        if self.limit is not None:
+            seconds = max(seconds, (calls - 1) // self.limit * self.window)
+        return seconds
 
 
 class RateLimit:
@@ -209,12 +248,16 @@ class RateLimit:
     ``reads_per_minute`` / ``writes_per_minute`` are the server's quotas: the most calls it
     accepts in any ``window`` seconds (a sliding window; 60 s for the real API, shorter for a
     time-scaled emulator). By default (``burst=None``) a class may send ``quota - 1`` calls
-    (one of margin) in any window stretched by :data:`WINDOW_GUARD`, as soon as it likes: the
-    whole window at once, as the server counts, so a job takes no more windows than its calls
-    need. A token bucket (``burst`` back to back, then ``quota - burst - 1`` per window, so at
-    most ``burst + rate * window`` calls in any window) paces the calls instead from the first
-    throttled answer on, or from the start when ``burst`` is given. Either way the client never
-    exceeds the quota on its own.
+    (one of margin) in any window, as soon as it likes: the whole window at once, as the server
+    counts, so a job takes no more windows than its calls need. The window is checked when a
+    call is about to go (:meth:`admit`) against the *answers* of earlier calls (the server
+    counted each one before answering it), so queueing at the server cannot squeeze two
+    windows' calls into one. A token bucket (``burst`` back to back, then ``quota - burst - 1``
+    per window) paces the calls as well from the first throttled answer on, or from the start
+    when ``burst`` is given. Either way the client never exceeds the quota on its own.
+
+    A caller: ``ticket = acquire(op)``; sleep ``ticket.wait``; then ``admit(op)`` until its wait
+    is 0; send; ``answered(op, admission.ticket)`` once the answer is read (or the call failed).
 
     ``adaptive`` (AIMD): a throttled answer halves the paced rate (at most once per episode,
     never below a sixteenth of the top rate) and drains the burst; every ten answers in a row
@@ -286,6 +329,23 @@ class RateLimit:
     def reserve(self, operation: str) -> float:
         """Take a token for one call of ``operation``; return the seconds to wait before sending."""
         return self.acquire(operation).wait
+
+    def admit(self, operation: str) -> Admission:
+        """Ask the window, just before sending a call of ``operation``: go now (wait 0; the call
+        is counted from now, hand ``ticket`` to :meth:`answered`), or wait and ask again."""
+        bucket = self._buckets[self.kind(operation)]
+        if bucket is None:
+            return Admission(0.0)
+        with self._lock:
+            wait, entry = bucket.admit(self._clock())
+        return Admission(wait, entry)
+
+    def answered(self, operation: str, ticket: object | None) -> None:
+        """The call admitted with ``ticket`` has its answer, or failed (call exactly once)."""
+        bucket = self._buckets[self.kind(operation)]
+        if bucket is not None and isinstance(ticket, _Sent):
+            with self._lock:
+                bucket.answered(ticket, self._clock())
 
     def throttled(self, operation: str, generation: int | None = None) -> None:
         """The server throttled a call of ``operation`` (taken at ``generation``): slow down."""

@@ -41,6 +41,7 @@ from wsnb import __version__, _cancel
 from wsnb._checks import check_int
 from wsnb._redact import redact, secrets_of
 from wsnb._retry import (
+    Admission,
     RateLimit,
     Reservation,
     RetryPolicy,
@@ -693,6 +694,11 @@ class _Core:
         """A token from the rate limit (``None`` without one); the caller sleeps ``.wait``."""
         return None if self._rate is None else self._rate.acquire(operation)
 
+    def _answered(self, operation: str, admission: Admission | None) -> None:
+        """Tell the rate limit's window that an admitted call is over (answered or failed)."""
+        if self._rate is not None and admission is not None:
+            self._rate.answered(operation, admission.ticket)
+
     def _finish(
         self,
         call: _Call[T],
@@ -840,8 +846,16 @@ class Client(_Core):
         ticket = self._reserve(call.operation)
         if ticket is not None and ticket.wait > 0:
             self._sleep(ticket.wait)
-        _cancel.check(call.operation)  # a cancelled run sends nothing new (wsnb._cancel)
-        request = self._build(self._http, call)
+        admission = None
+        if self._rate is not None:  # the window, checked as the call is about to go
+            while (admission := self._rate.admit(call.operation)).wait > 0:
+                self._sleep(admission.wait)
+        try:
+            _cancel.check(call.operation)  # a cancelled run sends nothing new (wsnb._cancel)
+            request = self._build(self._http, call)
+        except BaseException:
+            self._answered(call.operation, admission)
+            raise
         self.stats.record_call(call.operation)
         began = time.monotonic()
         self.stats.call_began(call.operation, began)
@@ -854,6 +868,7 @@ class Client(_Core):
                 return self._finish(call, request, response, number, ticket)
         finally:
             self.stats.call_ended(call.operation, began, time.monotonic())
+            self._answered(call.operation, admission)
         raise failure  # outside ``except``: keeps the cause chain set by transport_error
 
     def _pages(self, pager: _Pager) -> list[Any]:
@@ -1052,8 +1067,16 @@ class AsyncClient(_Core):
         ticket = self._reserve(call.operation)
         if ticket is not None and ticket.wait > 0:
             await self._sleep(ticket.wait)
-        _cancel.check(call.operation)  # a cancelled run sends nothing new (wsnb._cancel)
-        request = self._build(self._http, call)
+        admission = None
+        if self._rate is not None:  # the window, checked as the call is about to go
+            while (admission := self._rate.admit(call.operation)).wait > 0:
+                await self._sleep(admission.wait)
+        try:
+            _cancel.check(call.operation)  # a cancelled run sends nothing new (wsnb._cancel)
+            request = self._build(self._http, call)
+        except BaseException:
+            self._answered(call.operation, admission)
+            raise
         self.stats.record_call(call.operation)
         began = time.monotonic()
         self.stats.call_began(call.operation, began)
@@ -1066,6 +1089,7 @@ class AsyncClient(_Core):
                 return self._finish(call, request, response, number, ticket)
         finally:
             self.stats.call_ended(call.operation, began, time.monotonic())
+            self._answered(call.operation, admission)
         raise failure  # outside ``except``: keeps the cause chain set by transport_error
 
     async def _pages(self, pager: _Pager) -> list[Any]:
