@@ -306,6 +306,8 @@ def tasks_frame(
         run_sync(_list(client, filters, include_life_cycle, concurrency, progress))
     )
     frame.attrs["wsnb_listed_at"] = listed  # a dry run's plan is as old as its listing
+    if include_life_cycle and not any(v is not None for v in filters.values()):
+        frame.attrs["wsnb_project_tasks"] = len(frame)  # the whole project: sizes estimates
     return frame
 
 
@@ -321,6 +323,8 @@ async def atasks_frame(
     listed = datetime.now(UTC).isoformat()
     frame = tasks_to_frame(await _list(client, filters, include_life_cycle, concurrency, progress))
     frame.attrs["wsnb_listed_at"] = listed
+    if include_life_cycle and not any(v is not None for v in filters.values()):
+        frame.attrs["wsnb_project_tasks"] = len(frame)
     return frame
 
 

@@ -178,3 +178,30 @@ def test_a_fresh_frame_is_the_precheck_and_an_old_one_is_not(
     assert first[0]["operation"] == "batch_delete"  # no listing before the first write
     assert not any(e["kind"] == "precheck_reused" for e in again.events)
     assert second[0]["operation"] == "list_tasks"  # an old listing: checked again first
+
+
+def test_a_whole_project_frame_sizes_the_estimate_of_the_verification(
+    emulator: Emulator, ledger: Ledger
+) -> None:
+    """A frame of the whole project says how big it is: the ETA then knows that listing what
+    is left (here 2 pages) is cheaper than the 59-id sample it must assume otherwise."""
+    from wsnb._aio import Api
+    from wsnb.deletion._run import run_eta
+    from wsnb.frames import tasks_frame
+
+    emulator.control.seed(120, seed=48)
+    with _client(emulator) as client:
+        frame = tasks_frame(client)
+        assert frame.attrs["wsnb_project_tasks"] == len(frame)
+        assert "wsnb_project_tasks" not in tasks_frame(client, task_type="STOP").attrs
+        # as when the fresh frame is the existence check (no precheck listing of its own)
+        options = {"dry_run": False, "snapshot": False, "verify": True, "chunk_size": 5000}
+        options["precheck"] = False
+        sized = run_eta(Api(client), 60, **options, project_tasks=len(frame))  # type: ignore[arg-type]
+        blind = run_eta(Api(client), 60, **options)  # type: ignore[arg-type]
+        report = delete_tasks(
+            client, frame.iloc[:60], ledger=ledger, snapshot=False, progress=False
+        )
+    assert "verification (5 reads)" in sized["text"]  # probes, then what is left: 3 pages
+    assert "verification (61 reads)" in blind["text"]  # probes, then the sample
+    assert report.ok and report.summary["eta_s"] == pytest.approx(sized["seconds"], abs=0.2)

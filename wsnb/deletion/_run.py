@@ -1042,6 +1042,7 @@ async def _delete(
                 verify=verify,
                 chunk_size=size,
                 precheck=precheck,
+                project_tasks=_project_tasks(tasks),
             )
             params["eta"] = eta
             _log.info("deletion %s: %s", "dry run" if dry_run else "run", eta["text"])
@@ -1088,6 +1089,7 @@ def run_eta(
     chunk_size: int,
     precheck: bool = True,
     listing_pages: int = 0,
+    project_tasks: int | None = None,
 ) -> dict[str, Any]:
     """The run's estimate before it starts (:func:`wsnb._eta.estimate` with the client's rate
     limit), as ``{"seconds", "text"}``; a dry run also says what executing its plan would take
@@ -1098,9 +1100,11 @@ def run_eta(
     pages = listing_pages
     if not snapshot and precheck and n > 2:  # the existence check: the cheaper of the two
         pages = min(n, max(1, math.ceil(n / LIST_PAGE_MAX)) + 1)
+    project = None if project_tasks is None else math.ceil(project_tasks / LIST_PAGE_MAX) + 1
     check = estimate(
         n,
         listing_pages=pages,
+        project_pages=project,
         snapshot=snapshot,
         verify=False if dry_run else verify,
         chunk_size=chunk_size,
@@ -1126,6 +1130,13 @@ def run_eta(
     out["execute_seconds"] = round(later.seconds, 1)
     out["execute_text"] = later.text
     return out
+
+
+def _project_tasks(tasks: Any) -> int | None:
+    """How many tasks the project had when a tasks frame listed it whole, else ``None``."""
+    attrs = getattr(tasks, "attrs", None)
+    found = attrs.get("wsnb_project_tasks") if isinstance(attrs, dict) else None
+    return found if isinstance(found, int) and not isinstance(found, bool) else None
 
 
 def _listing_age(tasks: Any) -> float | None:
