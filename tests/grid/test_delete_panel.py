@@ -182,8 +182,10 @@ def test_preview_lists_the_tasks_the_hidden_ones_an_eta_and_a_command(
     assert {"next_execution_time", "next_execution_time_utc"} <= set(row)
     browser.set(preview_page=1)
     assert [r["id"] for r in grid.preview_rows] == in_frame_order[10:]
-    expected = estimate(12, project_tasks=len(frame))
+    # what Confirm will do: execute the preview's plan (its snapshots are taken already)
+    expected = estimate(12, project_tasks=len(frame), plan=True)
     assert grid.delete_eta == expected.text() and "reads" in grid.delete_eta
+    assert expected.reads < estimate(12, project_tasks=len(frame)).reads  # no second snapshot
     command = grid.delete_command
     assert command.startswith("wsnb tasks delete --ids-file wsnb-selected-ids.csv --max 12")
     assert f"--endpoint {emulator.endpoint}" in command and "--dry-run" in command
@@ -223,6 +225,7 @@ def test_progress_names_the_phases_with_counts_and_hides_the_old_report(
 ) -> None:
     from wsnb.frames import tasks_frame
     from wsnb.grid import _progress
+    from wsnb.grid._eta import estimate
 
     monkeypatch.setattr(_progress, "POLL_SECONDS", 0.01)
     emulator.control.seed(30, seed=2)
@@ -239,6 +242,7 @@ def test_progress_names_the_phases_with_counts_and_hides_the_old_report(
     assert grid.report_html  # the dry run's report
     emulator.control.add_fault(operation="get_task", kind="latency", latency=0.05)
     sent_before = len(browser.sent)
+    mark = emulator.control.requests()[-1]["seq"]
     keys = ("delete_phase", "delete_done", "delete_total", "delete_progress", "report_html")
     lefts = [grid.delete_eta_left]
     grid.observe(lambda change: lefts.append(change["new"]), "delete_eta_left")
@@ -258,9 +262,13 @@ def test_progress_names_the_phases_with_counts_and_hides_the_old_report(
     phases = list(dict.fromkeys(s[0] for s in running))
     assert phases == ["snapshots", "deleting", "verifying"]
     assert not any(s[4] for s in running)  # the dry run's report is hidden during the run
+    # Confirm executes the preview's plan: its first phase is the plan's check (the tasks
+    # looked at once: here a listing), counted against what the estimate said it reads
+    check = estimate(30, project_tasks=30, plan=True).snapshot_reads
     snaps = [s[1] for s in running if s[0] == "snapshots"]
-    assert snaps == sorted(snaps) and len(set(snaps)) > 2 and max(snaps) <= 30
-    assert {s[2] for s in running if s[0] == "snapshots"} == {30}
+    assert snaps == sorted(snaps) and len(set(snaps)) > 2 and max(snaps) <= check
+    assert {s[2] for s in running if s[0] == "snapshots"} == {check}
+    assert sum(r["operation"] == "get_task" for r in emulator.control.requests(mark)) == 0
     deleting = [s[1] for s in running if s[0] == "deleting"]
     assert {10, 20} <= set(deleting) and max(deleting) <= 30  # one step per chunk of 10
     progress = [s[3] for s in running]

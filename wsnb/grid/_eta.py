@@ -1,17 +1,16 @@
 """How long a deletion takes under the API's quota: the estimate the delete panel shows.
 
-The deleter (:func:`wsnb.deletion.delete_tasks`) spends its time in three phases, each bound by
-one of the API's two rate classes:
+One model for the whole library: :func:`estimate` asks :func:`wsnb._eta.estimate` (the deleter's
+own estimate: the quota's windows, the pipelined snapshots, the sampled verification, what the
+client has observed of the server, the run's local work) and keeps what the panel needs: the
+calls of each of its three phases, for the progress bar, and the time.
 
 1. **snapshots** — one ``get_task`` read per id (``snapshot=True``, the default); with
    ``snapshot=False`` an existence check instead (the cheaper of one read per id or listing the
-   project, 50 tasks a page), or nothing with ``precheck=False``;
-2. **deleting** — one ``batch_delete`` write per chunk of up to ``chunk_size`` ids;
-3. **verifying** — the same existence check over the deleted ids, against what is left.
-
-Time is reads / reads-per-minute + writes / writes-per-minute (the phases run one after the other
-and each is limited by its own bucket); network latency and the limiter's initial burst are
-ignored, so small runs finish sooner than estimated and big ones close to it.
+   project, 50 tasks a page), or nothing with ``precheck=False``; executing a previewed plan
+   (``plan=True``) looks at the planned tasks once, the same way;
+2. **deleting** — one ``batch_delete`` write per chunk (per pipeline part with snapshots);
+3. **verifying** — two one-item probes, then the cheaper of listing what is left and a sample.
 """
 
 from __future__ import annotations
@@ -20,6 +19,9 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from wsnb._eta import Eta, Observed
+from wsnb._eta import estimate as eta_estimate
+from wsnb._retry import RateLimit
 from wsnb.models import (
     BATCH_DELETE_MAX,
     DEFAULT_READS_PER_MINUTE,
@@ -74,6 +76,8 @@ class Estimate:
     reads_per_minute: float
     writes_per_minute: float
     limit: str = "the API quota"
+    #: the deleter's own estimate the counts and seconds come from (``None``: nothing to do)
+    eta: Eta | None = None
 
     @property
     def reads(self) -> int:
@@ -81,14 +85,18 @@ class Estimate:
 
     @property
     def seconds(self) -> float:
-        return self.reads / self.reads_per_minute * 60 + self.writes / self.writes_per_minute * 60
+        return 0.0 if self.eta is None else self.eta.seconds
 
     def phase_seconds(self) -> dict[str, float]:
-        """Estimated seconds per phase (``snapshots``, ``deleting``, ``verifying``)."""
+        """Estimated seconds per phase (``snapshots``, ``deleting``, ``verifying``); the run's
+        local work (ledger, report) counts with the deleting."""
+        if self.eta is None:
+            return {"snapshots": 0.0, "deleting": 0.0, "verifying": 0.0}
+        eta = self.eta
         return {
-            "snapshots": self.snapshot_reads / self.reads_per_minute * 60,
-            "deleting": self.writes / self.writes_per_minute * 60,
-            "verifying": self.verify_reads / self.reads_per_minute * 60,
+            "snapshots": eta.phase("listing").seconds + eta.phase("snapshots").seconds,
+            "deleting": eta.phase("writes").seconds + eta.local,
+            "verifying": eta.phase("verify").seconds,
         }
 
     def text(self) -> str:
@@ -121,29 +129,49 @@ def estimate(
     chunk_size: int | None = None,
     snapshot: bool = True,
     precheck: bool = True,
-    verify: bool = True,
+    verify: bool | str = True,
     limit: str | None = None,
+    plan: bool = False,
+    rate_limit: RateLimit | None = None,
+    stats: Any = None,
 ) -> Estimate:
     """Estimate deleting ``count`` ids from a project of ``project_tasks`` tasks, with the
-    deleter's options (``chunk_size``, ``snapshot``, ``precheck``, ``verify``)."""
+    deleter's options (``chunk_size``, ``snapshot``, ``precheck``, ``verify``); ``plan``:
+    executing a previewed plan (its snapshots are taken; its check reads the tasks once).
+
+    ``rate_limit``: the client's limiter (default: one at ``reads_per_minute`` /
+    ``writes_per_minute``, as the server throttles a client without one); ``stats``: the
+    client's :class:`~wsnb.client.ClientStats`, whose observations of the server the estimate
+    prefers to its guesses.
+    """
     count = max(0, count)
     size = chunk_size or BATCH_DELETE_MAX
-    if snapshot:
-        first = count
-    elif precheck:
-        first = existence_reads(count, project_tasks)
-    else:
-        first = 0
+    check = existence_reads(count, project_tasks) if (plan or (not snapshot and precheck)) else 0
     default = (reads_per_minute, writes_per_minute) == (
         DEFAULT_READS_PER_MINUTE,
         DEFAULT_WRITES_PER_MINUTE,
     )
+    shown = limit or ("the API quota" if default else "the client's rate limit")
+    if count == 0:
+        return Estimate(0, 0, 0, 0, float(reads_per_minute), float(writes_per_minute), shown)
+    eta = eta_estimate(
+        count,
+        listing_pages=check,
+        snapshot=snapshot and not plan,
+        verify=verify,
+        chunk_size=size,
+        rate_limit=rate_limit or RateLimit(reads_per_minute, writes_per_minute),
+        project_pages=math.ceil(project_tasks / LIST_PAGE_MAX) + 1,
+        observed_reads=Observed.of(stats, "read"),
+        observed_writes=Observed.of(stats, "write"),
+    )
     return Estimate(
         count=count,
-        snapshot_reads=first,
-        writes=math.ceil(count / size),
-        verify_reads=existence_reads(count, project_tasks - count) if verify else 0,
+        snapshot_reads=eta.phase("listing").calls + eta.phase("snapshots").calls,
+        writes=eta.phase("writes").calls,
+        verify_reads=eta.phase("verify").calls,
         reads_per_minute=float(reads_per_minute),
         writes_per_minute=float(writes_per_minute),
-        limit=limit or ("the API quota" if default else "the client's rate limit"),
+        limit=shown,
+        eta=eta,
     )

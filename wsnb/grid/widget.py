@@ -801,9 +801,10 @@ class TaskGrid(anywidget.AnyWidget):  # type: ignore[misc]
     def _busy(self) -> bool:
         return self.delete_state in ("previewing", "running")
 
-    def _estimate(self, ids: tuple[str, ...]) -> Any:
-        """The run's estimate; a fleet deletes its projects side by side, each under its own
-        quota, so its time is that of the project with the most selected tasks."""
+    def _estimate(self, ids: tuple[str, ...], *, plan: bool = False) -> Any:
+        """The run's estimate (``plan``: executing the preview's plan, whose snapshots are
+        taken); a fleet deletes its projects side by side, each under its own quota, so its
+        time is that of the project with the most selected tasks."""
         from wsnb.grid._eta import estimate, rates_of
 
         count = len(ids)
@@ -821,6 +822,9 @@ class TaskGrid(anywidget.AnyWidget):  # type: ignore[misc]
             snapshot=options.get("snapshot", True),
             precheck=options.get("precheck", True),
             verify=options.get("verify", True),
+            plan=plan,
+            rate_limit=getattr(self._client, "_rate", None),
+            stats=getattr(self._client, "stats", None),
         )
 
     def _start(self, work: Callable[[], None], block: bool) -> None:
@@ -863,7 +867,7 @@ class TaskGrid(anywidget.AnyWidget):  # type: ignore[misc]
             target = self._deleter_selection(ids)
             with self.hold_sync():
                 self.last_report = None
-                self._progress_reset(len(ids), check.phase_seconds()["snapshots"])
+                self._progress_reset(check.snapshot_reads, check.phase_seconds()["snapshots"])
                 self._delete_status(
                     "previewing",
                     f"Dry run over {len(ids):,} tasks: reads only, nothing is deleted "
@@ -902,7 +906,7 @@ class TaskGrid(anywidget.AnyWidget):  # type: ignore[misc]
                 self._pending_positions = self._engine.positions_of(list(ids))
                 self.delete_count = len(ids)
                 self.report_html = result.html
-                self.delete_eta = self._estimate(ids).text()
+                self.delete_eta = self._estimate(ids, plan=not self._engine.fleet).text()
                 from wsnb.grid._delete import command_line
 
                 self.delete_command = (
@@ -934,10 +938,10 @@ class TaskGrid(anywidget.AnyWidget):  # type: ignore[misc]
             ids = self._pending
             self._withdraw_preview("")
             self._cancel = threading.Event()
-            plan = self._estimate(ids)
+            plan = self._estimate(ids, plan=not self._engine.fleet)  # the preview's plan
             target = self._deleter_selection(ids)
             with self.hold_sync():
-                self._progress_reset(len(ids), plan.seconds)
+                self._progress_reset(plan.snapshot_reads, plan.seconds)
                 self._delete_status("running", f"Deleting {len(ids):,} tasks: {plan.text()}.")
             options, ledger, cap = dict(self._delete_options), self._ledger, self._max_deletions
 
@@ -1066,13 +1070,14 @@ class TaskGrid(anywidget.AnyWidget):  # type: ignore[misc]
             self.set_trait("preview_hidden", int((self._display_rank()[positions] < 0).sum()))
 
     def _progress_reset(self, total: int, seconds: float) -> None:
-        """A run of ``total`` ids starts; ``seconds``: its estimated duration."""
+        """A run starts with ``total`` reads in its first phase (as the progress tracker counts
+        them); ``seconds``: its estimated duration."""
         self.report_html = ""  # the previous report must not look like this run's
         self._run_started = time.monotonic()
         self._run_seconds = seconds
         self.delete_eta_left = self._left(0.0)
         self.delete_done = 0
-        self.delete_total = total
+        self.delete_total = max(total, 1)
         self.delete_progress = 0.0
         self.delete_phase = "snapshots"
 
