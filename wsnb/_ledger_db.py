@@ -321,11 +321,19 @@ class _PostgresDatabase(Database):
         self.con: psycopg.Connection[Row] = self._connect()
 
     def _connect(self) -> psycopg.Connection[Row]:
+        from psycopg.types.array import ListBinaryDumper
+
         with self._errors():
             con = self._psycopg.connect(
-                self._url, autocommit=True, row_factory=_row_factory, connect_timeout=30
+                self._url,
+                autocommit=True,
+                row_factory=_row_factory,
+                connect_timeout=30,
+                options="-c TimeZone=UTC",  # at startup: no round trip of its own
             )
-            con.execute("SET TIME ZONE 'UTC'")
+        # text lists go over the wire in binary: psycopg's text form quotes element by element in
+        # Python (a third of a 5,000-id update's time), the binary one is a length and bytes each
+        con.adapters.register_dumper(_TextArray, ListBinaryDumper)
         return con  # type: ignore[return-value]  # psycopg's factory type is loose
 
     @contextmanager
@@ -393,7 +401,7 @@ class _PostgresDatabase(Database):
         return f"{column} = ANY(?)"
 
     def ids_arg(self, ids: Iterable[str]) -> Any:
-        return list(ids)
+        return _TextArray(ids)
 
     def text_rows(self, columns: Sequence[str]) -> str:
         arrays = ", ".join("?::text[]" for _ in columns)
@@ -401,16 +409,18 @@ class _PostgresDatabase(Database):
 
     def text_rows_args(self, rows: Iterable[Sequence[str | None]], width: int) -> list[Any]:
         listed = list(rows)
-        return [[row[n] for row in listed] for n in range(width)]
+        return [_TextArray([row[n] for row in listed]) for n in range(width)]
 
     def schema_sql(self, statement: str) -> str:
         return _INTEGER.sub("BIGINT", _AUTOINCREMENT.sub(_IDENTITY, statement))
 
     def run_script(self, script: str) -> None:
-        super().run_script(script)
+        statements = [self.schema_sql(s) for s in script.split(";") if s.strip()]
         for table, percent in _FILLFACTOR.items():
             if re.search(rf"(?i)\bCREATE\s+TABLE\s+{table}\b", script):
-                self.execute(f"ALTER TABLE {table} SET (fillfactor = {percent:d})")
+                statements.append(f"ALTER TABLE {table} SET (fillfactor = {percent:d})")
+        with self._errors():  # no parameters: the simple protocol, the whole script in one trip
+            self.con.execute(";\n".join(statements))
 
     def version(self) -> int:
         with self.lock:
@@ -440,6 +450,11 @@ class _PostgresDatabase(Database):
     def close(self) -> None:
         with self.lock:
             self.con.close()
+
+
+class _TextArray(list[str | None]):
+    """A list bound as one ``text[]`` parameter (ids, text columns), sent in binary (see
+    ``_connect``)."""
 
 
 def _row_factory(cursor: Any) -> Any:

@@ -404,21 +404,24 @@ def _version(db: Database) -> int:
 
 
 def migrate(con: sqlite3.Connection | Database) -> int:
-    """Bring the schema up to :data:`SCHEMA_VERSION` (each step in its own transaction).
+    """Bring the schema up to :data:`SCHEMA_VERSION` (every missing step in one transaction).
 
-    The version is read again inside each step's transaction, which no other process migrates
-    at the same time (SQLite's write lock; a PostgreSQL advisory lock): processes opening a new
-    ledger at once each find the schema as the one before them left it, never half-made. The
-    same scripts serve both backends (PostgreSQL translates them, see :mod:`wsnb._ledger_db`)."""
+    A current schema costs one read of the version. Otherwise the version is read again inside
+    the transaction, which no other process migrates at the same time (SQLite's write lock; a
+    PostgreSQL advisory lock): processes opening a new ledger at once each find the schema as
+    the one before them left it, never half-made (both backends' DDL is transactional: a step
+    that fails leaves the version it found). The same scripts serve both backends (PostgreSQL
+    translates them, see :mod:`wsnb._ledger_db`)."""
     db = con if isinstance(con, Database) else sqlite_database(con)
-    while _version(db) < SCHEMA_VERSION:
+    version = _version(db)
+    if version < SCHEMA_VERSION:
         with db.migration():
             version = _version(db)
-            if version == SCHEMA_VERSION:
-                break
-            db.run_script(_MIGRATIONS[version])
-            db.set_version(version + 1)
-    return _version(db)
+            while version < SCHEMA_VERSION:
+                db.run_script(_MIGRATIONS[version])
+                version += 1
+            db.set_version(version)
+    return version
 
 
 #: The columns :meth:`Ledger.create_run` fills for each id of a new plan.
