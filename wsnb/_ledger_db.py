@@ -325,12 +325,9 @@ class _PostgresDatabase(Database):
 
         with self._errors():
             con = self._psycopg.connect(
-                self._url,
-                autocommit=True,
-                row_factory=_row_factory,
-                connect_timeout=30,
-                options="-c TimeZone=UTC",  # at startup: no round trip of its own
+                self._url, autocommit=True, row_factory=_row_factory, connect_timeout=30
             )
+            con.execute("SET TIME ZONE 'UTC'")  # (not a startup option: poolers refuse those)
         # text lists go over the wire in binary: psycopg's text form quotes element by element in
         # Python (a third of a 5,000-id update's time), the binary one is a length and bytes each
         con.adapters.register_dumper(_TextArray, ListBinaryDumper)
