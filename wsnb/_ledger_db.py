@@ -166,6 +166,14 @@ class Database:
         raise NotImplementedError
         yield self  # pragma: no cover
 
+    @contextmanager
+    def statement(self) -> Iterator[Database]:
+        """For exactly one write statement, atomic by itself, holding :attr:`lock`: SQLite's
+        :meth:`transaction`; PostgreSQL runs it in autocommit, committed (durably, with
+        ``synchronous_commit``) before its answer comes back: one round trip, not three."""
+        with self.transaction() as con:
+            yield con
+
     def insert_id(self, sql: str, args: Sequence[Any]) -> int:
         """Run an ``INSERT`` and return the new row's ``id`` (``RETURNING id``)."""
         row = self.execute(f"{sql} RETURNING id", args).fetchone()
@@ -388,6 +396,13 @@ class _PostgresDatabase(Database):
                 raise
             with self._errors():
                 self.con.execute("COMMIT")
+
+    @contextmanager
+    def statement(self) -> Iterator[Database]:
+        with self.lock:
+            with self._errors():
+                self._reconnect_if_broken()
+            yield self
 
     def insert_rows(
         self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]

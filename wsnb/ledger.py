@@ -650,7 +650,7 @@ class Ledger:
         request_id: str | None = None,
     ) -> None:
         """Complete a write-ahead row: ``ok``, ``error`` (refused) or ``unknown`` (ambiguous)."""
-        with self._tx() as con:
+        with self._db.statement() as con:
             con.execute(
                 "UPDATE calls SET state = ?, http_status = ?, error_code = ?, error_msg = ?, "
                 "request_id = ?, finished = ? WHERE id = ?",
@@ -667,18 +667,38 @@ class Ledger:
         http_status: int | None = None,
         request_id: str | None = None,
     ) -> None:
-        """Complete a write-ahead row as ``ok`` and settle its ids, in one transaction.
+        """Complete a write-ahead row as ``ok`` and settle its ids, in one transaction (PostgreSQL:
+        one statement).
 
         ``http_status`` and ``request_id`` (the call's answer) go on the call and on each of its
         ids: the API has no per-id result, so every id carries its chunk's (what support asks
         for)."""
         now = _now()
+        call = (
+            "UPDATE calls SET state = 'ok', http_status = ?, error_code = NULL, "
+            "error_msg = NULL, request_id = ?, finished = ? WHERE id = ?"
+        )
+        call_args = (http_status, request_id, now, call_id)
+        if self._db.kind == "postgresql":  # one statement (both updates), one round trip
+            with self._db.statement() as con:
+                con.execute(
+                    f"WITH done AS ({call}) UPDATE plan SET outcome = ?, "
+                    "http_status = coalesce(?, http_status), error_code = NULL, error_msg = NULL, "
+                    "request_id = coalesce(?, request_id), finished = ? "
+                    f"WHERE run_id = ? AND {con.ids()}",
+                    (
+                        *call_args,
+                        outcome,
+                        http_status,
+                        request_id,
+                        now,
+                        run_id,
+                        con.ids_arg(task_ids),
+                    ),
+                )
+            return
         with self._tx() as con:
-            con.execute(
-                "UPDATE calls SET state = 'ok', http_status = ?, error_code = NULL, "
-                "error_msg = NULL, request_id = ?, finished = ? WHERE id = ?",
-                (http_status, request_id, now, call_id),
-            )
+            con.execute(call, call_args)
             con.execute(
                 "UPDATE plan SET outcome = ?, http_status = coalesce(?, http_status), "
                 "error_code = NULL, error_msg = NULL, request_id = coalesce(?, request_id), "
@@ -699,7 +719,7 @@ class Ledger:
     ) -> None:
         """Settle ids (or, with ``pending``, re-open them for another attempt)."""
         finished = None if outcome == "pending" else _now()
-        with self._tx() as con:
+        with self._db.statement() as con:
             con.execute(
                 "UPDATE plan SET outcome = ?, http_status = coalesce(?, http_status), "
                 "error_code = ?, error_msg = ?, request_id = coalesce(?, request_id), "
@@ -718,7 +738,7 @@ class Ledger:
 
     def add_event(self, run_id: int, kind: str, **detail: Any) -> None:
         """Log a notable step (a bisection split, an ambiguity check, a resume…)."""
-        with self._tx() as con:
+        with self._db.statement() as con:
             con.execute(
                 "INSERT INTO events (run_id, time, kind, detail) VALUES (?, ?, ?, ?)",
                 (run_id, _now(), kind, _dumps(detail)),
@@ -745,7 +765,7 @@ class Ledger:
 
     def reopen_run(self, run_id: int) -> None:
         """Mark a run as running again (for resume)."""
-        with self._tx() as con:
+        with self._db.statement() as con:
             con.execute(
                 "UPDATE runs SET status = 'running', finished = NULL WHERE id = ?", (run_id,)
             )
@@ -1119,7 +1139,7 @@ class Ledger:
     def _renew(self, run_id: int, ttl: float) -> bool:
         """Push the expiry of this ledger's lease on ``run_id`` on; False when it is not ours."""
         now = datetime.now(UTC)
-        with self._tx() as con:
+        with self._db.statement() as con:
             cur = con.execute(
                 "UPDATE leases SET heartbeat = ?, expires = ? "
                 "WHERE run_id = ? AND holder = ? AND released IS NULL",

@@ -142,3 +142,35 @@ def test_most_updates_of_a_run_stay_on_their_pages(pg_url: str) -> None:
             time.sleep(0.05)
     assert counts is not None and counts[0] == 2 * len(ids)
     assert counts[1] >= 0.85 * counts[0], counts
+
+
+def test_one_statement_writes_after_a_dropped_connection(pg_url: str) -> None:
+    """PostgreSQL: the writes that are one statement (autocommit, no BEGIN/COMMIT) fail once when
+    the server dropped the connection, then run on a new one; an outcome is all or nothing."""
+    import psycopg
+
+    from wsnb._ledger_db import PostgresError
+
+    with Ledger(pg_url) as book:
+        run_id = book.create_run(
+            endpoint="http://127.0.0.1:1",
+            project_id="p",
+            params={},
+            dry_run=False,
+            plan=[(i, None, None, "pending", None) for i in ("a", "b", "c")],
+        )
+        call = book.call_started(run_id, "batch_delete", 0, 1, ["a", "b"])
+        with psycopg.connect(pg_url, autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        with pytest.raises(PostgresError):  # the statement that finds the connection gone
+            book.call_succeeded(call, run_id, ["a", "b"], "deleted", http_status=200)
+        assert book.pending(run_id) == ["a", "b", "c"]  # nothing of it was written
+        assert list(book.calls(run_id)["state"]) == ["in_flight"]
+        book.call_succeeded(call, run_id, ["a", "b"], "deleted", http_status=200)
+        book.add_event(run_id, "note", n=1)
+        assert book.pending(run_id) == ["c"]
+        assert list(book.calls(run_id)["state"]) == ["ok"]
+        assert [e["kind"] for e in book.events(run_id)][-1] == "note"
