@@ -14,7 +14,9 @@ where SQLite runs a cheap statement per row), :attr:`Database.for_update` (row l
 SQLite has its single writer), the schema version (``PRAGMA user_version`` for SQLite; a
 ``wsnb_schema_version`` table for PostgreSQL, migrated under a transaction-scoped advisory lock)
 and bulk inserts (:meth:`insert_rows`:
-``executemany``, or ``COPY`` on PostgreSQL).
+``executemany``, or ``COPY`` on PostgreSQL). PostgreSQL binds id and text lists as binary
+``text[]`` and runs a write that is one statement (:meth:`Database.statement`) in autocommit:
+atomic and durable on its own, one round trip.
 
 Errors: a PostgreSQL error is raised as :class:`PostgresError`, a subclass of
 :class:`sqlite3.OperationalError`, so every caller that handles a ledger database error (the
