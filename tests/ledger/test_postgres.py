@@ -87,7 +87,7 @@ def test_the_schema_version_lives_in_a_table(pg_url: str) -> None:
         )
         assert kinds["id"] == kinds["run_id"] == "bigint"
         options = con.execute("SELECT reloptions FROM pg_class WHERE relname = 'plan'").fetchone()
-        assert options == (["fillfactor=50"],)  # room for in-place (HOT) updates
+        assert options == (["fillfactor=33"],)  # room for in-place (HOT) updates
         con.execute("UPDATE wsnb_schema_version SET version = version + 1")
     with pytest.raises(RuntimeError, match="newer than this wsnb"):
         Ledger(pg_url)
