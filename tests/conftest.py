@@ -5,6 +5,7 @@ See docs/internals.md, section "Emulator", for what each fixture gives.
 
 from __future__ import annotations
 
+import signal
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,6 +19,13 @@ with warnings.catch_warnings():  # starlette asks for httpx2; httpx is what the 
 
 from wsnb.emulator import Emulator, EmulatorConfig, create_app
 from wsnb.emulator.state import EmulatorState
+
+# Tests that interrupt themselves (SIGINT -> KeyboardInterrupt) and the wsnb children they stop
+# with SIGINT need Python's own SIGINT handler. A runner started in the background by a shell
+# without job control (`make test &`, nohup, some CI agents) hands pytest SIGINT ignored, so
+# Python installs no handler and those tests hang until their timeout.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 #: ``postgres`` / ``pg_url``: a throwaway PostgreSQL server for the ledger tests.
 pytest_plugins = ("tests._postgres",)
