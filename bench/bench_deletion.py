@@ -190,7 +190,7 @@ def wsnb_cleanup(
             planned = plan_deletion(
                 client, frame, max_deletions=len(frame), ledger=ledger, progress=False
             )
-            dry_eta = float(planned.report.summary.get("eta_s") or 0.0)
+            dry_eta = float(planned.report().summary.get("eta_s") or 0.0)
             report = planned.execute(progress=False)
         else:
             report = delete_tasks(

@@ -56,3 +56,14 @@ def test_items_are_copies_and_the_memory_is_bounded() -> None:
     for n in range(5):
         items.item(f"t{n}", CREATED, raw, now, profile)
     assert len(items._entries) <= 2
+
+
+def test_the_least_recently_listed_are_forgotten_first() -> None:
+    items, profile = ListItems(size=3), Profile()
+    now = datetime(2026, 3, 1, 1, 0, tzinfo=UTC)
+    raw = json.dumps(DAILY)
+    for n in range(3):
+        items.item(f"t{n}", CREATED, raw, now, profile)
+    items.item("t0", CREATED, raw, now, profile)  # listed again: the newest now
+    items.item("t3", CREATED, raw, now, profile)  # one too many: t1 goes
+    assert [key[0] for key in items._entries] == ["t2", "t0", "t3"]
