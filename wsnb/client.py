@@ -699,6 +699,18 @@ class _Core:
         if self._rate is not None and admission is not None:
             self._rate.answered(operation, admission.ticket)
 
+    def _sending(self, operation: str) -> float:
+        """Count a call going on the wire; returns when it went (monotonic seconds)."""
+        self.stats.record_call(operation)
+        began = time.monotonic()
+        self.stats.call_began(operation, began)
+        return began
+
+    def _over(self, operation: str, began: float, admission: Admission | None) -> None:
+        """A call that went at ``began`` is over (answered, read or failed)."""
+        self.stats.call_ended(operation, began, time.monotonic())
+        self._answered(operation, admission)
+
     def _finish(
         self,
         call: _Call[T],
@@ -856,9 +868,7 @@ class Client(_Core):
         except BaseException:
             self._answered(call.operation, admission)
             raise
-        self.stats.record_call(call.operation)
-        began = time.monotonic()
-        self.stats.call_began(call.operation, began)
+        began = self._sending(call.operation)
         try:
             try:
                 response = self._http.send(request)
@@ -867,8 +877,7 @@ class Client(_Core):
             else:
                 return self._finish(call, request, response, number, ticket)
         finally:
-            self.stats.call_ended(call.operation, began, time.monotonic())
-            self._answered(call.operation, admission)
+            self._over(call.operation, began, admission)
         raise failure  # outside ``except``: keeps the cause chain set by transport_error
 
     def _pages(self, pager: _Pager) -> list[Any]:
@@ -1077,9 +1086,7 @@ class AsyncClient(_Core):
         except BaseException:
             self._answered(call.operation, admission)
             raise
-        self.stats.record_call(call.operation)
-        began = time.monotonic()
-        self.stats.call_began(call.operation, began)
+        began = self._sending(call.operation)
         try:
             try:
                 response = await self._http.send(request)
@@ -1088,8 +1095,7 @@ class AsyncClient(_Core):
             else:
                 return self._finish(call, request, response, number, ticket)
         finally:
-            self.stats.call_ended(call.operation, began, time.monotonic())
-            self._answered(call.operation, admission)
+            self._over(call.operation, began, admission)
         raise failure  # outside ``except``: keeps the cause chain set by transport_error
 
     async def _pages(self, pager: _Pager) -> list[Any]:

@@ -66,7 +66,7 @@ def _entry(created_at: str, data: dict[str, Any], task_id: str, raw: str = "") -
     return _Entry(base, raw, anchor, zone, data.get("time_zone"), enabled)
 
 
-def _next(entry: _Entry, now: datetime) -> str | None:
+def _next(entry: _Entry, now: datetime, data: dict[str, Any] | None = None) -> str | None:
     if not entry.enabled:
         return None
     local_now = now.astimezone(entry.zone).replace(tzinfo=None)
@@ -75,15 +75,18 @@ def _next(entry: _Entry, now: datetime) -> str | None:
         since, answer, until = memo
         if since <= local_now and (until is None or local_now < until):
             return answer
-    answer = next_execution(json.loads(entry.raw), now, entry.anchor)  # per schedule too
+    cfg = data if data is not None else json.loads(entry.raw)
+    answer = next_execution(cfg, now, entry.anchor)  # remembered per schedule too
     until = datetime.fromisoformat(answer) if answer else None
     entry.memo = (local_now, answer, until)
     return answer
 
 
-def _present(entry: _Entry, now: datetime, profile: Profile) -> dict[str, Any]:
+def _present(
+    entry: _Entry, now: datetime, profile: Profile, data: dict[str, Any] | None = None
+) -> dict[str, Any]:
     item = dict(entry.base)
-    value = profile.list_time(_next(entry, now), entry.time_zone)
+    value = profile.list_time(_next(entry, now, data), entry.time_zone)
     if value is None:
         del item[_NEXT]
     else:
@@ -95,7 +98,7 @@ def list_item_of(
     task_id: str, created_at: str, data: dict[str, Any], now: datetime, profile: Profile
 ) -> dict[str, Any]:
     """A stored task as a ``ScheduledTask`` list item (absent values left out), uncached."""
-    return _present(_entry(created_at, data, task_id), now, profile)
+    return _present(_entry(created_at, data, task_id), now, profile, data)
 
 
 class ListItems:
@@ -116,10 +119,12 @@ class ListItems:
             entry = self._entries.get(key)
             if entry is not None:
                 self._entries.move_to_end(key)
-        if entry is None:
-            entry = _entry(created_at, json.loads(raw), task_id, raw)
-            with self._lock:
-                self._entries[key] = entry
-                while len(self._entries) > self._size:
-                    self._entries.popitem(last=False)
-        return _present(entry, now, profile)
+        if entry is not None:
+            return _present(entry, now, profile)
+        data = json.loads(raw)  # parsed once: laid out, and its first next execution found
+        entry = _entry(created_at, data, task_id, raw)
+        with self._lock:
+            self._entries[key] = entry
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+        return _present(entry, now, profile, data)
