@@ -119,6 +119,40 @@ def test_unknown_zone_warns_and_leaves_times_empty() -> None:
     assert pd.isna(frame["expire_time"].iloc[0])
 
 
+def test_a_frame_converted_in_parts_equals_one_conversion(monkeypatch: pytest.MonkeyPatch) -> None:
+    """tasks_frame converts the listing in parts as pages arrive: the result is the frame one
+    conversion of all the tasks gives, categories (known, then the parts' extras sorted),
+    dtypes, order and times included."""
+    items = [
+        _task(i, task_type=["STOP", "ZAP", "REBOOT", "AAA"][i % 4] if i > 9 else "STOP",
+              last_status=None if i % 3 else "FAIL", priority=i if i % 2 else None,
+              expire_time=TIMES[i % len(TIMES)][0], time_zone=TIMES[i % len(TIMES)][1])
+        for i in range(53)
+    ]  # fmt: skip
+    monkeypatch.setattr(frames, "PART_SIZE", 7)
+    parts = frames._Parts()
+    for start in range(0, len(items), 5):
+        parts(items[start : start + 5])
+    assert len(parts.parts) > 3
+    whole = tasks_to_frame(items)
+    got = parts.frame()
+    pd.testing.assert_frame_equal(got, whole)
+    assert list(got["task_type"].cat.categories[-2:]) == ["AAA", "ZAP"]
+    pd.testing.assert_frame_equal(frames._Parts().frame(), tasks_to_frame([]))
+
+
+def test_tasks_frame_in_parts_over_the_wire(
+    emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = emulator.control.seed(260, seed=5)
+    with emulator.client(rate_limit=None) as client:
+        whole = tasks_frame(client)
+        monkeypatch.setattr(frames, "PART_SIZE", 30)
+        parted = tasks_frame(client)
+    assert set(whole.index) == set(ids)
+    pd.testing.assert_frame_equal(parted, whole)
+
+
 def test_async_listing(emulator: Emulator) -> None:
     ids = emulator.control.seed(70, seed=3)
 

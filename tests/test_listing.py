@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from wsnb._listing import list_all
+from wsnb._listing import list_all, stream_all
 from wsnb.auth import Credentials
 from wsnb.client import Client
 from wsnb.emulator import Emulator
@@ -223,6 +223,40 @@ def test_a_hint_far_too_large_wastes_at_most_concurrency_calls() -> None:
     api = FakeApi(120, 100_000)
     assert len(_list(api, concurrency=4)) == 120
     assert len(api.calls) <= 3 + 4
+
+
+def test_stream_all_hands_pages_on_in_order_while_the_listing_runs() -> None:
+    """The sink sees every task once, in list_all's order, a complete prefix at a time, and
+    its first batch before the last page is answered (a caller converts while pages come)."""
+    api = FakeApi(1000, 1000)
+    batches: list[list[str]] = []
+    calls_at: list[int] = []
+
+    def sink(items: list[Any]) -> None:
+        batches.append([i["id"] for i in items])
+        calls_at.append(len(api.calls))
+
+    count = asyncio.run(
+        stream_all(api, {}, sink, include_life_cycle=False, concurrency=4)  # type: ignore[arg-type]
+    )
+    flat = [tid for batch in batches for tid in batch]
+    assert count == 1000 and flat == [f"t-{i}" for i in range(1000)]
+    assert len(batches) > 1 and calls_at[0] < len(api.calls)
+    assert flat == [i["id"] for i in _list(FakeApi(1000, 1000))]
+
+
+def test_stream_all_keeps_the_first_sighting_of_an_id_across_passes() -> None:
+    """A task that moved between the two passes (or pages) is handed on once, as first seen."""
+    server = ScriptedListing(120, 60, "exact")
+    server.life.insert(10, {**server.normal[5], "scheduled_type": "LIFE_CYCLE"})
+    with scripted_client(server) as client:
+        from wsnb._aio import Api
+
+        got: list[Any] = []
+        count = asyncio.run(stream_all(Api(client), {}, got.extend))
+    ids = [t["id"] for t in got]
+    assert count == len(ids) == len(set(ids)) == 180
+    assert next(t for t in got if t["id"] == "n-0005")["scheduled_type"] == "DAY"
 
 
 def test_a_server_ignoring_offset_is_an_error_not_an_endless_loop() -> None:

@@ -1,6 +1,8 @@
 """Listing every task that matches the API filters, written once over :class:`wsnb._aio.Api`.
 
-Contract: :func:`list_all` returns each matching task once (de-duplicated by id), or raises.
+Contract: :func:`list_all` returns each matching task once (de-duplicated by id), or raises;
+:func:`stream_all` hands the same tasks, in the same order, to a sink as soon as every page
+before them is in (a caller converts them while later pages are on the wire).
 A pass pages until a short (or empty) page, as the Terraform provider does; ``total_count`` is
 only a hint, for concurrency and progress. The live service's total may count LIFE_CYCLE tasks
 it hides, may be absent, or may change between pages, and the result is complete whatever it says:
@@ -27,14 +29,17 @@ checks by listing).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from wsnb._aio import Api
 from wsnb.errors import WorkspaceError
 from wsnb.models import LIST_PAGE_MAX, ScheduledType, Task
 
-__all__ = ["DEFAULT_CONCURRENCY", "list_all", "list_fleet"]
+__all__ = ["DEFAULT_CONCURRENCY", "list_all", "list_fleet", "stream_all"]
+
+#: Where a listing hands on its items, a batch at a time, in the listing's order.
+Sink = Callable[[list[Task]], None]
 
 #: Pages fetched at once (the rate limiter sets the pace under the quota). The real service is
 #: tens of ms away: at a 30 ms round trip on the emulator 16 in flight list faster than the
@@ -53,11 +58,14 @@ def _progress(enabled: bool, desc: str) -> Any:
 class _Pass:
     """One pass over the pages of one filter set; ``items()`` in offset order."""
 
-    def __init__(self, api: Api, filters: Mapping[str, Any], bar: Any) -> None:
+    def __init__(self, api: Api, filters: Mapping[str, Any], bar: Any, emit: Sink) -> None:
         self.api = api
         self.filters = filters
         self.bar = bar
-        self.pages: dict[int, list[Task]] = {}
+        self.emit = emit
+        self.pages: dict[int, list[Task]] = {}  # answered, not handed on yet
+        self.next = 0  # the offset to hand on next: pages go on in offset order
+        self.last = 0  # the largest offset answered
         self.ids: set[str] = set()  # this pass's ids: a full page of none new means a loop
         self.end: int | None = None  # offset of the first short page seen
 
@@ -80,6 +88,10 @@ class _Pass:
                 "the server seems to ignore offset, so paging cannot finish",
                 operation="list_tasks",
             )
+        self.last = max(self.last, offset)
+        while self.next in self.pages:  # hand on what is complete from the start
+            self.emit(self.pages.pop(self.next))
+            self.next += LIST_PAGE_MAX
 
     async def run(self, concurrency: int) -> None:
         first, hint = await self.api.list_page(0, self.filters)
@@ -87,7 +99,7 @@ class _Pass:
         self.take(0, first)
         if self.end is None and hint is not None and hint > LIST_PAGE_MAX:
             await self._within(hint, concurrency)
-        offset = max(self.pages) + LIST_PAGE_MAX
+        offset = self.last + LIST_PAGE_MAX
         while self.end is None:  # the hint was absent or too small: one page at a time
             await self.fetch(offset)
             offset += LIST_PAGE_MAX
@@ -112,8 +124,10 @@ class _Pass:
             await asyncio.gather(*workers, return_exceptions=True)
             raise
 
-    def items(self) -> list[Task]:
-        return [item for offset in sorted(self.pages) for item in self.pages[offset]]
+    def finish(self) -> None:
+        """Hand on the pages left (past a gap: a page skipped after the short page was seen)."""
+        for offset in sorted(self.pages):
+            self.emit(self.pages.pop(offset))
 
 
 async def list_all(
@@ -125,6 +139,30 @@ async def list_all(
     progress: bool = False,
 ) -> list[Task]:
     """Every task matching ``filters`` (plus LIFE_CYCLE ones, see :func:`tasks_frame`)."""
+    found: list[Task] = []
+    await stream_all(
+        api,
+        filters,
+        found.extend,
+        include_life_cycle=include_life_cycle,
+        concurrency=concurrency,
+        progress=progress,
+    )
+    return found
+
+
+async def stream_all(
+    api: Api,
+    filters: Mapping[str, Any],
+    sink: Sink,
+    *,
+    include_life_cycle: bool = True,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    progress: bool = False,
+) -> int:
+    """:func:`list_all`, handing the tasks to ``sink`` as soon as the pages before them are in
+    (in the same order, each once) instead of keeping them all: a caller converts them while
+    later pages are on the wire. Returns how many there were."""
     unknown = sorted(set(filters) - set(_FILTERS))
     if unknown:
         raise TypeError(f"unknown task filter(s) {unknown}; the filters are {list(_FILTERS)}")
@@ -134,16 +172,26 @@ async def list_all(
     passes = [clean]
     if include_life_cycle and "scheduled_type" not in clean:
         passes.append({**clean, "scheduled_type": ScheduledType.LIFE_CYCLE.value})
-    seen: dict[str, Task] = {}
+    seen: set[str] = set()  # every pass's ids: the first sighting of an id is the one kept
+
+    def emit(items: list[Task]) -> None:
+        fresh = []
+        for item in items:
+            key = str(item.get("id"))
+            if key not in seen:
+                seen.add(key)
+                fresh.append(item)
+        if fresh:
+            sink(fresh)
+
     with _progress(progress, "listing tasks") as bar:
         for pass_filters in passes:
-            one = _Pass(api, pass_filters, bar)
+            one = _Pass(api, pass_filters, bar, emit)
             await one.run(concurrency)
-            for item in one.items():
-                seen.setdefault(str(item.get("id")), item)
+            one.finish()
         bar.total = bar.n
         bar.refresh()
-    return list(seen.values())
+    return len(seen)
 
 
 async def list_fleet(

@@ -20,16 +20,17 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Coroutine, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, tzinfo
 from enum import StrEnum
 from typing import Any, Final
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import union_categoricals
 
 from wsnb._aio import Api, run_sync
-from wsnb._listing import DEFAULT_CONCURRENCY, list_all, list_fleet
+from wsnb._listing import DEFAULT_CONCURRENCY, list_fleet, stream_all
 from wsnb._time import parse_api_time, zone
 from wsnb.client import AsyncClient, Client
 from wsnb.errors import WorkspaceError
@@ -207,21 +208,63 @@ def _check_sync(client: Any, name: str) -> None:
         raise TypeError(f"{name}() needs a sync Client; use a{name}() with an AsyncClient")
 
 
-def _list(
+#: Tasks converted at once while a listing runs: the pages of the quota's waits (or of the
+#: network's) are converted then, and only the last part after the last page.
+PART_SIZE: Final = 2000
+
+
+class _Parts:
+    """A sink for :func:`~wsnb._listing.stream_all`: the tasks as frame parts of
+    :data:`PART_SIZE`, converted as they arrive (the listing's end then converts one part, not
+    the whole frame, and the parsed items do not all wait in memory)."""
+
+    def __init__(self) -> None:
+        self.parts: list[pd.DataFrame] = []
+        self.items: list[Task] = []
+
+    def __call__(self, items: list[Task]) -> None:
+        self.items.extend(items)
+        if len(self.items) >= PART_SIZE:
+            self._convert()
+
+    def _convert(self) -> None:
+        if self.items or not self.parts:
+            self.parts.append(tasks_to_frame(self.items))
+            self.items = []
+
+    def frame(self) -> pd.DataFrame:
+        """The tasks frame: as :func:`tasks_to_frame` of all the tasks would be."""
+        self._convert()
+        if len(self.parts) == 1:
+            return self.parts[0]
+        frame = pd.concat(self.parts)
+        for name, dtype in TASK_COLUMNS.items():
+            if dtype == "category":  # each part has its own extra categories: their union
+                known = _CATEGORIES.get(name, [])
+                union = union_categoricals([part[name].array for part in self.parts])
+                extra = sorted(set(union.categories) - set(known))
+                frame[name] = union.set_categories([*known, *extra])
+        return frame
+
+
+async def _list(
     client: Client | AsyncClient,
     filters: Mapping[str, Any],
     include_life_cycle: bool,
     concurrency: int,
     progress: bool,
-) -> Coroutine[Any, Any, list[Task]]:
-    """The one listing call behind :func:`tasks_frame` and :func:`atasks_frame`."""
-    return list_all(
+) -> pd.DataFrame:
+    """The one listing behind :func:`tasks_frame` and :func:`atasks_frame`: the tasks frame."""
+    parts = _Parts()
+    await stream_all(
         Api(client),
         filters,
+        parts,
         include_life_cycle=include_life_cycle,
         concurrency=concurrency,
         progress=progress,
     )
+    return parts.frame()
 
 
 def fleet_frame(
@@ -302,9 +345,7 @@ def tasks_frame(
         )
     _check_sync(client, "tasks_frame")
     listed = datetime.now(UTC).isoformat()
-    frame = tasks_to_frame(
-        run_sync(_list(client, filters, include_life_cycle, concurrency, progress))
-    )
+    frame = run_sync(_list(client, filters, include_life_cycle, concurrency, progress))
     frame.attrs["wsnb_listed_at"] = listed  # a dry run's plan is as old as its listing
     if include_life_cycle and not any(v is not None for v in filters.values()):
         frame.attrs["wsnb_project_tasks"] = len(frame)  # the whole project: sizes estimates
@@ -321,7 +362,7 @@ async def atasks_frame(
 ) -> pd.DataFrame:
     """The :class:`~wsnb.client.AsyncClient` twin of :func:`tasks_frame`."""
     listed = datetime.now(UTC).isoformat()
-    frame = tasks_to_frame(await _list(client, filters, include_life_cycle, concurrency, progress))
+    frame = await _list(client, filters, include_life_cycle, concurrency, progress)
     frame.attrs["wsnb_listed_at"] = listed
     if include_life_cycle and not any(v is not None for v in filters.values()):
         frame.attrs["wsnb_project_tasks"] = len(frame)
