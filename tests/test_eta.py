@@ -8,6 +8,8 @@ import pytest
 
 from wsnb._eta import (
     LOCAL_SECONDS_PER_ID,
+    MAX_PART,
+    WRITE_SECONDS_PER_ID,
     Eta,
     Observed,
     estimate,
@@ -22,6 +24,7 @@ DEFAULTS: dict[str, Any] = {
     "verify": True,
     "chunk_size": 5000,
     "local_per_id": 0.0,  # the calls alone (local work: its own test)
+    "write_per_id": 0.0,  # the round trips alone (the server's work per id: its own test)
 }
 
 
@@ -187,6 +190,25 @@ def test_local_work_per_id_is_added_once() -> None:
     real = estimate(20_000, listing_pages=0, rate_limit=None, **kw)
     assert real.local == pytest.approx(20_000 * LOCAL_SECONDS_PER_ID) and bare.local == 0
     assert real.seconds == pytest.approx(bare.seconds + real.local)
+
+
+def test_the_servers_work_per_deleted_id_counts_until_a_write_is_seen() -> None:
+    """A batch delete of 5,000 ids is not a bare round trip: until the client has seen a write
+    answered, each id costs the server :data:`WRITE_SECONDS_PER_ID`, one write after another;
+    an observed write's latency already includes it."""
+    kw = {**DEFAULTS, "snapshot": False, "verify": False, "write_per_id": WRITE_SECONDS_PER_ID}
+    trips = estimate(20_000, listing_pages=0, rate_limit=None, **{**kw, "write_per_id": 0.0})
+    guessed = estimate(20_000, listing_pages=0, rate_limit=None, **kw)
+    extra = guessed.phase("writes").seconds - trips.phase("writes").seconds
+    assert extra == pytest.approx(20_000 * WRITE_SECONDS_PER_ID)
+    seen = Observed(latency=0.8, seconds_per_call=0.2, concurrency=4.0)  # one at a time
+    observed = estimate(20_000, listing_pages=0, rate_limit=None, observed_writes=seen, **kw)
+    assert observed.phase("writes").seconds == pytest.approx(4 * 0.2)
+    # pipelined (snapshots): only the last part's write follows the snapshots
+    piped = {**kw, "snapshot": True}
+    a = estimate(3000, listing_pages=0, rate_limit=None, **piped)
+    b = estimate(3000, listing_pages=0, rate_limit=None, **{**piped, "write_per_id": 0.0})
+    assert a.seconds - b.seconds == pytest.approx(MAX_PART * WRITE_SECONDS_PER_ID)
 
 
 def test_what_the_client_observed_replaces_the_guessed_round_trip() -> None:

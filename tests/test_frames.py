@@ -123,7 +123,7 @@ def test_a_frame_converted_in_parts_equals_one_conversion(monkeypatch: pytest.Mo
     """tasks_frame converts the listing in parts as pages arrive: the result is the frame one
     conversion of all the tasks gives, categories (known, then the parts' extras sorted),
     dtypes, order and times included."""
-    items = [
+    items: list[Any] = [
         _task(i, task_type=["STOP", "ZAP", "REBOOT", "AAA"][i % 4] if i > 9 else "STOP",
               last_status=None if i % 3 else "FAIL", priority=i if i % 2 else None,
               expire_time=TIMES[i % len(TIMES)][0], time_zone=TIMES[i % len(TIMES)][1])

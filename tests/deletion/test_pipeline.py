@@ -205,3 +205,18 @@ def test_a_whole_project_frame_sizes_the_estimate_of_the_verification(
     assert "verification (5 reads)" in sized["text"]  # probes, then what is left: 3 pages
     assert "verification (61 reads)" in blind["text"]  # probes, then the sample
     assert report.ok and report.summary["eta_s"] == pytest.approx(sized["seconds"], abs=0.2)
+
+
+def test_the_estimate_counts_the_time_the_run_has_already_spent(emulator: Emulator) -> None:
+    """The estimate is of the whole run: what it spent before estimating (its selection, a
+    plan's check) is part of it, for a run and for a dry run's reads."""
+    from wsnb._aio import Api
+    from wsnb.deletion._run import run_eta
+
+    with _client(emulator) as client:
+        api = Api(client)
+        for dry_run in (False, True):
+            options = {"dry_run": dry_run, "snapshot": True, "verify": True, "chunk_size": 50}
+            bare = run_eta(api, 300, **options)  # type: ignore[arg-type]
+            late = run_eta(api, 300, **options, elapsed=4.0)  # type: ignore[arg-type]
+            assert late["seconds"] == pytest.approx(bare["seconds"] + 4.0, abs=0.11)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 import os
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal
@@ -363,6 +364,7 @@ async def _execute_with(
     progress: Progress,
     cancel: threading.Event | None,
 ) -> DeletionReport:
+    began = time.monotonic()
     run_id = plan.run_id
     info = book.run(run_id)
     if not info["dry_run"]:
@@ -453,6 +455,7 @@ async def _execute_with(
         verify=verify,
         chunk_size=int(params.get("chunk_size", 5000)),
         precheck=False,
+        elapsed=time.monotonic() - began,  # the plan's check
     )
     recheck = [t for t in moved if changed == "recheck"]
     new_id = book.create_execution(

@@ -45,6 +45,7 @@ import random
 import re
 import sqlite3
 import threading
+import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final, Literal, TypeVar
@@ -996,6 +997,7 @@ async def _delete(
     precheck: bool,
     cancel: threading.Event | None = None,
 ) -> DeletionReport:
+    began = time.monotonic()
     _check_verify(verify)
     size = check_int(
         "chunk_size", DEFAULT_CHUNK_SIZE if chunk_size is None else chunk_size, 1, BATCH_DELETE_MAX
@@ -1043,6 +1045,7 @@ async def _delete(
                 chunk_size=size,
                 precheck=precheck,
                 project_tasks=_project_tasks(tasks),
+                elapsed=time.monotonic() - began,
             )
             params["eta"] = eta
             _log.info("deletion %s: %s", "dry run" if dry_run else "run", eta["text"])
@@ -1090,10 +1093,13 @@ def run_eta(
     precheck: bool = True,
     listing_pages: int = 0,
     project_tasks: int | None = None,
+    elapsed: float = 0.0,
 ) -> dict[str, Any]:
     """The run's estimate before it starts (:func:`wsnb._eta.estimate` with the client's rate
     limit), as ``{"seconds", "text"}``; a dry run also says what executing its plan would take
-    (``execute_seconds``, ``execute_text``: the plan's check, the writes and the verification)."""
+    (``execute_seconds``, ``execute_text``: the plan's check, the writes and the verification).
+    ``elapsed``: the seconds the run has already spent (its selection, a plan's check), part of
+    its time too."""
     rate = getattr(api.client, "rate_limit", None)
     stats = getattr(api.client, "stats", None)  # what the client has seen of the server
     seen_reads, seen_writes = Observed.of(stats, "read"), Observed.of(stats, "write")
@@ -1113,8 +1119,8 @@ def run_eta(
         observed_writes=seen_writes,
     )
     if not dry_run:
-        return {"seconds": round(check.seconds, 1), "text": check.text}
-    reads = check.phase("listing").seconds + check.phase("snapshots").seconds
+        return {"seconds": round(elapsed + check.seconds, 1), "text": check.text}
+    reads = elapsed + check.phase("listing").seconds + check.phase("snapshots").seconds
     out: dict[str, Any] = {"seconds": round(reads, 1)}
     out["text"] = f"≈ {format_duration(reads)} of reads ({check.text.split(': ', 1)[-1]})"
     later = estimate(
