@@ -26,6 +26,8 @@ $(AIRFLOW_STAMP): $(STAMP)
 demo: $(STAMP)
 	$(BIN)/wsnb demo
 
+PYTEST_ARGS ?= --durations=20
+
 test: $(AIRFLOW_STAMP)
 	$(BIN)/python -m ruff check wsnb tests bench examples
 	$(BIN)/python -m ruff format --check wsnb tests bench examples
