@@ -828,13 +828,14 @@ def test_nb7_restored_grid_selects_and_deletes(
     confirm = nb7.locator(f"{GRID} button[data-action='delete_confirm']")
     expect(confirm).to_have_text("Yes, delete 4 tasks", timeout=60_000)
     nb7.screenshot(path=str(output_dir / "grid-notebook7-confirm.png"))
-    # Slow reads, so the running panel can be seen: phase, counts, no stale report. The
-    # emulator serves the four snapshot reads side by side, so the phase lasts one latency.
+    # Slow reads, so the running panel can be seen: phase, counts, no stale report. Confirm
+    # executes the preview's plan: its first step checks the plan (the four ids read side by
+    # side, so the phase lasts one latency); the preview took the snapshots.
     emulator_20k.control.add_fault(operation="get_task", kind="latency", latency=4.0)
     try:
         confirm.click()
         progress = nb7.locator(f"{GRID} [data-testid='progress'][data-phase='snapshots']")
-        expect(progress).to_contain_text("Step 1 of 3: reading snapshots")
+        expect(progress).to_contain_text("Step 1 of 3: checking the plan")
         expect(nb7.locator(f"{GRID} [data-testid='report']")).to_have_count(0)
         nb7.screenshot(path=str(output_dir / "grid-notebook7-running.png"))
     finally:

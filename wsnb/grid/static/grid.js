@@ -145,6 +145,9 @@ const OUTCOMES = {
 const GROUP_COLUMNS = ["region", "project_id"];
 /** @type {Record<string, string>} */
 const PHASE_NAMES = { snapshots: "reading snapshots", deleting: "deleting", verifying: "verifying" };
+// Confirm executes the preview's plan (a fleet grid's runs have no plan): its first reads check
+// the plan, they are not snapshots (the preview took those).
+const PLAN_PHASE_NAMES = { ...PHASE_NAMES, snapshots: "checking the plan" };
 
 /**
  * Create an element: `attrs` are attributes, except `class`, `text` and `on<event>` handlers.
@@ -1055,7 +1058,8 @@ function render({ model, el }) {
     bar.value = model.get("delete_progress");
     const step = phase === "deleting" ? 2 : phase === "verifying" ? 3 : 1;
     const unit = phase === "deleting" ? "tasks" : "reads";
-    const head = state === "running" ? `Step ${step} of 3: ${PHASE_NAMES[phase] || "starting"}` : `Dry run: ${PHASE_NAMES[phase] || "starting"}`;
+    const names = state === "running" && !model.get("fleet") ? PLAN_PHASE_NAMES : PHASE_NAMES;
+    const head = state === "running" ? `Step ${step} of 3: ${names[phase] || "starting"}` : `Dry run: ${names[phase] || "starting"}`;
     const left = model.get("delete_eta_left");
     const label = (phase ? `${head} — ${fmt(done)} of ${fmt(total)} ${unit}` : head) + (left ? ` — ${left}` : "");
     return [
