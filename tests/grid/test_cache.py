@@ -65,7 +65,7 @@ def _scan(frame: pd.DataFrame, needle: str) -> list[str]:
     "needle", ["é", "ÉCLAIR", "straße", "İ", "x", "\ud800", "a\x00b", "ab", "日本", "ß", "y"]
 )
 def test_the_byte_index_finds_what_a_per_row_scan_finds(needle: str) -> None:
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"id": "a1", "task_name": "Éclair", "description": "straße"},
         {"id": "a2", "task_name": "İstanbul", "description": None},
         {"id": "a3", "task_name": "a\x00b", "description": "x"},  # a NUL is not a row boundary

@@ -410,7 +410,8 @@ class FrameEngine:
             )
             self.data = frame.assign(project_id=pd.array(list(projects), dtype="string"))
         else:
-            self.ids = np.array([str(i) for i in frame.index], dtype=object)
+            values = frame.index.to_numpy(dtype=object).tolist()
+            self.ids = np.array([v if type(v) is str else str(v) for v in values], dtype=object)
             self.task_ids = self.ids
         self.n = len(frame)
         self.columns: tuple[str, ...] = tuple(
@@ -790,7 +791,7 @@ class FrameEngine:
         """The column as Python objects, missing as ``None`` (converted once, then gathered)."""
         if column not in self._values:
             series = self.data[column]
-            values = np.array(series.to_numpy(dtype=object), dtype=object)
+            values = series.to_numpy(dtype=object, copy=True)
             values[series.isna().to_numpy()] = None
             self._values[column] = values
         return self._values[column]
