@@ -261,3 +261,31 @@ def test_page_rows_format_like_pandas(big: pd.DataFrame) -> None:
             zone = _zone_or_utc("" if pd.isna(source["time_zone"]) else source["time_zone"])
             assert row[column + "_utc"] == stamp.strftime("%Y-%m-%d %H:%M UTC")
             assert row[column] == stamp.tz_convert(zone).strftime("%Y-%m-%d %H:%M")
+
+
+def test_subsets_of_subsets_find_every_key_and_refuse_the_deleted_ones() -> None:
+    """An engine made by ``subset`` keeps the first engine's key lookup and maps positions;
+    after two deletions every remaining key must land on its row, every deleted one be unknown."""
+    frame = sample_tasks_frame(1_000, seed=8)
+    first = FrameEngine(frame)
+    rng = np.random.default_rng(2)
+    keep1 = rng.random(first.n) < 0.8
+    second = first.subset(keep1)
+    keep2 = rng.random(second.n) < 0.5
+    third = second.subset(keep2)
+    fresh = FrameEngine(frame[keep1][keep2])
+    ids = fresh.ids.tolist()
+    assert third.positions_of(ids).tolist() == list(range(len(ids)))
+    assert [third.position_of(k) for k in ids[:50]] == list(range(50))
+    gone = [str(k) for k in second.ids[~keep2][:3]] + [str(first.ids[~keep1][0])]
+    assert all(third.position_of(k) is None for k in gone)
+    assert second.position_of(gone[0]) is not None  # still in the middle frame
+    with pytest.raises(KeyError, match="unknown task ids") as raised:
+        third.positions_of([ids[0], *gone, "nope"])
+    assert gone[0] in str(raised.value) and ids[0] not in str(raised.value)
+    grid = TaskGrid(frame)
+    grid.select(list(third.ids[:5]))
+    grid._refresh(third)  # what the panel does after a deletion
+    assert grid.selected_ids == ids[:5] and grid.selected_count == 5
+    grid.toggle(ids[7])
+    assert grid.selected_ids == [*ids[:5], ids[7]]

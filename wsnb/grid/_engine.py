@@ -426,6 +426,9 @@ class FrameEngine:
         self._values: dict[str, npt.NDArray[np.object_]] = {}
         self._search: _TextIndex | None = None
         self._position: dict[str, int] | None = None
+        #: For an engine made by ``subset``: position in the lookup's frame -> position here
+        #: (``-1``: not in this frame); ``None``: the lookup is this frame's own.
+        self._own: IntArray | None = None
         self._choices: dict[str, list[str | bool | None]] = {}
         self._records: int | None = None
         self._streaks: npt.NDArray[np.int64] | None = None
@@ -440,7 +443,7 @@ class FrameEngine:
         self._search_rows()
         if "task_name" in frame.columns:
             self._sort_key("task_name")
-        self.positions_of([])  # the key lookup: the first click does not build it
+        self._lookup()  # the key lookup: the first click does not build it
 
     def subset(self, keep: BoolArray) -> FrameEngine:
         """The engine of ``frame[keep]``, its caches taken from this one's rows instead of
@@ -472,7 +475,13 @@ class FrameEngine:
         self._utc = {c: ns[keep] for c, ns in parent._utc.items()}
         self._values = {c: values[keep] for c, values in parent._values.items()}
         self._search = parent._search.subset(keep) if parent._search is not None else None
-        self._position = None
+        # The key lookup is the parent's (a 100k-entry dict is not rebuilt, which would hold
+        # the interpreter in dict resizes); positions are mapped through ``_own``.
+        self._position = parent._lookup()
+        own = np.full(parent.n, -1, dtype=np.intp)
+        own[keep] = np.arange(self.n, dtype=np.intp)
+        mapped = parent._own
+        self._own = own if mapped is None else np.where(mapped >= 0, own[mapped], -1)
         self._choices = {}  # the frame's own values (region, project): some may be gone
         self._records = None  # from the rows when the frame has no attrs["history"]
         self._streaks = parent._streaks[keep] if parent._streaks is not None else None
@@ -482,15 +491,16 @@ class FrameEngine:
 
     def warm(self) -> None:
         """Compute now what the first filter, date range, sort and lookup would compute lazily
-        (value codes, wall-clock times, the id order, the key lookup): for an engine built off
-        the kernel's main thread, so the first gesture on it is as fast as the later ones."""
+        (value codes, wall-clock times, the key lookup): for an engine built off the kernel's
+        main thread, so the first gesture on it is as fast as the later ones. Sort keys are not
+        computed here (a Python sort of 100k keys holds the interpreter for tens of ms: the
+        browser's messages would wait): an engine from :meth:`subset` has its parent's."""
         for column in self.facets:
             self._enum_codes(column)
         for column in DATE_COLUMNS:
             if column in self.columns:
                 self.local_ns(column)
-        self._sort_key(ID_COLUMN)
-        self.positions_of([])  # the key -> position lookup
+        self._lookup()
 
     # -- history -------------------------------------------------------------------------------
 
@@ -542,15 +552,21 @@ class FrameEngine:
 
     # -- lookups ---------------------------------------------------------------------------
 
+    def _lookup(self) -> dict[str, int]:
+        """Key -> position in the frame the lookup was built for (this engine's, or for an
+        engine made by :meth:`subset`, the first engine's: see ``_own``)."""
+        if self._position is None:
+            self._position = {tid: i for i, tid in enumerate(self.ids.tolist())}
+        return self._position
+
     def positions_of(self, ids: Sequence[str]) -> IntArray:
         """Frame positions of ``ids``; raises ``KeyError`` naming unknown ids."""
-        if self._position is None:
-            # A Python loop, not dict(zip(...)): one C call over 100k rows would hold the
-            # interpreter ~30 ms when a worker thread builds the engine (see ``subset``).
-            self._position = {tid: i for i, tid in enumerate(self.ids.tolist())}
-        lookup = self._position
-        missing = [tid for tid in ids if tid not in lookup]
-        if missing:
+        lookup = self._lookup()
+        found = np.fromiter((lookup.get(tid, -1) for tid in ids), dtype=np.intp, count=len(ids))
+        if self._own is not None and len(found):
+            found = np.where(found >= 0, self._own[found], -1)
+        if len(found) and found.min() < 0:
+            missing = [ids[int(i)] for i in np.flatnonzero(found < 0)]
             more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
             if self.fleet:
                 raise KeyError(
@@ -558,13 +574,14 @@ class FrameEngine:
                     f"'project_id{KEY_SEPARATOR}task_id' keys or (project_id, task_id) pairs)"
                 )
             raise KeyError(f"unknown task ids: {missing[:5]}{more}")
-        return np.fromiter((lookup[tid] for tid in ids), dtype=np.intp, count=len(ids))
+        return found
 
     def position_of(self, task_id: str) -> int | None:
-        if self._position is None:
-            self.positions_of([])
-        assert self._position is not None
-        return self._position.get(task_id)
+        found = self._lookup().get(task_id)
+        if found is None or self._own is None:
+            return found
+        own = int(self._own[found])
+        return own if own >= 0 else None
 
     @property
     def facets(self) -> list[str]:
