@@ -469,11 +469,14 @@ class FrameEngine:
         self.task_ids = self.ids if parent.task_ids is parent.ids else parent.task_ids[keep]
         self.n = int(keep.sum())
         self.columns = parent.columns
-        self._codes = {c: (codes[keep], mapping) for c, (codes, mapping) in parent._codes.items()}
-        self._sort_keys = {c: key[keep] for c, key in parent._sort_keys.items()}
-        self._local = {c: ns[keep] for c, ns in parent._local.items()}
-        self._utc = {c: ns[keep] for c, ns in parent._utc.items()}
-        self._values = {c: values[keep] for c, values in parent._values.items()}
+        # The parent's caches are copied first (one C call each): the kernel's thread may add
+        # to them meanwhile, and a dict must not change size while it is being iterated.
+        codes = dict(parent._codes)
+        self._codes = {c: (values[keep], mapping) for c, (values, mapping) in codes.items()}
+        self._sort_keys = {c: key[keep] for c, key in dict(parent._sort_keys).items()}
+        self._local = {c: ns[keep] for c, ns in dict(parent._local).items()}
+        self._utc = {c: ns[keep] for c, ns in dict(parent._utc).items()}
+        self._values = {c: values[keep] for c, values in dict(parent._values).items()}
         self._search = parent._search.subset(keep) if parent._search is not None else None
         # The key lookup is the parent's (a 100k-entry dict is not rebuilt, which would hold
         # the interpreter in dict resizes); positions are mapped through ``_own``.
@@ -668,7 +671,7 @@ class FrameEngine:
             found = self._search_rows().find(needle)
             found.flags.writeable = False
             if len(self._found) >= _CACHED_SEARCHES:
-                self._found.pop(next(iter(self._found)))
+                self._found.pop(next(iter(self._found)), None)
             self._found[needle] = found
         return found if among is None else found[among]
 
@@ -798,7 +801,7 @@ class FrameEngine:
             full = np.lexsort(keys).astype(np.intp)
             full.flags.writeable = False
             if len(self._orders) >= _CACHED_ORDERS:
-                self._orders.pop(next(iter(self._orders)))
+                self._orders.pop(next(iter(self._orders)), None)
             self._orders[spec] = full
         return full[mask[full]]
 
