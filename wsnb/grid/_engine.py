@@ -149,6 +149,77 @@ def _dense_rank(values: pd.Series, *, collate: bool = True) -> IntArray:
     return rank
 
 
+#: Search masks kept per engine (the last needles typed), and full display orders (the last sorts).
+_CACHED_SEARCHES: Final = 16
+_CACHED_ORDERS: Final = 8
+
+
+def _needle(query: str) -> str:
+    """What a search looks for: trimmed, lower-cased, without the index's separators (so a match
+    never spans two fields or two rows)."""
+    return query.strip().lower().replace("\x1f", "").replace("\x00", "")
+
+
+class _TextIndex:
+    """Every row's searchable text as one UTF-8 byte array: a row's fields (lower-cased, NUL
+    removed) joined by ``\x1f``, each row ended by ``\x00``; ``starts`` holds each row's first byte.
+
+    A substring test over all rows is then a few vectorised passes over the bytes instead of a
+    Python loop over the rows (UTF-8 is self-synchronising: a byte match is a character match).
+    """
+
+    def __init__(self, text: npt.NDArray[np.uint8], starts: npt.NDArray[np.int64]) -> None:
+        self.text = text
+        self.starts = starts
+        self._frequency: npt.NDArray[np.intp] | None = None
+
+    @classmethod
+    def build(cls, parts: Sequence[Sequence[str]]) -> _TextIndex:
+        """The index of rows whose fields are ``parts[field][row]``."""
+        rows = len(parts[0]) if parts else 0
+        joined = "\x00".join(map("\x1f".join, zip(*parts, strict=True)))
+        if joined.count("\x00") != max(rows - 1, 0):  # a field holds NUL: drop it
+            clean = [[v.replace("\x00", "") for v in field] for field in parts]
+            joined = "\x00".join(map("\x1f".join, zip(*clean, strict=True)))
+        data = (joined.lower() + "\x00").encode("utf-8", "surrogatepass") if rows else b""
+        text = np.frombuffer(data, dtype=np.uint8)
+        ends = np.flatnonzero(text == 0)
+        starts = np.zeros(rows, dtype=np.int64)
+        starts[1:] = ends[:-1] + 1
+        return cls(text, starts)
+
+    def subset(self, keep: BoolArray) -> _TextIndex:
+        """The index of the rows ``keep`` flags (their bytes gathered, nothing re-encoded)."""
+        lengths = np.diff(self.starts, append=len(self.text))
+        text = self.text[np.repeat(keep, lengths)]
+        starts = np.zeros(int(keep.sum()), dtype=np.int64)
+        np.cumsum(lengths[keep][:-1], out=starts[1:])
+        return _TextIndex(text, starts)
+
+    def find(self, needle: str) -> BoolArray:
+        """Which rows contain ``needle`` (already lower-cased, without separators)."""
+        rows = len(self.starts)
+        pattern = np.frombuffer(needle.encode("utf-8", "surrogatepass"), dtype=np.uint8)
+        size, span = len(pattern), len(self.text)
+        if size == 0:
+            return np.ones(rows, dtype=bool)
+        found = np.zeros(rows, dtype=bool)
+        if size > span:
+            return found
+        if self._frequency is None:  # estimated on a sample of about 64k bytes
+            step = max(1, span // 65_536)
+            self._frequency = np.bincount(self.text[::step], minlength=256)
+        # Start from the needle's rarest byte: the fewest candidates to check the others on.
+        first = int(np.argmin(self._frequency[pattern]))
+        hits = np.flatnonzero(self.text[first : span - size + 1 + first] == pattern[first])
+        for k in range(size):
+            if k == first or not len(hits):
+                continue
+            hits = hits[self.text[hits + k] == pattern[k]]
+        found[np.searchsorted(self.starts, hits, side="right") - 1] = True
+        return found
+
+
 @dataclass(frozen=True)
 class DateRange:
     """An inclusive wall-clock range; ``None`` bounds are open."""
@@ -339,7 +410,8 @@ class FrameEngine:
             )
             self.data = frame.assign(project_id=pd.array(list(projects), dtype="string"))
         else:
-            self.ids = np.array([str(i) for i in frame.index], dtype=object)
+            values = frame.index.to_numpy(dtype=object).tolist()
+            self.ids = np.array([v if type(v) is str else str(v) for v in values], dtype=object)
             self.task_ids = self.ids
         self.n = len(frame)
         self.columns: tuple[str, ...] = tuple(
@@ -350,26 +422,88 @@ class FrameEngine:
         self._codes: dict[str, tuple[IntArray, dict[Any, int]]] = {}
         self._sort_keys: dict[str, IntArray] = {}
         self._local: dict[str, npt.NDArray[np.int64]] = {}
-        self._search: list[str] | None = None
+        self._utc: dict[str, npt.NDArray[np.int64]] = {}
+        self._values: dict[str, npt.NDArray[np.object_]] = {}
+        self._search: _TextIndex | None = None
         self._position: dict[str, int] | None = None
+        #: For an engine made by ``subset``: position in the lookup's frame -> position here
+        #: (``-1``: not in this frame); ``None``: the lookup is this frame's own.
+        self._own: IntArray | None = None
         self._choices: dict[str, list[str | bool | None]] = {}
-        # Pay the two slow first-use costs (text index, name ordering) up front, when the grid
-        # opens, so the first keystroke and the first click on "Name" stay interactive.
+        self._records: int | None = None
+        self._streaks: npt.NDArray[np.int64] | None = None
+        # Per-view caches (the frame never changes under an engine, so they never go stale;
+        # a new frame gets a new engine): search masks per needle, full display orders per
+        # sort, and the last filter/search result with its counts.
+        self._found: dict[str, BoolArray] = {}
+        self._orders: dict[tuple[tuple[str, bool], ...], IntArray] = {}
+        self._matched: tuple[str, tuple[BoolArray, dict[str, list[int]]]] | None = None
+        # Pay the slow first-use costs (text index, name ordering, key lookup) up front, when the
+        # grid opens, so the first keystroke, click on "Name" or row click stay interactive.
         self._search_rows()
         if "task_name" in frame.columns:
             self._sort_key("task_name")
+        self._lookup()  # the key lookup: the first click does not build it
+
+    def subset(self, keep: BoolArray) -> FrameEngine:
+        """The engine of ``frame[keep]``, its caches taken from this one's rows instead of
+        computed again (text index, sort keys, value codes, wall-clock times, streaks).
+
+        What the grid builds after a deletion: no 100k-row sort or text pass, only vectorised
+        gathers, so the thread doing it never holds the interpreter for long while the browser's
+        messages wait. Sort keys stay order-preserving ranks (no longer dense: ties still equal,
+        missing still ``-1``), which is all :meth:`order` needs.
+        """
+        keep = np.asarray(keep, dtype=bool)
+        if keep.shape != (self.n,):
+            raise ValueError(f"subset: need one flag per row ({self.n}), got {keep.shape}")
+        engine = FrameEngine.__new__(FrameEngine)
+        engine._adopt(self, keep)
+        return engine
+
+    def _adopt(self, parent: FrameEngine, keep: BoolArray) -> None:
+        self.fleet = parent.fleet
+        self.frame = parent.frame[keep]
+        self.data = parent.data[keep] if parent.data is not parent.frame else self.frame
+        self.ids = parent.ids[keep]
+        self.task_ids = self.ids if parent.task_ids is parent.ids else parent.task_ids[keep]
+        self.n = int(keep.sum())
+        self.columns = parent.columns
+        # The parent's caches are copied first (one C call each): the kernel's thread may add
+        # to them meanwhile, and a dict must not change size while it is being iterated.
+        codes = dict(parent._codes)
+        self._codes = {c: (values[keep], mapping) for c, (values, mapping) in codes.items()}
+        self._sort_keys = {c: key[keep] for c, key in dict(parent._sort_keys).items()}
+        self._local = {c: ns[keep] for c, ns in dict(parent._local).items()}
+        self._utc = {c: ns[keep] for c, ns in dict(parent._utc).items()}
+        self._values = {c: values[keep] for c, values in dict(parent._values).items()}
+        self._search = parent._search.subset(keep) if parent._search is not None else None
+        # The key lookup is the parent's (a 100k-entry dict is not rebuilt, which would hold
+        # the interpreter in dict resizes); positions are mapped through ``_own``.
+        self._position = parent._lookup()
+        own = np.full(parent.n, -1, dtype=np.intp)
+        own[keep] = np.arange(self.n, dtype=np.intp)
+        mapped = parent._own
+        self._own = own if mapped is None else np.where(mapped >= 0, own[mapped], -1)
+        self._choices = {}  # the frame's own values (region, project): some may be gone
+        self._records = None  # from the rows when the frame has no attrs["history"]
+        self._streaks = parent._streaks[keep] if parent._streaks is not None else None
+        self._found = {}
+        self._orders = {}
+        self._matched = None
 
     def warm(self) -> None:
         """Compute now what the first filter, date range, sort and lookup would compute lazily
-        (value codes, wall-clock times, the id order, the key lookup): for an engine built off
-        the kernel's main thread, so the first gesture on it is as fast as the later ones."""
+        (value codes, wall-clock times, the key lookup): for an engine built off the kernel's
+        main thread, so the first gesture on it is as fast as the later ones. Sort keys are not
+        computed here (a Python sort of 100k keys holds the interpreter for tens of ms: the
+        browser's messages would wait): an engine from :meth:`subset` has its parent's."""
         for column in self.facets:
             self._enum_codes(column)
         for column in DATE_COLUMNS:
             if column in self.columns:
                 self.local_ns(column)
-        self._sort_key(ID_COLUMN)
-        self.positions_of([])  # the key -> position lookup
+        self._lookup()
 
     # -- history -------------------------------------------------------------------------------
 
@@ -381,6 +515,11 @@ class FrameEngine:
     def history_records(self) -> int:
         """How many runs per task the history holds (0 without history): the ``records`` the
         frame was enriched with, else the longest ``recent_outcomes``."""
+        if self._records is None:
+            self._records = self._history_records()
+        return self._records
+
+    def _history_records(self) -> int:
         if not self.has_history():
             return 0
         known = self.frame.attrs.get("history", {}).get("records")
@@ -391,8 +530,10 @@ class FrameEngine:
         return max(longest, 1)
 
     def _streak(self) -> npt.NDArray[np.int64]:
-        values = pd.to_numeric(self.data["failure_streak"], errors="coerce").fillna(0)
-        return values.to_numpy(dtype=np.int64)
+        if self._streaks is None:
+            values = pd.to_numeric(self.data["failure_streak"], errors="coerce").fillna(0)
+            self._streaks = values.to_numpy(dtype=np.int64)
+        return self._streaks
 
     def _idle(self, days: int, now: datetime | None = None) -> BoolArray:
         """No run in the last ``days`` days (never-run tasks included)."""
@@ -414,13 +555,21 @@ class FrameEngine:
 
     # -- lookups ---------------------------------------------------------------------------
 
+    def _lookup(self) -> dict[str, int]:
+        """Key -> position in the frame the lookup was built for (this engine's, or for an
+        engine made by :meth:`subset`, the first engine's: see ``_own``)."""
+        if self._position is None:
+            self._position = {tid: i for i, tid in enumerate(self.ids.tolist())}
+        return self._position
+
     def positions_of(self, ids: Sequence[str]) -> IntArray:
         """Frame positions of ``ids``; raises ``KeyError`` naming unknown ids."""
-        if self._position is None:
-            self._position = {tid: i for i, tid in enumerate(self.ids)}
-        lookup = self._position
-        missing = [tid for tid in ids if tid not in lookup]
-        if missing:
+        lookup = self._lookup()
+        found = np.fromiter((lookup.get(tid, -1) for tid in ids), dtype=np.intp, count=len(ids))
+        if self._own is not None and len(found):
+            found = np.where(found >= 0, self._own[found], -1)
+        if len(found) and found.min() < 0:
+            missing = [ids[int(i)] for i in np.flatnonzero(found < 0)]
             more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
             if self.fleet:
                 raise KeyError(
@@ -428,13 +577,14 @@ class FrameEngine:
                     f"'project_id{KEY_SEPARATOR}task_id' keys or (project_id, task_id) pairs)"
                 )
             raise KeyError(f"unknown task ids: {missing[:5]}{more}")
-        return np.fromiter((lookup[tid] for tid in ids), dtype=np.intp, count=len(ids))
+        return found
 
     def position_of(self, task_id: str) -> int | None:
-        if self._position is None:
-            self.positions_of([])
-        assert self._position is not None
-        return self._position.get(task_id)
+        found = self._lookup().get(task_id)
+        if found is None or self._own is None:
+            return found
+        own = int(self._own[found])
+        return own if own >= 0 else None
 
     @property
     def facets(self) -> list[str]:
@@ -492,10 +642,10 @@ class FrameEngine:
             self._local[column] = local
         return self._local[column]
 
-    def _search_rows(self) -> list[str]:
-        """Each row's id, name and description, lower-cased, joined by ``\x1f``.
+    def _search_rows(self) -> _TextIndex:
+        """Each row's id, name and description, lower-cased (see :class:`_TextIndex`).
 
-        The separator keeps a match from spanning two fields. Built once, when the engine is made.
+        Built once, when the engine is made.
         """
         if self._search is None:
             parts = [self.ids.tolist()]
@@ -506,22 +656,24 @@ class FrameEngine:
                     if not isinstance(series.dtype, pd.StringDtype):
                         values = [v if isinstance(v, str) else str(v) for v in values]
                     parts.append(values)
-            rows = list(map("\x1f".join, zip(*parts, strict=True)))
-            lowered = "\x00".join(rows).lower().split("\x00")  # one C call instead of 100k
-            self._search = lowered if len(lowered) == len(rows) else [r.lower() for r in rows]
+            self._search = _TextIndex.build(parts)
         return self._search
 
     def search(self, query: str, among: IntArray | None = None) -> BoolArray:
         """Which rows (of ``among``, default all) contain ``query``, case-insensitively.
 
-        A plain substring test per row: about 10-20 ms on 100k rows whatever the hit rate.
+        One vectorised scan of the text index per new needle (a few ms on 100k rows), cached
+        per needle: a filter or sort change under the same search costs nothing here.
         """
-        needle = query.strip().lower().replace("\x1f", "")  # the field separator never matches
-        rows = self._search_rows()
-        candidates = np.arange(self.n) if among is None else among
-        return np.fromiter(
-            (needle in rows[i] for i in candidates), dtype=bool, count=len(candidates)
-        )
+        needle = _needle(query)
+        found = self._found.get(needle)
+        if found is None:
+            found = self._search_rows().find(needle)
+            found.flags.writeable = False
+            if len(self._found) >= _CACHED_SEARCHES:
+                self._found.pop(next(iter(self._found)), None)
+            self._found[needle] = found
+        return found if among is None else found[among]
 
     def match(self, filters: Filters, query: str) -> BoolArray:
         """The rows that pass every filter and contain ``query`` (case-insensitive)."""
@@ -542,9 +694,28 @@ class FrameEngine:
         last the rows with no run in the filter's ``idle_days`` (default
         :data:`DEFAULT_IDLE_DAYS`), each with the other filters and the search applied.
 
-        The search runs once over the rows the date filters leave (a superset of every facet's
-        rows), so the counts cost one boolean AND and one ``bincount`` per column.
+        The search mask is cached per needle, so the counts cost one boolean AND and one
+        ``bincount`` per column. The last result is kept (the frame never changes under an
+        engine): a sort or a page change under the same filters and search reuses it. Results
+        involving history are not kept (idle days are counted from now).
         """
+        timeless = now is None and filters.history is None and HISTORY_FILTER not in facets
+        key = repr((filters, _needle(query), tuple(facets)))
+        if timeless and self._matched is not None and self._matched[0] == key:
+            return self._matched[1]
+        result = self._match_and_count(filters, query, facets, now)
+        if timeless:
+            result[0].flags.writeable = False
+            self._matched = (key, result)
+        return result
+
+    def _match_and_count(
+        self,
+        filters: Filters,
+        query: str,
+        facets: Sequence[str],
+        now: datetime | None,
+    ) -> tuple[BoolArray, dict[str, list[int]]]:
         base = np.ones(self.n, dtype=bool)
         for column, bounds in filters.dates.items():
             local = self.local_ns(column)
@@ -555,15 +726,14 @@ class FrameEngine:
                 ok &= local <= bounds.end
             base &= ok
         if query.strip():
-            candidates = np.flatnonzero(base)
-            base[candidates[~self.search(query, candidates)]] = False
+            base &= self.search(query)
         by_column: dict[str, BoolArray] = {}
         for column, values in filters.enums.items():
             codes, mapping = self._enum_codes(column)
-            wanted = [mapping[v] for v in values if v is not None and v in mapping]
-            if None in values:
-                wanted.append(-1)
-            by_column[column] = np.isin(codes, np.asarray(wanted, dtype=np.intp))
+            allowed = np.zeros(len(mapping) + 1, dtype=bool)  # by code + 1 (missing: 0)
+            allowed[[mapping[v] + 1 for v in values if v is not None and v in mapping]] = True
+            allowed[0] = None in values
+            by_column[column] = allowed[codes + 1]
         if filters.history is not None:
             by_column[HISTORY_FILTER] = self.history_mask(filters.history, now)
         mask = base.copy()
@@ -618,44 +788,81 @@ class FrameEngine:
 
     def order(self, mask: BoolArray, sort: Sequence[tuple[str, bool]]) -> IntArray:
         """Positions of the matching rows in display order; ties keep frame order, missing last."""
-        positions = np.flatnonzero(mask)
-        if not sort or len(positions) < 2:
-            return positions
-        keys: list[npt.NDArray[Any]] = []
-        for column, descending in reversed(sort):
-            key = self._sort_key(column)[positions]
-            missing = key < 0
-            keys.append(-key if descending else key)
-            keys.append(missing)  # more significant than the value: missing sorts last
-        return positions[np.lexsort(keys)]
+        if not sort:
+            return np.flatnonzero(mask)
+        spec = tuple(sort)
+        full = self._orders.get(spec)
+        if full is None:  # every row once per sort; a filter then keeps its rows' share
+            keys: list[npt.NDArray[Any]] = []
+            for column, descending in reversed(spec):
+                key = self._sort_key(column)
+                keys.append(-key if descending else key)
+                keys.append(key < 0)  # more significant than the value: missing sorts last
+            full = np.lexsort(keys).astype(np.intp)
+            full.flags.writeable = False
+            if len(self._orders) >= _CACHED_ORDERS:
+                self._orders.pop(next(iter(self._orders)), None)
+            self._orders[spec] = full
+        return full[mask[full]]
 
     # -- display ---------------------------------------------------------------------------
 
+    def _column_values(self, column: str) -> npt.NDArray[np.object_]:
+        """The column as Python objects, missing as ``None`` (converted once, then gathered)."""
+        if column not in self._values:
+            series = self.data[column]
+            values = series.to_numpy(dtype=object, copy=True)
+            values[series.isna().to_numpy()] = None
+            self._values[column] = values
+        return self._values[column]
+
+    def _utc_ns(self, column: str) -> npt.NDArray[np.int64]:
+        """The column's instants as UTC ns (``_NAT`` where missing)."""
+        if column not in self._utc:
+            utc = self.data[column]
+            if utc.dt.tz is not None:
+                utc = utc.dt.tz_convert(UTC).dt.tz_localize(None)
+            ns = utc.to_numpy(dtype="datetime64[ns]").view(np.int64).copy()
+            ns[utc.isna().to_numpy()] = _NAT
+            self._utc[column] = ns
+        return self._utc[column]
+
     def records(self, positions: IntArray, selected: BoolArray) -> list[dict[str, Any]]:
-        """JSON-able rows for the browser, with display strings already formatted."""
-        sub = self.data.iloc[positions]
-        rows: list[dict[str, Any]] = []
-        cols: dict[str, list[Any]] = {}
+        """JSON-able rows for the browser, with display strings already formatted.
+
+        Only the given rows are touched: each column's values are gathered from arrays
+        converted once per engine, and dates are formatted in one vectorised call per column.
+        """
+        positions = np.asarray(positions, dtype=np.intp)
+        cols: dict[str, list[str]] = {}
         for column in self.columns:
             if column in DATE_COLUMNS:
-                local = self.local_ns(column)[positions]
-                utc = sub[column]
-                cols[column] = [
-                    "" if ns == _NAT else pd.Timestamp(int(ns)).strftime("%Y-%m-%d %H:%M")
-                    for ns in local
-                ]
-                cols[column + "_utc"] = [
-                    "" if pd.isna(ts) else ts.strftime("%Y-%m-%d %H:%M UTC") for ts in utc
-                ]
+                cols[column] = _minutes(self.local_ns(column)[positions], "")
+                cols[column + "_utc"] = _minutes(self._utc_ns(column)[positions], " UTC")
             elif column == "enable":
-                cols[column] = ["" if pd.isna(v) else ("yes" if v else "no") for v in sub[column]]
+                cols[column] = [
+                    "" if v is None else ("yes" if v else "no")
+                    for v in self._column_values(column)[positions]
+                ]
             else:
-                cols[column] = ["" if pd.isna(v) else str(v) for v in sub[column]]
-        for i, pos in enumerate(positions):
-            row: dict[str, Any] = {"id": self.ids[pos], "selected": bool(selected[pos])}
-            if self.fleet:
-                row[ID_COLUMN] = self.task_ids[pos]
+                cols[column] = [
+                    "" if v is None else str(v) for v in self._column_values(column)[positions]
+                ]
+        ids = self.ids[positions].tolist()
+        flags = selected[positions].tolist()
+        task_ids = self.task_ids[positions].tolist() if self.fleet else None
+        rows: list[dict[str, Any]] = []
+        for i, key in enumerate(ids):
+            row: dict[str, Any] = {"id": key, "selected": bool(flags[i])}
+            if task_ids is not None:
+                row[ID_COLUMN] = task_ids[i]
             for column, values in cols.items():
                 row[column] = values[i]
             rows.append(row)
         return rows
+
+
+def _minutes(ns: npt.NDArray[np.int64], suffix: str) -> list[str]:
+    """``YYYY-MM-DD HH:MM`` + ``suffix`` per naive ns value; ``""`` where missing."""
+    text = np.datetime_as_string(ns.view("datetime64[ns]"), unit="m").tolist()
+    return ["" if t == "NaT" else t.replace("T", " ") + suffix for t in text]

@@ -966,16 +966,17 @@ class TaskGrid(anywidget.AnyWidget):  # type: ignore[misc]
                     self.delete_phase = ""
                     self._delete_status("error", f"Deletion failed: {type(exc).__name__}: {exc}")
                 return
-            # The grid without the deleted tasks: its engine (text index, name order: ~0.1 s
-            # per 100k rows) and its view (filters, counts, order) are computed before taking
-            # the lock, so the browser's messages are not kept waiting meanwhile (a message
-            # that changed the view in between makes the swap compute it again).
+            # The grid without the deleted tasks: its engine (derived from the shown one's
+            # caches: vectorised gathers, no 100k-row sort or text pass) and its view (filters,
+            # counts, order) are computed before taking the lock, so the browser's messages are
+            # not kept waiting meanwhile (a message that changed the view in between makes the
+            # swap compute it again).
             with self._lock:
                 shown = self._engine
                 keep = np.ones(shown.n, dtype=bool)
                 keep[self._gone_positions(outcome.gone, ids)] = False
                 state = (dict(self.filters), list(self.sort), self.query)
-            engine = FrameEngine(shown.frame[keep])
+            engine = shown.subset(keep)
             engine.warm()
             view: _View | None = None
             try:
