@@ -508,6 +508,8 @@ class Ledger:
         self.host = socket.gethostname()
         self.holder = f"{self.host}:{os.getpid()}:{secrets.token_hex(4)}"
         self._leases: dict[int, Lease] = {}
+        #: SQLite: run id -> {task_id: seq} of the runs this object created (see _rows)
+        self._order: dict[int, dict[str, int]] = {}
         if is_database_url(target):
             self.path = redact_url(str(target))  # shown everywhere: never the password
             self._db = open_database(str(target))
@@ -567,24 +569,72 @@ class Ledger:
                 (now, endpoint, project_id, _dumps(params), int(dry_run)),
             )
             self._take(con, run_id, self.lease_ttl)
-            con.insert_rows(
-                "plan",
-                _PLAN_COLUMNS,
-                (
-                    (
-                        run_id,
-                        seq,
-                        tid,
-                        name,
-                        ttype,
-                        outcome,
-                        msg,
-                        None if outcome == "pending" else now,
-                    )
-                    for seq, (tid, name, ttype, outcome, msg) in enumerate(plan)
-                ),
-            )
+            rows = self._insert_plan(con, run_id, now, plan)
+        self._remember_order(run_id, rows)
         return run_id
+
+    @staticmethod
+    def _insert_plan(
+        con: Database,
+        run_id: int,
+        now: str,
+        plan: Iterable[tuple[str, str | None, str | None, Outcome, str | None]],
+    ) -> list[tuple[str, str | None, str | None, Outcome, str | None]]:
+        """In a transaction: the plan rows of a new run, ``seq`` numbering them in order (a
+        settled id is ``finished`` at ``now``). SQLite: one ``INSERT … SELECT`` from
+        ``json_each`` of the rows as one JSON array (a statement and three parameters instead of
+        eight binds per row; ``json_each`` walks the array in order, so rowids follow ``seq``); a
+        plan JSON cannot carry exactly (``NaN``, bytes…) is inserted row by row. PostgreSQL:
+        ``COPY``. Returns the rows."""
+        rows = [(tid, name, ttype, outcome, msg) for tid, name, ttype, outcome, msg in plan]
+        if con.kind == "sqlite":
+            try:
+                text = json.dumps(rows, ensure_ascii=False, allow_nan=False)
+            except (TypeError, ValueError):
+                pass
+            else:
+                con.execute(
+                    "INSERT INTO plan (run_id, seq, task_id, task_name, task_type, outcome, "
+                    "error_msg, finished) SELECT ?, key, value ->> 0, value ->> 1, value ->> 2, "
+                    "value ->> 3, value ->> 4, CASE WHEN value ->> 3 = 'pending' THEN NULL "
+                    "ELSE ? END FROM json_each(?)",
+                    (run_id, now, text),
+                )
+                return rows
+        con.insert_rows(
+            "plan",
+            _PLAN_COLUMNS,
+            (
+                (run_id, seq, tid, name, ttype, outcome, msg, (now, None)[outcome == "pending"])
+                for seq, (tid, name, ttype, outcome, msg) in enumerate(rows)
+            ),
+        )
+        return rows
+
+    def _remember_order(self, run_id: int, rows: Sequence[Sequence[Any]]) -> None:
+        """SQLite: keep the ``seq`` of each id of a plan just committed (its rows, in order, the
+        id first), for :meth:`_rows`. A plan row's ``task_id`` and ``seq`` never change after its
+        insert, so the map stays true for the run's life."""
+        if self._db.kind == "sqlite" and all(isinstance(row[0], str) for row in rows):
+            self._order[run_id] = {row[0]: seq for seq, row in enumerate(rows)}
+
+    def _rows(
+        self, con: Database, run_id: int, task_ids: Iterable[str], listed: str | None = None
+    ) -> tuple[str, Any]:
+        """SQL (one ``?``) and its argument for "the plan rows of ``task_ids``" (ANDed with
+        ``run_id = ?``). For a SQLite run this object created, the ids' ``seq`` numbers: a probe
+        of ``plan_seq`` per id, at the rows' place in selection order, instead of a probe of the
+        key's index by text (half the look-up time of a 5,000-id update). Ids not in the plan
+        match nothing, either way. ``listed``: the ids as JSON already (SQLite's argument)."""
+        order = self._order.get(run_id)
+        if order is not None:
+            task_ids = task_ids if isinstance(task_ids, list | tuple) else list(task_ids)
+            if all(isinstance(tid, str) for tid in task_ids):  # (else: SQL's own comparison)
+                seqs = [seq for seq in map(order.get, task_ids) if seq is not None]
+                return "seq IN (SELECT value FROM json_each(?))", json.dumps(seqs)
+        if listed is not None and con.kind == "sqlite":
+            return con.ids(), listed
+        return con.ids(), con.ids_arg(task_ids)
 
     def record_snapshots(
         self, run_id: int, snapshots: Mapping[str, Mapping[str, Any] | None]
@@ -666,10 +716,10 @@ class Ledger:
     def set_chunks(self, run_id: int, chunks: Sequence[Sequence[str]], first: int = 0) -> None:
         """Number the chunks of pending ids (``first``, ``first + 1``, …)."""
         with self._tx() as con:
-            con.executemany(
-                f"UPDATE plan SET chunk = ? WHERE run_id = ? AND {con.ids()}",
-                ((first + n, run_id, con.ids_arg(chunk)) for n, chunk in enumerate(chunks)),
-            )
+            for n, chunk in enumerate(chunks):
+                rows, arg = self._rows(con, run_id, chunk)
+                sql = f"UPDATE plan SET chunk = ? WHERE run_id = ? AND {rows}"
+                con.execute(sql, (first + n, run_id, arg))
 
     def call_started(
         self, run_id: int, operation: str, chunk: int | None, attempt: int, task_ids: Sequence[str]
@@ -687,10 +737,11 @@ class Ledger:
                 "VALUES (?, ?, ?, ?, ?, 'in_flight', ?)",
                 (run_id, operation, chunk, attempt, ids, now),
             )
+            rows, arg = self._rows(con, run_id, task_ids, ids)
             con.execute(
                 "UPDATE plan SET attempts = attempts + 1, started = coalesce(started, ?), "
-                f"chunk = coalesce(?, chunk) WHERE run_id = ? AND {con.ids()}",
-                (now, chunk, run_id, con.ids_arg(task_ids)),
+                f"chunk = coalesce(?, chunk) WHERE run_id = ? AND {rows}",
+                (now, chunk, run_id, arg),
             )
         return call_id
 
@@ -796,11 +847,12 @@ class Ledger:
             return
         with self._tx() as con:
             con.execute(call, call_args)
+            rows, arg = self._rows(con, run_id, task_ids)
             con.execute(
                 "UPDATE plan SET outcome = ?, http_status = coalesce(?, http_status), "
                 "error_code = NULL, error_msg = NULL, request_id = coalesce(?, request_id), "
-                f"finished = ? WHERE run_id = ? AND {con.ids()}",
-                (outcome, http_status, request_id, now, run_id, con.ids_arg(task_ids)),
+                f"finished = ? WHERE run_id = ? AND {rows}",
+                (outcome, http_status, request_id, now, run_id, arg),
             )
 
     def set_outcomes(
@@ -817,20 +869,12 @@ class Ledger:
         """Settle ids (or, with ``pending``, re-open them for another attempt)."""
         finished = None if outcome == "pending" else _now()
         with self._db.statement() as con:
+            rows, arg = self._rows(con, run_id, task_ids)
             con.execute(
                 "UPDATE plan SET outcome = ?, http_status = coalesce(?, http_status), "
                 "error_code = ?, error_msg = ?, request_id = coalesce(?, request_id), "
-                f"finished = ? WHERE run_id = ? AND {con.ids()}",
-                (
-                    outcome,
-                    http_status,
-                    error_code,
-                    error_msg,
-                    request_id,
-                    finished,
-                    run_id,
-                    con.ids_arg(task_ids),
-                ),
+                f"finished = ? WHERE run_id = ? AND {rows}",
+                (outcome, http_status, error_code, error_msg, request_id, finished, run_id, arg),
             )
 
     def add_event(self, run_id: int, kind: str, **detail: Any) -> None:
@@ -859,6 +903,7 @@ class Ledger:
                 "UPDATE runs SET status = ?, finished = ?, stats = ? WHERE id = ?",
                 (status, _now(), _dumps(dict(stats or {})), run_id),
             )
+        self._order.pop(run_id, None)  # (a resumed run is matched by id text again)
 
     def reopen_run(self, run_id: int) -> None:
         """Mark a run as running again (for resume)."""
@@ -984,14 +1029,7 @@ class Ledger:
                 (run_id, now, plan_run),
             )
             self._take(con, run_id, self.lease_ttl)
-            con.executemany(
-                "INSERT INTO plan (run_id, seq, task_id, task_name, task_type, outcome, "
-                "error_msg, finished) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    (run_id, seq, tid, name, ttype, outcome, msg, (now, None)[outcome == "pending"])
-                    for seq, (tid, name, ttype, outcome, msg) in enumerate(plan)
-                ),
-            )
+            rows = self._insert_plan(con, run_id, now, plan)
             con.execute(
                 "INSERT INTO snapshots (run_id, task_id, taken, definition) "
                 "SELECT ?, s.task_id, s.taken, s.definition FROM snapshots s "
@@ -1003,6 +1041,7 @@ class Ledger:
                 "DELETE FROM snapshots WHERE run_id = ? AND task_id = ?",
                 ((run_id, tid) for tid in fresh),
             )
+        self._remember_order(run_id, rows)
         return run_id
 
     # --- fleet runs (one parent row grouping one ordinary run per project) ---------------------
@@ -1020,6 +1059,7 @@ class Ledger:
         child is leased to this ledger from its first moment, as by :meth:`create_run`."""
         now = _now()
         run_ids: list[int] = []
+        plans: list[list[tuple[str, str | None, str | None, Outcome, str | None]]] = []
         with self._tx() as con:
             fleet_run_id = con.insert_id(
                 "INSERT INTO fleet_runs (created, params, dry_run, status) "
@@ -1039,29 +1079,15 @@ class Ledger:
                     ),
                 )
                 self._take(con, run_id, self.lease_ttl)
-                con.executemany(
-                    "INSERT INTO plan (run_id, seq, task_id, task_name, task_type, outcome, "
-                    "error_msg, finished) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        (
-                            run_id,
-                            n,
-                            tid,
-                            name,
-                            ttype,
-                            outcome,
-                            msg,
-                            None if outcome == "pending" else now,
-                        )
-                        for n, (tid, name, ttype, outcome, msg) in enumerate(member["plan"])
-                    ),
-                )
+                plans.append(self._insert_plan(con, run_id, now, member["plan"]))
                 con.execute(
                     "INSERT INTO fleet_members (fleet_run_id, seq, run_id, region) "
                     "VALUES (?, ?, ?, ?)",
                     (fleet_run_id, seq, run_id, member.get("region")),
                 )
                 run_ids.append(run_id)
+        for run_id, rows in zip(run_ids, plans, strict=True):
+            self._remember_order(run_id, rows)
         return fleet_run_id, run_ids
 
     def set_member_error(self, fleet_run_id: int, run_id: int, error: str | None) -> None:
