@@ -272,9 +272,10 @@ CREATE TABLE fleet_members (
 #: (``run_id, task_id``) reads a run's rows in random order and sorts them: a report's
 #: :meth:`Ledger.outcomes` and :meth:`Ledger.pending` of 20,000 ids spent more than half their
 #: time there. The plan rows of a run are inserted in ``seq`` order, so this index also visits the
-#: table's pages in order.
+#: table's pages in order. (``IF NOT EXISTS``: a ledger that an older wsnb's tests or tools took
+#: back to an earlier version without dropping it.)
 _SCHEMA_PLAN_ORDER: Final = """
-CREATE INDEX plan_seq ON plan(run_id, seq)
+CREATE INDEX IF NOT EXISTS plan_seq ON plan(run_id, seq)
 """
 
 #: ``user_version`` -> the script that upgrades from it to the next version.
