@@ -122,7 +122,6 @@ def _drop_to_version_5(location: str) -> None:
         import psycopg
 
         with psycopg.connect(location, autocommit=True) as con:
-            con.execute("DROP INDEX plan_seq")
             con.execute("UPDATE wsnb_schema_version SET version = 5")
         return
     with sqlite3.connect(location, isolation_level=None) as con:
@@ -136,21 +135,22 @@ def _has_plan_seq(location: str) -> bool:
 
         with psycopg.connect(location, autocommit=True) as con:
             query = "SELECT indexdef FROM pg_indexes WHERE indexname = 'plan_seq'"
-            rows = con.execute(query).fetchall()
-        return len(rows) == 1 and "(run_id, seq)" in str(rows[0][0])
+            return bool(con.execute(query).fetchall())
     with sqlite3.connect(location) as con:
         rows = con.execute("SELECT sql FROM sqlite_master WHERE name = 'plan_seq'").fetchall()
     return len(rows) == 1 and "plan(run_id, seq)" in str(rows[0][0])
 
 
-def test_a_version_5_ledger_gets_the_seq_index(location: str) -> None:
+def test_a_version_5_ledger_is_migrated_to_6(location: str) -> None:
+    """SQLite gains ``plan_seq``; PostgreSQL's step 6 is empty (its sort of a run's rows is
+    cheap, and the index slowed its bulk insert): the version moves on, nothing else."""
     with Ledger(location) as book:
         run_id, ids = _busy_run(book)
         before = book.outcomes(run_id)
     _drop_to_version_5(location)
     assert not _has_plan_seq(location)
     with Ledger(location) as book:
-        assert _has_plan_seq(location)
+        assert _has_plan_seq(location) == (book.backend == "sqlite")
         assert book._db.version() == SCHEMA_VERSION == 6
         pd.testing.assert_frame_equal(book.outcomes(run_id), before)
         assert book.pending(run_id) == ids[35:40] + ids[50:]

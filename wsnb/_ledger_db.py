@@ -195,11 +195,6 @@ class Database:
     def ids_arg(self, ids: Iterable[str]) -> Any:
         raise NotImplementedError
 
-    def json_array(self, columns: Sequence[str]) -> str:
-        """SQL for the text of a JSON array of ``columns`` (numbers, strings, nulls): one value
-        instead of many per row of a big read."""
-        return f"json_array({', '.join(columns)})"
-
     def text_rows(self, columns: Sequence[str]) -> str:
         """SQL for a table ``t`` of text ``columns`` bound from Python rows (placeholders:
         :meth:`text_rows_args`), for one set-based statement instead of a statement per row.
@@ -425,9 +420,6 @@ class _PostgresDatabase(Database):
     def ids_arg(self, ids: Iterable[str]) -> Any:
         return _TextArray(ids)
 
-    def json_array(self, columns: Sequence[str]) -> str:
-        return f"json_build_array({', '.join(columns)})::text"
-
     def text_rows(self, columns: Sequence[str]) -> str:
         arrays = ", ".join("?::text[]" for _ in columns)
         return f"unnest({arrays}) AS t({', '.join(columns)})"
@@ -444,6 +436,8 @@ class _PostgresDatabase(Database):
         for table, percent in _FILLFACTOR.items():
             if re.search(rf"(?i)\bCREATE\s+TABLE\s+{table}\b", script):
                 statements.append(f"ALTER TABLE {table} SET (fillfactor = {percent:d})")
+        if not statements:  # a step with nothing for this backend
+            return
         with self._errors():  # no parameters: the simple protocol, the whole script in one trip
             self.con.execute(";\n".join(statements))
 
