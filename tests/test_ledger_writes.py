@@ -36,6 +36,7 @@ def _drive(book: Ledger, run_id: int, ids: list[str]) -> None:
     call = book.call_started(run_id, "batch_delete", None, 2, ids[6:])
     book.call_succeeded(call, run_id, ids[6:], "deleted", http_status=200, request_id="r2")
     book.set_outcomes(run_id, ["zz", "gone"], "failed", error_code="X", error_msg="m")
+    book.set_outcomes(run_id, [ids[1], ids[3]], "deleted", request_id="gap")  # not consecutive
 
 
 def _rows(path: Path) -> list[tuple[Any, ...]]:
@@ -63,9 +64,13 @@ def test_seq_and_text_matching_write_the_same_rows(tmp_path: Path) -> None:
         _drive(book, run_id, ODD)
         book._con.set_trace_callback(None)
         updates = [s for s in seen if s.startswith("UPDATE plan")]
-        assert len(updates) == 9 and all("seq IN" in s for s in updates)
-        plan = book._con.execute(f"EXPLAIN QUERY PLAN {updates[1]}").fetchall()
-        assert any("plan_seq" in step[3] for step in plan), plan
+        assert len(updates) == 10 and all("seq IN" in s or "seq BETWEEN" in s for s in updates)
+        assert "seq BETWEEN 0 AND 3" in updates[0]  # a chunk of consecutive ids
+        assert "seq IN" in updates[2]  # reversed, and an id not in the plan
+        assert "seq IN" in updates[-1]  # a gap
+        for statement in updates[0], updates[2]:
+            plan = book._con.execute(f"EXPLAIN QUERY PLAN {statement}").fetchall()
+            assert any("plan_seq" in step[3] for step in plan), plan
         frame = book.outcomes(run_id)
     with Ledger(slow) as book:
         run_id = book.create_run(
