@@ -736,6 +736,12 @@ class Ledger:
     def set_chunks(self, run_id: int, chunks: Sequence[Sequence[str]], first: int = 0) -> None:
         """Number the chunks of pending ids (``first``, ``first + 1``, …)."""
         with self._tx() as con:
+            if run_id not in self._order:  # one batch (PostgreSQL: pipelined)
+                con.executemany(
+                    f"UPDATE plan SET chunk = ? WHERE run_id = ? AND {con.ids()}",
+                    ((first + n, run_id, con.ids_arg(chunk)) for n, chunk in enumerate(chunks)),
+                )
+                return
             for n, chunk in enumerate(chunks):
                 rows, args = self._rows(con, run_id, chunk)
                 sql = f"UPDATE plan SET chunk = ? WHERE run_id = ? AND {rows}"
