@@ -446,6 +446,14 @@ _PLAN_COLUMNS: Final = (
 )  # fmt: skip
 
 
+def _plan_rows(
+    run_id: int, now: str, plan: Iterable[tuple[str, str | None, str | None, Outcome, str | None]]
+) -> Iterator[tuple[Any, ...]]:
+    """The :data:`_PLAN_COLUMNS` of each id of a new plan (a settled id ``finished`` at ``now``)."""
+    for seq, (tid, name, ttype, outcome, msg) in enumerate(plan):
+        yield (run_id, seq, tid, name, ttype, outcome, msg, None if outcome == "pending" else now)
+
+
 def _ids_json(task_ids: Iterable[str]) -> str:
     return json.dumps(list(task_ids), ensure_ascii=False)
 
@@ -602,29 +610,22 @@ class Ledger:
         ``json_each`` of the rows as one JSON array (a statement and three parameters instead of
         eight binds per row; ``json_each`` walks the array in order, so rowids follow ``seq``); a
         plan JSON cannot carry exactly (``NaN``, bytes…) is inserted row by row. PostgreSQL:
-        ``COPY``. Returns the rows."""
+        ``COPY`` straight from ``plan``. Returns the rows (SQLite; PostgreSQL keeps none)."""
+        if con.kind != "sqlite":
+            con.insert_rows("plan", _PLAN_COLUMNS, _plan_rows(run_id, now, plan))
+            return []
         rows = [(tid, name, ttype, outcome, msg) for tid, name, ttype, outcome, msg in plan]
-        if con.kind == "sqlite":
-            try:
-                text = json.dumps(rows, ensure_ascii=False, allow_nan=False)
-            except (TypeError, ValueError):
-                pass
-            else:
-                con.execute(
-                    "INSERT INTO plan (run_id, seq, task_id, task_name, task_type, outcome, "
-                    "error_msg, finished) SELECT ?, key, value ->> 0, value ->> 1, value ->> 2, "
-                    "value ->> 3, value ->> 4, CASE WHEN value ->> 3 = 'pending' THEN NULL "
-                    "ELSE ? END FROM json_each(?)",
-                    (run_id, now, text),
-                )
-                return rows
-        con.insert_rows(
-            "plan",
-            _PLAN_COLUMNS,
-            (
-                (run_id, seq, tid, name, ttype, outcome, msg, (now, None)[outcome == "pending"])
-                for seq, (tid, name, ttype, outcome, msg) in enumerate(rows)
-            ),
+        try:
+            text = json.dumps(rows, ensure_ascii=False, allow_nan=False)
+        except (TypeError, ValueError):
+            con.insert_rows("plan", _PLAN_COLUMNS, _plan_rows(run_id, now, rows))
+            return rows
+        con.execute(
+            "INSERT INTO plan (run_id, seq, task_id, task_name, task_type, outcome, error_msg, "
+            "finished) SELECT ?, key, value ->> 0, value ->> 1, value ->> 2, value ->> 3, "
+            "value ->> 4, CASE WHEN value ->> 3 = 'pending' THEN NULL ELSE ? END "
+            "FROM json_each(?)",
+            (run_id, now, text),
         )
         return rows
 
