@@ -496,10 +496,12 @@ def _outcome_frame(rows: Sequence[Sequence[Any]]) -> pd.DataFrame:
 def _plain_outcome_frame(rows: Sequence[Sequence[Any]]) -> pd.DataFrame:
     """:meth:`Ledger.outcomes`' frame from rows of every column (PostgreSQL)."""
     values = list(zip(*rows, strict=True)) if rows else [()] * len(_OUTCOME_COLUMNS)
-    data = {
-        name: _outcome_column(name, column)
-        for name, column in zip(_OUTCOME_COLUMNS, values, strict=True)
-    }
+    data: dict[str, Any] = {}
+    for name, column in zip(_OUTCOME_COLUMNS, values, strict=True):
+        if name in ("started", "finished"):  # (a Series, as before: measurably cheaper here)
+            data[name] = pd.to_datetime(pd.Series(column, dtype=object), utc=True, format="ISO8601")
+        else:
+            data[name] = _outcome_column(name, column)
     return pd.DataFrame(data, columns=list(_OUTCOME_COLUMNS))
 
 
