@@ -436,6 +436,8 @@ class _PostgresDatabase(Database):
         for table, percent in _FILLFACTOR.items():
             if re.search(rf"(?i)\bCREATE\s+TABLE\s+{table}\b", script):
                 statements.append(f"ALTER TABLE {table} SET (fillfactor = {percent:d})")
+        if not statements:  # a step with nothing for this backend
+            return
         with self._errors():  # no parameters: the simple protocol, the whole script in one trip
             self.con.execute(";\n".join(statements))
 
