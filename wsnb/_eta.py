@@ -85,9 +85,9 @@ def pipeline_parts(n: int, chunk_size: int) -> int:
 
 
 #: The server's work per id of a ``batch_delete``, before the client has seen a write answered:
-#: the emulator takes ~0.15 s for 5,000 ids, one call at a time (its database has one writer);
+#: the emulator takes ~0.17 s for 5,000 ids, one call at a time (its database has one writer);
 #: the live service's figure is unknown (a guess: the first answer replaces it).
-WRITE_SECONDS_PER_ID: Final = 3e-5
+WRITE_SECONDS_PER_ID: Final = 3.5e-5
 
 #: Local work per selected id, apart from the calls: the ledger's plan row, write-ahead and
 #: outcome updates, and the report's frame (about 0.5 s for 20,000 ids on a 2-core laptop-class
