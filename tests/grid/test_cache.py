@@ -73,10 +73,21 @@ def test_the_byte_index_finds_what_a_per_row_scan_finds(needle: str) -> None:
         {"id": "a5", "task_name": "lone \ud800 half", "description": ""},
         {"id": "a6", "task_name": "plain", "description": "ab"},
     ]
+    if not _holds("\ud800"):  # pyarrow-backed strings (pandas 3 with pyarrow) refuse a lone
+        rows = [r for r in rows if r["id"] != "a5"]  # surrogate: no frame can carry that row
     frame = make_frame(rows)
     grid = TaskGrid(frame)
     grid.query = needle
     assert grid.filtered.index.tolist() == _scan(frame, needle)
+
+
+def _holds(text: str) -> bool:
+    """Whether this pandas' string dtype can store ``text``."""
+    try:
+        pd.array([text], dtype="string")
+    except (UnicodeEncodeError, ValueError):
+        return False
+    return True
 
 
 def test_the_text_index_keeps_row_boundaries_and_subsets_byte_for_byte() -> None:
