@@ -202,8 +202,8 @@ def test_a_whole_project_frame_sizes_the_estimate_of_the_verification(
         report = delete_tasks(
             client, frame.iloc[:60], ledger=ledger, snapshot=False, progress=False
         )
-    assert "verification (5 reads)" in sized["text"]  # probes, then what is left: 3 pages
-    assert "verification (61 reads)" in blind["text"]  # probes, then the sample
+    assert sized["verify_reads"] == 5  # probes, then what is left: 3 pages
+    assert blind["verify_reads"] == 61  # probes, then the sample
     assert report.ok and report.summary["eta_s"] == pytest.approx(sized["seconds"], abs=0.2)
 
 

@@ -1096,8 +1096,9 @@ def run_eta(
     elapsed: float = 0.0,
 ) -> dict[str, Any]:
     """The run's estimate before it starts (:func:`wsnb._eta.estimate` with the client's rate
-    limit), as ``{"seconds", "text"}``; a dry run also says what executing its plan would take
-    (``execute_seconds``, ``execute_text``: the plan's check, the writes and the verification).
+    limit), as ``{"seconds", "text", "verify_reads"}``; a dry run also says what executing its
+    plan would take (``execute_seconds``, ``execute_text``: the plan's check, the writes and the
+    verification).
     ``elapsed``: the seconds the run has already spent (its selection, a plan's check), part of
     its time too."""
     rate = getattr(api.client, "rate_limit", None)
@@ -1118,8 +1119,9 @@ def run_eta(
         observed_reads=seen_reads,
         observed_writes=seen_writes,
     )
-    if not dry_run:
-        return {"seconds": round(elapsed + check.seconds, 1), "text": check.text}
+    if not dry_run:  # (the verification's reads too: the text names only the dominant phase)
+        seconds = round(elapsed + check.seconds, 1)
+        return {"seconds": seconds, "text": check.text, "verify_reads": check.phase("verify").calls}
     reads = elapsed + check.phase("listing").seconds + check.phase("snapshots").seconds
     out: dict[str, Any] = {"seconds": round(reads, 1)}
     out["text"] = f"≈ {format_duration(reads)} of reads ({check.text.split(': ', 1)[-1]})"
